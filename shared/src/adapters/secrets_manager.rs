@@ -1,0 +1,42 @@
+//! The API key document in AWS Secrets Manager.
+
+use crate::adapters::dynamodb::dependency_error;
+use crate::ports::{DependencyError, KeySource};
+use aws_sdk_secretsmanager::Client;
+use secrecy::SecretString;
+
+pub const SERVICE: &str = "Secrets Manager";
+
+/// Reads the key document from one secret (its `SecretString`).
+#[derive(Debug, Clone)]
+pub struct SecretsManagerKeySource {
+    client: Client,
+    secret_id: String,
+}
+
+impl SecretsManagerKeySource {
+    pub fn new(client: Client, secret_id: impl Into<String>) -> Self {
+        Self {
+            client,
+            secret_id: secret_id.into(),
+        }
+    }
+}
+
+impl KeySource for SecretsManagerKeySource {
+    async fn fetch(&self) -> Result<SecretString, DependencyError> {
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .send()
+            .await
+            .map_err(|e| dependency_error(SERVICE, e))?;
+        out.secret_string
+            .map(SecretString::from)
+            .ok_or_else(|| DependencyError {
+                service: SERVICE,
+                detail: "the key secret has no SecretString".into(),
+            })
+    }
+}
