@@ -18,3 +18,4 @@ pub mod key_cache;
 pub mod keys;
 pub mod ports;
 
+pub mod wiring;

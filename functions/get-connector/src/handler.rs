@@ -1,1 +1,193 @@
+//! The single-connector handler, generic over where connectors come from and who judges keys.
 
+use lambda_http::{Body, Request, RequestExt, Response};
+use shared::domain::ConnectorId;
+use shared::http::serve_read;
+use shared::ports::{Authorizer, ConnectorReader};
+
+/// The route's path parameter.
+pub const ID_PARAM: &str = "id";
+
+/// Answers `GET`/`HEAD /api/connector-health/{id}`.
+pub struct GetConnector<R, A> {
+    pub connectors: R,
+    pub auth: A,
+}
+
+/// The connector id of a request: the `{id}` path parameter of the API Gateway route, or
+/// (without one, as on the local server) the last path segment. `None` when it is not a
+/// positive 32-bit integer, which the caller answers with 404.
+pub fn connector_id(req: &Request) -> Option<ConnectorId> {
+    match req.path_parameters_ref().and_then(|p| p.first(ID_PARAM)) {
+        Some(raw) => ConnectorId::parse(raw),
+        None => ConnectorId::parse(req.uri().path().rsplit('/').next()?),
+    }
+}
+
+impl<R: ConnectorReader, A: Authorizer> GetConnector<R, A> {
+    pub fn new(connectors: R, auth: A) -> Self {
+        Self { connectors, auth }
+    }
+
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let id = connector_id(&req);
+        serve_read(&self.auth, &req, || async {
+            match id {
+                Some(id) => self.connectors.get(id).await,
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use lambda_http::RequestExt;
+    use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
+    use shared::domain::{Connector, Diagnostics, Health};
+    use shared::key_cache::{CachePolicy, KeyCache};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    const KEY: &str = "k-get";
+
+    fn handler() -> (
+        Arc<InMemoryConnectors>,
+        GetConnector<Arc<InMemoryConnectors>, KeyCache<InMemoryKeySource>>,
+    ) {
+        let at = Utc.with_ymd_and_hms(2019, 3, 29, 17, 41, 55).unwrap();
+        let store = Arc::new(InMemoryConnectors::new(vec![Connector {
+            id: ConnectorId::new(3).unwrap(),
+            name: "nuget.org".into(),
+            url: "https://www.nuget.org/api/v2".into(),
+            health: Health::Error {
+                message: "Connection timed out after 10 s.".into(),
+                last_checked: at,
+            },
+            diagnostics: Diagnostics::default(),
+        }]));
+        let keys = InMemoryKeySource::new(format!(
+            r#"{{"keys":[{{"name":"t","key":"{KEY}","impersonate":{{"user":"ops","privileges":["Feeds_Manage"]}}}}]}}"#
+        ));
+        (
+            store.clone(),
+            GetConnector::new(store, KeyCache::new(keys, CachePolicy::default())),
+        )
+    }
+
+    fn get(path: &str) -> Request {
+        http::Request::builder()
+            .uri(path)
+            .header("X-ApiKey", KEY)
+            .body(Body::Empty)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn returns_one_object_with_the_documented_members() {
+        let (_, h) = handler();
+        let r = h.handle(get("/api/connector-health/3")).await;
+        assert_eq!(r.status(), 200);
+        let Body::Text(text) = r.body() else { panic!() };
+        assert_eq!(
+            text,
+            r#"{"id":3,"name":"nuget.org","url":"https://www.nuget.org/api/v2","state":"error","errorMessage":"Connection timed out after 10 s.","lastChecked":"2019-03-29T17:41:55.000Z"}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_and_malformed_ids_are_404() {
+        let (_, h) = handler();
+        for path in [
+            "/api/connector-health/4",
+            "/api/connector-health/abc",
+            "/api/connector-health/-1",
+            "/api/connector-health/0",
+            "/api/connector-health/1.5",
+            "/api/connector-health/99999999999999999999",
+            "/api/connector-health/%33",
+            "/api/connector-health/%ZZ",
+            "/api/connector-health/3%00",
+        ] {
+            let r = h.handle(get(path)).await;
+            assert_eq!(r.status(), 404, "{path}");
+            assert_eq!(r.headers()["content-type"], "application/json; charset=utf-8");
+            let Body::Text(t) = r.body() else { panic!() };
+            assert_eq!(t, r#"{"message":"Connector not found."}"#);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_path_parameter_wins_over_the_path() {
+        let (_, h) = handler();
+        let req = get("/prod/api/connector-health/3").with_path_parameters(HashMap::from([(
+            "id".to_owned(),
+            "3".to_owned(),
+        )]));
+        assert_eq!(h.handle(req).await.status(), 200);
+        let req = get("/api/connector-health/3").with_path_parameters(HashMap::from([(
+            "id".to_owned(),
+            "x".to_owned(),
+        )]));
+        assert_eq!(h.handle(req).await.status(), 404);
+    }
+
+    #[tokio::test]
+    async fn a_missing_key_is_403_even_for_a_bad_id() {
+        let (_, h) = handler();
+        let req = http::Request::builder()
+            .uri("/api/connector-health/abc")
+            .body(Body::Empty)
+            .unwrap();
+        assert_eq!(h.handle(req).await.status(), 403);
+    }
+
+    #[tokio::test]
+    async fn head_and_405_and_503() {
+        let (store, h) = handler();
+        let head = h
+            .handle(
+                http::Request::builder()
+                    .method("HEAD")
+                    .uri("/api/connector-health/3")
+                    .header("X-ApiKey", KEY)
+                    .body(Body::Empty)
+                    .unwrap(),
+            )
+            .await;
+        let get_r = h.handle(get("/api/connector-health/3")).await;
+        assert_eq!(head.status(), 200);
+        assert_eq!(head.headers(), get_r.headers());
+        assert_eq!(head.body(), &Body::Empty);
+        let head404 = h
+            .handle(
+                http::Request::builder()
+                    .method("HEAD")
+                    .uri("/api/connector-health/9")
+                    .header("X-ApiKey", KEY)
+                    .body(Body::Empty)
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(head404.status(), 404);
+        assert_eq!(head404.body(), &Body::Empty);
+        let del = h
+            .handle(
+                http::Request::builder()
+                    .method("DELETE")
+                    .uri("/api/connector-health/3")
+                    .body(Body::Empty)
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(del.status(), 405);
+        assert_eq!(del.headers()["allow"], "GET, HEAD");
+        store.fail(true);
+        let r = h.handle(get("/api/connector-health/3")).await;
+        assert_eq!(r.status(), 503);
+        assert!(r.headers().contains_key("retry-after"));
+    }
+}

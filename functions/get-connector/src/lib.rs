@@ -1,1 +1,2 @@
+//! `GET`/`HEAD /api/connector-health/{id}`: one connector's health.
 pub mod handler;

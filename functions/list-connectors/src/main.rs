@@ -1,1 +1,21 @@
-fn main() {}
+//! Lambda entry point: wiring only. The logic is in `handler`.
+
+use lambda_http::{run, service_fn, Error};
+use list_connectors::handler::ListConnectors;
+use shared::config::ApiConfig;
+use shared::wiring::ReadDependencies;
+use std::convert::Infallible;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = ApiConfig::from_env()?;
+    let aws = shared::aws::sdk_config().await;
+    let deps = ReadDependencies::new(&config, &aws);
+    let handler = ListConnectors::new(deps.connectors, deps.keys);
+    let handler = &handler;
+    run(service_fn(move |req| async move {
+        Ok::<_, Infallible>(handler.handle(req).await)
+    }))
+    .await
+}
