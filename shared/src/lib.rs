@@ -17,5 +17,6 @@ pub mod http;
 pub mod key_cache;
 pub mod keys;
 pub mod ports;
+pub mod probe;
 
 pub mod wiring;

@@ -32,6 +32,10 @@ pub mod attr {
     pub const CONSECUTIVE_FAILURES: &str = "consecutiveFailures";
     pub const STATE_CHANGED_AT: &str = "stateChangedAt";
     pub const CERTIFICATE_EXPIRES_AT: &str = "certificateExpiresAt";
+    /// Probe settings a row may carry: its own timeout (N, whole seconds) and the probe
+    /// detail (S: the PyPI project, gem, or Maven `group:artifact` to ask for).
+    pub const PROBE_TIMEOUT_SECONDS: &str = "probeTimeoutSeconds";
+    pub const PROBE_PACKAGE: &str = "probePackage";
 }
 
 pub(crate) fn dependency_error<E>(service: &'static str, err: SdkError<E>) -> DependencyError

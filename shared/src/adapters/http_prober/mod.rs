@@ -1,0 +1,262 @@
+//! The HTTP prober: one attempt at proving a connector's feed answers, with every
+//! failure named in one short sentence an operator can act on.
+//!
+//! hyper 1 (HTTP/1.1) over rustls with ring. Each attempt resolves the name through an
+//! injectable [`Resolver`], refuses forbidden addresses ([`address`]), connects, shakes
+//! hands, sends the feed type's request ([`feeds`]), follows at most 5 redirects, reads at
+//! most 1 MiB of body and only when the check needs it, keeps no cookies, and sends
+//! `User-Agent: connector-health/<version>`. The whole attempt is bounded by the timeout.
+//! URLs in messages and logs go through [`redact`]: no user-info, no query.
+
+pub mod address;
+mod client;
+mod feeds;
+pub mod resolver;
+pub mod tls;
+
+use crate::probe::outcome::{Failure, FailureKind, Observation, ProbeOutcome};
+use crate::probe::ports::Prober;
+use crate::probe::target::ProbeTarget;
+use http_body_util::BodyExt;
+pub use resolver::{Resolver, StaticResolver, SystemResolver};
+use rustls::ClientConfig;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The setting that lets the prober contact loopback and private addresses (named in the
+/// message of a refused probe).
+pub const ALLOW_PRIVATE_SETTING: &str = "PROBE_ALLOW_PRIVATE_NETWORKS";
+
+/// The prober's limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProberSettings {
+    /// Whether loopback and private addresses may be probed (link-local and instance
+    /// metadata never are).
+    pub allow_private: bool,
+    pub max_body_bytes: usize,
+    pub max_redirects: usize,
+    pub user_agent: String,
+}
+
+impl Default for ProberSettings {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            max_body_bytes: 1024 * 1024,
+            max_redirects: 5,
+            user_agent: format!("connector-health/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// Probes connectors over HTTP(S).
+#[derive(Clone)]
+pub struct HttpProber {
+    settings: ProberSettings,
+    tls: Arc<ClientConfig>,
+    resolver: Arc<dyn Resolver>,
+}
+
+impl std::fmt::Debug for HttpProber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpProber")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpProber {
+    pub fn new(
+        settings: ProberSettings,
+        tls: Arc<ClientConfig>,
+        resolver: Arc<dyn Resolver>,
+    ) -> Self {
+        Self {
+            settings,
+            tls,
+            resolver,
+        }
+    }
+
+    pub fn settings(&self) -> &ProberSettings {
+        &self.settings
+    }
+}
+
+/// Where an attempt got to, so a timeout can say what it was waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Resolve,
+    Connect,
+    Tls,
+    Response,
+    Body,
+}
+
+#[derive(Debug, Clone)]
+struct Progress {
+    step: Step,
+    host: String,
+    port: u16,
+}
+
+/// `10 s`, `1.5 s`, `0.25 s`.
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        let text = format!("{:.3}", d.as_secs_f64());
+        format!("{} s", text.trim_end_matches('0').trim_end_matches('.'))
+    }
+}
+
+fn timeout_failure(progress: &Progress, timeout: Duration) -> Failure {
+    let t = seconds(timeout);
+    let Progress { host, port, .. } = progress;
+    let message = match progress.step {
+        Step::Resolve => format!("DNS lookup for {host} timed out after {t}."),
+        Step::Connect => format!("Connection timed out after {t}."),
+        Step::Tls => format!("TLS handshake with {host} timed out after {t}."),
+        Step::Response => format!("No response from {host}:{port} within {t}."),
+        Step::Body => format!("Timed out after {t} reading the response from {host}."),
+    };
+    Failure::new(FailureKind::Timeout, message)
+}
+
+/// A URL fit for messages and logs: scheme, host, port and path only (no user-info, no
+/// query, no fragment). Unparseable input gives a placeholder, never the input.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if matches!(u.scheme(), "http" | "https") => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        _ => "(invalid URL)".to_owned(),
+    }
+}
+
+impl HttpProber {
+    async fn check(
+        &self,
+        target: &ProbeTarget,
+        observed: &mut Observation,
+        progress: &mut Progress,
+    ) -> Result<(), Failure> {
+        let plan = feeds::plan(target)?;
+        let mut fetched = self
+            .fetch(
+                plan.method.clone(),
+                &plan.url,
+                plan.accept,
+                observed,
+                progress,
+            )
+            .await?;
+        let status = fetched.response.status();
+        let body = if feeds::needs_body(&plan.check, status) {
+            progress.step = Step::Body;
+            Some(self.read_body(&mut fetched, progress.port).await?)
+        } else {
+            None
+        };
+        feeds::judge(
+            &plan,
+            target,
+            status,
+            fetched.response.headers(),
+            body.as_deref(),
+        )
+    }
+
+    async fn read_body(
+        &self,
+        fetched: &mut client::Fetched,
+        port: u16,
+    ) -> Result<Vec<u8>, Failure> {
+        let cap = self.settings.max_body_bytes;
+        let too_large = || {
+            Failure::new(
+                FailureKind::UnexpectedResponse,
+                format!(
+                    "Response from {} is larger than {}.",
+                    fetched.host,
+                    size(cap)
+                ),
+            )
+        };
+        let declared = fetched
+            .response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > cap as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(frame) = fetched.response.body_mut().frame().await {
+            let frame = frame.map_err(|e| client::exchange_failure(&e, &fetched.host, port))?;
+            if let Some(data) = frame.data_ref() {
+                if body.len() + data.len() > cap {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(data);
+            }
+        }
+        Ok(body)
+    }
+}
+
+fn size(bytes: usize) -> String {
+    if bytes & (1024 * 1024 - 1) == 0 {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else if bytes & 1023 == 0 {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+impl Prober for HttpProber {
+    async fn probe(&self, target: &ProbeTarget, timeout: Duration) -> ProbeOutcome {
+        let started = Instant::now();
+        let mut observed = Observation::default();
+        let mut progress = Progress {
+            step: Step::Resolve,
+            host: String::new(),
+            port: 0,
+        };
+        let verdict =
+            tokio::time::timeout(timeout, self.check(target, &mut observed, &mut progress))
+                .await
+                .unwrap_or_else(|_| Err(timeout_failure(&progress, timeout)));
+        observed.response_time = Some(started.elapsed());
+        ProbeOutcome { verdict, observed }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_drops_credentials_and_queries() {
+        assert_eq!(
+            redact("https://user:s3cret@registry.test:8443/npm/?token=abc#x"),
+            "https://registry.test:8443/npm/"
+        );
+        assert_eq!(redact("https://user:p%40ss@r.test"), "https://r.test/");
+        assert_eq!(redact("user:pass@nothing"), "(invalid URL)");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(seconds(Duration::from_secs(10)), "10 s");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(seconds(Duration::from_millis(250)), "0.25 s");
+        assert_eq!(size(1024 * 1024), "1 MiB");
+    }
+}
