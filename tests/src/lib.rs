@@ -1,0 +1,17 @@
+//! Helpers shared by the integration and end-to-end tests.
+//!
+//! - [`guard`]: refuses to run anywhere but against the local emulators.
+//! - [`world`]: AWS clients for an emulator, and a per-test world (its own table and secret).
+//! - [`emulator`]: a private moto emulator a test can stop and restart.
+//! - [`runtime_api`]: a Lambda Runtime API server that drives the real function binaries.
+//! - [`binaries`]: where the function binaries are (built once per test process).
+//! - [`fixtures`]: the stored API Gateway events, with the API key filled in.
+
+pub mod binaries;
+pub mod emulator;
+pub mod fixtures;
+pub mod guard;
+pub mod runtime_api;
+pub mod world;
+
+pub use guard::{dynalite_endpoint, endpoint};

@@ -1,0 +1,58 @@
+//! The stored API Gateway events (`tests/fixtures/v2` for HTTP API payload 2.0,
+//! `tests/fixtures/v1` for REST API payload 1.0). Placeholders are filled in at run time:
+//! `__API_KEY__` (the key, wherever the event carries it), `__BASIC_CREDENTIALS__`
+//! (base64 of `api:<key>`) and `__CONNECTOR_ID__`.
+
+use base64::Engine as _;
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// The payload format of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
+    /// HTTP API, payload format 2.0.
+    V2,
+    /// REST API, payload format 1.0.
+    V1,
+}
+
+impl Payload {
+    pub const ALL: [Payload; 2] = [Payload::V2, Payload::V1];
+
+    fn dir(self) -> &'static str {
+        match self {
+            Payload::V2 => "v2",
+            Payload::V1 => "v1",
+        }
+    }
+}
+
+pub fn fixture_path(payload: Payload, name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(payload.dir())
+        .join(format!("{name}.json"))
+}
+
+/// Loads an event, filling in the key and the connector id.
+pub fn event(payload: Payload, name: &str, key: &str, connector_id: &str) -> Value {
+    let path = fixture_path(payload, name);
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("api:{key}"));
+    let text = text
+        .replace("__API_KEY__", key)
+        .replace("__BASIC_CREDENTIALS__", &basic)
+        .replace("__CONNECTOR_ID__", connector_id);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// Removes a header (any case) from an event's `headers` and `multiValueHeaders`.
+pub fn without_header(mut event: Value, name: &str) -> Value {
+    for field in ["headers", "multiValueHeaders"] {
+        if let Some(map) = event[field].as_object_mut() {
+            map.retain(|k, _| !k.eq_ignore_ascii_case(name));
+        }
+    }
+    event
+}

@@ -1,0 +1,248 @@
+//! End to end: the real `list-connectors` and `get-connector` binaries, started as
+//! processes and driven through the Lambda Runtime API with stored API Gateway events
+//! (HTTP API payload 2.0 and REST API payload 1.0), reading from moto.
+
+use base64::Engine as _;
+use serde_json::Value;
+use shared::keys::KeyDigest;
+use std::time::Duration;
+use testkit::binaries::binary;
+use testkit::fixtures::{event, without_header, Payload};
+use testkit::runtime_api::{Function, ProxyResponse};
+use testkit::world::{fresh_key, key_document, sample_connectors, World};
+
+const JSON: &str = "application/json; charset=utf-8";
+
+/// A world with the sample connectors and one key, and the function started against it.
+async fn given_function(name: &str) -> (World, String, Function) {
+    let key = fresh_key();
+    let world = World::create(&testkit::endpoint(), &key_document(&[("e2e", &key)])).await;
+    world.seed(&sample_connectors()).await;
+    let function = Function::start(
+        &binary(name),
+        &[
+            ("AWS_ENDPOINT_URL", &world.endpoint),
+            ("CONNECTORS_TABLE", &world.table),
+            ("API_KEYS_SECRET_ID", &world.secret_id),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            // The most talkative level our code and the runtime use: still no key.
+            ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
+        ],
+    )
+    .await;
+    (world, key, function)
+}
+
+/// Invokes and checks the answer is an API Gateway proxy response of the event's format.
+async fn call(function: &Function, payload: Payload, event: &Value) -> ProxyResponse {
+    let raw = function.invoke(event).await.response();
+    let object = raw
+        .as_object()
+        .unwrap_or_else(|| panic!("not a JSON object: {raw}"));
+    let allowed: &[&str] = match payload {
+        Payload::V2 => &[
+            "statusCode",
+            "headers",
+            "multiValueHeaders",
+            "body",
+            "isBase64Encoded",
+            "cookies",
+        ],
+        Payload::V1 => &[
+            "statusCode",
+            "headers",
+            "multiValueHeaders",
+            "body",
+            "isBase64Encoded",
+        ],
+    };
+    for k in object.keys() {
+        assert!(
+            allowed.contains(&k.as_str()),
+            "unexpected member {k} in {raw}"
+        );
+    }
+    assert!(object["statusCode"].is_u64(), "{raw}");
+    assert_eq!(object["isBase64Encoded"], Value::Bool(false), "{raw}");
+    match payload {
+        Payload::V2 => assert!(object["headers"].is_object(), "{raw}"),
+        // REST API: every header in multiValueHeaders, as lists.
+        Payload::V1 => assert!(object["multiValueHeaders"].is_object(), "{raw}"),
+    }
+    ProxyResponse::parse(raw)
+}
+
+fn assert_message(r: &ProxyResponse, status: u16, message: &str) {
+    assert_eq!(r.status, status, "{}", r.raw);
+    assert_eq!(r.header("content-type"), Some(JSON));
+    assert_eq!(r.json(), serde_json::json!({ "message": message }));
+}
+
+/// Nothing that identifies the key reached the function's output.
+fn assert_no_secrets_in(output: &str, key: &str) {
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("api:{key}"));
+    let digest = KeyDigest::of(key).to_hex();
+    assert!(
+        !output.is_empty(),
+        "the function printed nothing at DEBUG level"
+    );
+    for (what, secret) in [
+        ("key", key),
+        ("Basic credentials", &basic),
+        ("key digest", &digest),
+    ] {
+        assert!(
+            !output.contains(secret),
+            "the {what} appears in the function's output:\n{output}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn list_connectors_binary_answers_api_gateway_events() {
+    let (_world, key, f) = given_function("list-connectors").await;
+    for payload in Payload::ALL {
+        // GET: every connector, by id.
+        let r = call(&f, payload, &event(payload, "list", &key, "")).await;
+        assert_eq!(r.status, 200, "{payload:?}: {}", r.raw);
+        assert_eq!(r.header("content-type"), Some(JSON));
+        let list = r.json();
+        let ids: Vec<u64> = list
+            .as_array()
+            .expect("an array")
+            .iter()
+            .map(|c| c["id"].as_u64().expect("numeric id"))
+            .collect();
+        assert_eq!(ids, [1, 3, 12]);
+        assert_eq!(list[0]["state"], "healthy");
+        assert_eq!(list[0]["lastChecked"], "2025-11-05T08:30:15.000Z");
+        assert_eq!(list[1]["state"], "error");
+        assert_eq!(list[1]["errorMessage"], "HTTP 503 Service Unavailable.");
+        assert_eq!(list[2]["state"], "unknown");
+        assert_eq!(list[2]["lastChecked"], Value::Null);
+        let get_body = r.body.clone().expect("a body");
+
+        // HEAD: same status and headers, no body.
+        let head = call(&f, payload, &event(payload, "head", &key, "")).await;
+        assert_eq!(head.status, 200);
+        assert_eq!(
+            head.body.as_deref().unwrap_or(""),
+            "",
+            "{payload:?}: {}",
+            head.raw
+        );
+        assert_eq!(
+            head.header("content-length"),
+            Some(get_body.len().to_string().as_str())
+        );
+        assert_eq!(head.header("content-type"), Some(JSON));
+
+        // The key as a query-string parameter, and as HTTP Basic credentials.
+        for form in ["list-query-key", "list-basic-auth"] {
+            let r = call(&f, payload, &event(payload, form, &key, "")).await;
+            assert_eq!(r.status, 200, "{payload:?} {form}: {}", r.raw);
+            assert_eq!(r.body.as_deref(), Some(get_body.as_str()));
+        }
+
+        // Missing, unknown and disagreeing keys.
+        let missing = without_header(event(payload, "list", &key, ""), "x-apikey");
+        assert_message(&call(&f, payload, &missing).await, 403, "API key missing.");
+        let wrong = event(payload, "list", &fresh_key(), "");
+        assert_message(
+            &call(&f, payload, &wrong).await,
+            403,
+            "API key not authorized.",
+        );
+        let mut disagreeing = event(payload, "list-basic-auth", &key, "");
+        disagreeing["headers"]["x-apikey"] = Value::String(fresh_key());
+        if payload == Payload::V1 {
+            disagreeing["multiValueHeaders"]["x-apikey"] = serde_json::json!([fresh_key()]);
+            disagreeing["headers"]["x-apikey"] =
+                disagreeing["multiValueHeaders"]["x-apikey"][0].clone();
+        }
+        assert_message(
+            &call(&f, payload, &disagreeing).await,
+            403,
+            "API key not authorized.",
+        );
+
+        // Other methods.
+        let post = call(&f, payload, &event(payload, "post", &key, "")).await;
+        assert_message(&post, 405, "Method not allowed; use GET or HEAD.");
+        assert_eq!(post.header("allow"), Some("GET, HEAD"));
+    }
+    assert_no_secrets_in(&f.output(), &key);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn get_connector_binary_answers_api_gateway_events() {
+    let (_world, key, f) = given_function("get-connector").await;
+    for payload in Payload::ALL {
+        let r = call(&f, payload, &event(payload, "get", &key, "3")).await;
+        assert_eq!(r.status, 200, "{payload:?}: {}", r.raw);
+        assert_eq!(r.header("content-type"), Some(JSON));
+        assert_eq!(
+            r.body.as_deref(),
+            Some(
+                r#"{"id":3,"name":"connector-3","url":"https://feeds-3.example/v3/index.json","state":"error","errorMessage":"HTTP 503 Service Unavailable.","lastChecked":"2025-11-05T08:30:15.000Z","httpStatus":503,"consecutiveFailures":2}"#
+            )
+        );
+        let body_len = r.body.as_deref().map_or(0, str::len);
+
+        let head = call(&f, payload, &event(payload, "head-get", &key, "3")).await;
+        assert_eq!(head.status, 200);
+        assert_eq!(head.body.as_deref().unwrap_or(""), "");
+        assert_eq!(
+            head.header("content-length"),
+            Some(body_len.to_string().as_str())
+        );
+
+        for absent in ["99", "abc", "0", "-1", "99999999999999999999"] {
+            let r = call(&f, payload, &event(payload, "get", &key, absent)).await;
+            assert_message(&r, 404, "Connector not found.");
+        }
+
+        // The key is checked before the id: a bad key on an unknown id is 403.
+        let missing = without_header(event(payload, "get", &key, "99"), "x-apikey");
+        assert_message(&call(&f, payload, &missing).await, 403, "API key missing.");
+        let wrong = event(payload, "get", &fresh_key(), "3");
+        assert_message(
+            &call(&f, payload, &wrong).await,
+            403,
+            "API key not authorized.",
+        );
+    }
+    assert_no_secrets_in(&f.output(), &key);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_without_its_table_variable_fails_at_init_naming_it() {
+    let endpoint = testkit::endpoint();
+    for name in ["list-connectors", "get-connector"] {
+        let mut f = Function::start(
+            &binary(name),
+            &[
+                ("AWS_ENDPOINT_URL", &endpoint),
+                ("API_KEYS_SECRET_ID", "connector-health/api-keys"),
+            ],
+        )
+        .await;
+        let status = f
+            .process
+            .wait_exit(Duration::from_secs(30))
+            .await
+            .unwrap_or_else(|| panic!("{name} kept running without CONNECTORS_TABLE"));
+        assert!(!status.success(), "{name} exited successfully");
+        let init_error = f.api.init_error(Duration::ZERO).await;
+        let reported = format!("{init_error:?}\n{}", f.output());
+        assert!(
+            reported.contains("CONNECTORS_TABLE"),
+            "{name}'s failure does not name CONNECTORS_TABLE:\n{reported}"
+        );
+        assert_eq!(
+            f.api.next_calls(),
+            0,
+            "{name} asked for an event without its config"
+        );
+    }
+}
