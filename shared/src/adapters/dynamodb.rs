@@ -240,6 +240,58 @@ impl DynamoConnectorStore {
         Ok(())
     }
 
+    /// Writes a new connector row only if no row has its id yet (`attribute_not_exists(id)`).
+    /// Returns `false`, writing nothing, when the id is taken.
+    pub async fn insert(
+        &self,
+        connector: &Connector,
+        feed_type: Option<&str>,
+    ) -> Result<bool, DependencyError> {
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item_from(connector, feed_type)))
+            .condition_expression("attribute_not_exists(#id)")
+            .expression_attribute_names("#id", attr::ID)
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(dependency_error(SERVICE, e)),
+        }
+    }
+
+    /// Removes a connector row only if it exists (`attribute_exists(id)`). Returns `false`
+    /// when there was no such row.
+    pub async fn delete_existing(&self, id: ConnectorId) -> Result<bool, DependencyError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(attr::ID, AttributeValue::N(id.to_string()))
+            .condition_expression("attribute_exists(#id)")
+            .expression_attribute_names("#id", attr::ID)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(dependency_error(SERVICE, e)),
+        }
+    }
+
     /// Removes a connector row; removing an absent row is not an error.
     pub async fn delete(&self, id: ConnectorId) -> Result<(), DependencyError> {
         self.client

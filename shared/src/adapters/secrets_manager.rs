@@ -29,6 +29,9 @@ impl KeySource for SecretsManagerKeySource {
             .client
             .get_secret_value()
             .secret_id(&self.secret_id)
+            // The default, spelled out: emulators (moto) otherwise keep serving the version
+            // that was current before an `UpdateSecretVersionStage` (how `chadmin` writes).
+            .version_stage("AWSCURRENT")
             .send()
             .await
             .map_err(|e| dependency_error(SERVICE, e))?;

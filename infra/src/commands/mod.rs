@@ -1,0 +1,107 @@
+//! What each subcommand does. Each returns `Ok` only when everything it set out to write
+//! was written; output meant for scripts goes to stdout, everything else to stderr.
+
+pub mod connectors;
+pub mod keys;
+
+use crate::cli::{Cli, Command, CreateKeyArgs, ServeArgs};
+use crate::error::Result;
+use crate::server;
+use crate::target::Target;
+use chrono::Utc;
+use get_connector::handler::GetConnector;
+use list_connectors::handler::ListConnectors;
+use shared::keys::CONNECTOR_HEALTH_GRANT;
+use shared::wiring::ReadDependencies;
+use std::io::Write;
+use std::net::SocketAddr;
+
+/// The name of the key `chadmin dev` (re)creates.
+pub const DEMO_KEY_NAME: &str = "demo";
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let target = Target::load(&cli.target).await;
+    match cli.command {
+        Command::Init => init(&target).await,
+        Command::Keys(command) => keys::run(&target, command).await,
+        Command::Connectors(command) => connectors::run(&target, command).await,
+        Command::SeedDemo => seed_demo(&target).await,
+        Command::Serve(args) => serve(&target, &args, None).await,
+        Command::Dev(args) => dev(&target, &args).await,
+    }
+}
+
+/// Creates the table and the key secret; both steps keep what already exists.
+async fn init(target: &Target) -> Result<()> {
+    // Check both settings before creating anything.
+    let store = target.connectors()?;
+    let secret = target.key_secret()?;
+    store.create_table().await?;
+    eprintln!("table {} is ready", store.table());
+    if secret.ensure().await? {
+        eprintln!("created key secret {} with no keys", secret.id());
+    } else {
+        eprintln!("key secret {} already exists; left unchanged", secret.id());
+    }
+    Ok(())
+}
+
+async fn seed_demo(target: &Target) -> Result<()> {
+    let store = target.connectors()?;
+    let (added, kept) = connectors::seed_demo(&store).await?;
+    eprintln!("demo connectors: {added} added, {kept} already present");
+    Ok(())
+}
+
+/// Serves the API; with `banner`, prints it once the port is bound.
+async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Result<()> {
+    let config = target.api_config()?;
+    // One set of dependencies per handler, like two Lambda functions with a cache each.
+    let list = ReadDependencies::new(&config, &target.aws);
+    let get = ReadDependencies::new(&config, &target.aws);
+    let router = server::router(
+        ListConnectors::new(list.connectors, list.keys),
+        GetConnector::new(get.connectors, get.keys),
+    );
+    let listener = server::bind(SocketAddr::new(args.bind, args.port)).await?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| crate::error::AdminError::Io(e.to_string()))?;
+    let base = format!("http://{addr}");
+    let mut out = std::io::stdout().lock();
+    if let Some(key) = demo_key {
+        let _ = writeln!(out, "demo API key: {key}");
+    }
+    let _ = writeln!(out, "listening on {base}");
+    if let Some(key) = demo_key {
+        let _ = writeln!(
+            out,
+            "ready: curl -H 'X-ApiKey: {key}' {base}{}",
+            server::LIST_PATH
+        );
+        let _ = writeln!(out, "(Ctrl-C stops everything)");
+    }
+    let _ = out.flush();
+    drop(out);
+    server::serve(listener, router, server::shutdown_signal()).await
+}
+
+/// `make dev`: everything a fresh local stack needs, then serve.
+async fn dev(target: &Target, args: &ServeArgs) -> Result<()> {
+    init(target).await?;
+    seed_demo(target).await?;
+    let secret = target.key_secret()?;
+    let key = keys::recreate(
+        &secret,
+        &CreateKeyArgs {
+            name: DEMO_KEY_NAME.to_owned(),
+            expires: None,
+            grants: vec![CONNECTOR_HEALTH_GRANT.to_owned()],
+            impersonate: None,
+            privileges: vec![],
+        },
+        Utc::now(),
+    )
+    .await?;
+    serve(target, args, Some(&key)).await
+}

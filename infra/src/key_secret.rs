@@ -1,0 +1,212 @@
+//! The API key secret: creating it, and changing its key document safely.
+//!
+//! Every change is a read-modify-write guarded like a compare-and-swap, so two admins (or
+//! two scripts) adding keys at the same time never lose one another's change:
+//! 1. read the current version (`AWSCURRENT`) and its `VersionId`;
+//! 2. apply the change and `PutSecretValue` the result as a new version, with a fresh
+//!    `ClientRequestToken`, staged only as [`PENDING_STAGE`] (not yet current);
+//! 3. `UpdateSecretVersionStage` moves `AWSCURRENT` to it *from the version read in 1*.
+//!    If another writer made a different version current in between, that call fails and
+//!    the whole cycle starts again from the new current version.
+
+use crate::error::{AdminError, Result};
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
+use aws_sdk_secretsmanager::Client;
+use rand::{Rng, RngCore};
+use shared::adapters::secrets_manager::SERVICE;
+use shared::keys::{KeyDigest, KeyDocument};
+use shared::ports::DependencyError;
+use std::time::Duration;
+
+/// What `init` writes into a new secret.
+pub const EMPTY_DOCUMENT: &str = r#"{"keys": []}"#;
+/// The staging label of a version written but not yet made current.
+pub const PENDING_STAGE: &str = "CHADMIN_PENDING";
+const CURRENT_STAGE: &str = "AWSCURRENT";
+/// How many read-modify-write cycles to try before giving up on a busy secret.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+fn dependency<E>(err: SdkError<E>) -> AdminError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    AdminError::Dependency(DependencyError {
+        service: SERVICE,
+        detail: DisplayErrorContext(&err).to_string(),
+    })
+}
+
+/// A new API key: 32 bytes from a cryptographically secure generator (rand's thread-local
+/// ChaCha generator, seeded by the operating system), as 64 hex digits.
+pub fn generate_key() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// What the secret stores for a key: its SHA-256 digest, lower-case hex.
+pub fn digest_hex(key: &str) -> String {
+    KeyDigest::of(key).to_hex()
+}
+
+/// A `ClientRequestToken` (32 to 64 characters; it becomes the new `VersionId`).
+fn request_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// One key secret.
+#[derive(Debug, Clone)]
+pub struct KeySecret {
+    client: Client,
+    id: String,
+}
+
+impl KeySecret {
+    pub fn new(client: Client, id: impl Into<String>) -> Self {
+        Self {
+            client,
+            id: id.into(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Creates the secret holding an empty key document. Returns `false` (and changes
+    /// nothing) when a secret with this id already exists.
+    pub async fn ensure(&self) -> Result<bool> {
+        let created = self
+            .client
+            .create_secret()
+            .name(&self.id)
+            .description("connector-health API keys (SHA-256 digests); managed with chadmin")
+            .secret_string(EMPTY_DOCUMENT)
+            .client_request_token(request_token())
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_exists_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(dependency(e)),
+        }
+    }
+
+    /// The current key document and the id of the version it was read from.
+    pub async fn read(&self) -> Result<(KeyDocument, String)> {
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.id)
+            // Explicit (it is the default) so emulators that track the current version
+            // separately from its label (moto) answer the same as AWS.
+            .version_stage(CURRENT_STAGE)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception())
+                {
+                    AdminError::NotFound(format!(
+                        "the key secret {} does not exist; run `chadmin init` first",
+                        self.id
+                    ))
+                } else {
+                    dependency(e)
+                }
+            })?;
+        let version = out.version_id.ok_or_else(|| {
+            AdminError::BadKeyDocument("the current version has no VersionId".into())
+        })?;
+        let text = out.secret_string.ok_or_else(|| {
+            AdminError::BadKeyDocument("it has no SecretString (binary secret?)".into())
+        })?;
+        // The parse error says where the document is wrong; serde_json never quotes the
+        // input's values in its messages, so no key can leak through it.
+        let doc: KeyDocument =
+            serde_json::from_str(&text).map_err(|e| AdminError::BadKeyDocument(e.to_string()))?;
+        Ok((doc, version))
+    }
+
+    /// Applies `change` to the current key document and stores the result as the new
+    /// current version, retrying from a fresh read when another writer got in between.
+    /// `change` may run several times; it must only depend on the document it is given.
+    /// When it returns an error nothing is written.
+    pub async fn update<T>(
+        &self,
+        mut change: impl FnMut(&mut KeyDocument) -> Result<T>,
+    ) -> Result<T> {
+        for attempt in 1..=MAX_ATTEMPTS {
+            let (mut doc, read_version) = self.read().await?;
+            let outcome = change(&mut doc)?;
+            let text = serde_json::to_string_pretty(&doc)
+                .map_err(|e| AdminError::BadKeyDocument(e.to_string()))?;
+            let new_version = request_token();
+            self.client
+                .put_secret_value()
+                .secret_id(&self.id)
+                .secret_string(text)
+                .client_request_token(&new_version)
+                .version_stages(PENDING_STAGE)
+                .send()
+                .await
+                .map_err(dependency)?;
+            let promoted = self
+                .client
+                .update_secret_version_stage()
+                .secret_id(&self.id)
+                .version_stage(CURRENT_STAGE)
+                .move_to_version_id(&new_version)
+                .remove_from_version_id(&read_version)
+                .send()
+                .await;
+            match promoted {
+                Ok(_) => {
+                    self.drop_pending_label(&new_version).await;
+                    return Ok(outcome);
+                }
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_invalid_parameter_exception()) =>
+                {
+                    // Either someone else made another version current (retry), or the
+                    // request itself is wrong (report it).
+                    let (_, now_current) = self.read().await?;
+                    if now_current == read_version {
+                        return Err(dependency(e));
+                    }
+                    let pause = rand::rng().random_range(20..=100u64) * u64::from(attempt);
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                }
+                Err(e) => return Err(dependency(e)),
+            }
+        }
+        Err(AdminError::Conflict(format!(
+            "the key secret {} kept changing while being updated ({MAX_ATTEMPTS} attempts); try again",
+            self.id
+        )))
+    }
+
+    /// Removes the pending label from a version that is now current. Best effort: a label
+    /// left behind is harmless (the next update moves it).
+    async fn drop_pending_label(&self, version: &str) {
+        let removed = self
+            .client
+            .update_secret_version_stage()
+            .secret_id(&self.id)
+            .version_stage(PENDING_STAGE)
+            .remove_from_version_id(version)
+            .send()
+            .await;
+        if let Err(e) = removed {
+            tracing::debug!(error = %DisplayErrorContext(&e), "could not remove the pending label");
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! `chadmin`: the connector-health admin tool and local API server, as a library so the
+//! tests can reuse its pieces.
+//!
+//! - [`cli`]: the command line (clap).
+//! - [`target`]: which table, secret and AWS endpoint a command works on.
+//! - [`key_secret`]: the API key secret, updated with a compare-and-swap on its version.
+//! - [`commands`]: what each subcommand does.
+//! - [`demo`]: the demo connectors of `seed-demo` / `make dev`.
+//! - [`server`]: the local HTTP server over the Lambda handlers.
+
+pub mod cli;
+pub mod commands;
+pub mod demo;
+pub mod error;
+pub mod key_secret;
+pub mod server;
+pub mod target;
+pub mod text_table;
+
+pub use error::AdminError;
