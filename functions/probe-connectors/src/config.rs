@@ -1,0 +1,177 @@
+//! Typed configuration, read once at cold start; a bad value fails fast naming its variable.
+
+use crate::run::RunSettings;
+use shared::adapters::http_prober::{ProberSettings, ALLOW_PRIVATE_SETTING};
+use std::time::Duration;
+
+pub const TABLE_VAR: &str = "CONNECTORS_TABLE";
+pub const CONCURRENCY_VAR: &str = "PROBE_CONCURRENCY";
+pub const TIMEOUT_VAR: &str = "PROBE_TIMEOUT_SECONDS";
+pub const RETRIES_VAR: &str = "PROBE_RETRIES";
+pub const BACKOFF_VAR: &str = "PROBE_RETRY_BACKOFF_MS";
+pub const WRITE_RESERVE_VAR: &str = "PROBE_WRITE_RESERVE_MS";
+pub const CERT_WARNING_VAR: &str = "CERT_EXPIRY_WARNING_DAYS";
+pub const ALLOW_PRIVATE_VAR: &str = ALLOW_PRIVATE_SETTING;
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} must be set to a non-empty value")]
+    Missing(&'static str),
+    #[error("environment variable {name} must be a whole number from {min} to {max}")]
+    OutOfRange {
+        name: &'static str,
+        min: u64,
+        max: u64,
+    },
+    #[error("environment variable {0} must be true or false")]
+    NotBool(&'static str),
+}
+
+/// Everything the probe function needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeConfig {
+    pub table: String,
+    pub run: RunSettings,
+    pub allow_private: bool,
+}
+
+impl ProbeConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let number = |name: &'static str, default: u64, min: u64, max: u64| match get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or(ConfigError::OutOfRange { name, min, max }),
+        };
+        let d = RunSettings::default();
+        let allow_private = match get(ALLOW_PRIVATE_VAR).map(|v| v.trim().to_ascii_lowercase()) {
+            None => false,
+            Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => true,
+            Some(v) if matches!(v.as_str(), "false" | "0" | "no") => false,
+            Some(_) => return Err(ConfigError::NotBool(ALLOW_PRIVATE_VAR)),
+        };
+        Ok(Self {
+            table: get(TABLE_VAR)
+                .map(|v| v.trim().to_owned())
+                .ok_or(ConfigError::Missing(TABLE_VAR))?,
+            run: RunSettings {
+                concurrency: number(CONCURRENCY_VAR, d.concurrency as u64, 1, 1024)? as usize,
+                default_timeout: Duration::from_secs(number(
+                    TIMEOUT_VAR,
+                    d.default_timeout.as_secs(),
+                    1,
+                    600,
+                )?),
+                retries: number(RETRIES_VAR, u64::from(d.retries), 0, 3)? as u32,
+                retry_backoff: Duration::from_millis(number(
+                    BACKOFF_VAR,
+                    d.retry_backoff.as_millis() as u64,
+                    0,
+                    10_000,
+                )?),
+                write_reserve: Duration::from_millis(number(
+                    WRITE_RESERVE_VAR,
+                    d.write_reserve.as_millis() as u64,
+                    0,
+                    60_000,
+                )?),
+                certificate_warning_days: number(
+                    CERT_WARNING_VAR,
+                    u64::from(d.certificate_warning_days),
+                    0,
+                    365,
+                )? as u32,
+            },
+            allow_private,
+        })
+    }
+
+    /// The HTTP prober's settings.
+    pub fn prober_settings(&self) -> ProberSettings {
+        ProberSettings {
+            allow_private: self.allow_private,
+            ..ProberSettings::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<ProbeConfig, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ProbeConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_and_the_table_is_required() {
+        assert_eq!(cfg(&[]), Err(ConfigError::Missing(TABLE_VAR)));
+        let c = cfg(&[(TABLE_VAR, "connectors")]).unwrap();
+        assert_eq!(c.table, "connectors");
+        assert_eq!(c.run, RunSettings::default());
+        assert_eq!(c.run.concurrency, 32);
+        assert_eq!(c.run.default_timeout, Duration::from_secs(10));
+        assert_eq!(c.run.retries, 1);
+        assert_eq!(c.run.certificate_warning_days, 14);
+        assert!(!c.allow_private);
+        assert!(!c.prober_settings().allow_private);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let base = (TABLE_VAR, "t");
+        assert_eq!(
+            cfg(&[base, (RETRIES_VAR, "4")]),
+            Err(ConfigError::OutOfRange {
+                name: RETRIES_VAR,
+                min: 0,
+                max: 3
+            })
+        );
+        assert!(matches!(
+            cfg(&[base, (CONCURRENCY_VAR, "0")]),
+            Err(ConfigError::OutOfRange {
+                name: CONCURRENCY_VAR,
+                ..
+            })
+        ));
+        assert!(matches!(
+            cfg(&[base, (TIMEOUT_VAR, "10s")]),
+            Err(ConfigError::OutOfRange {
+                name: TIMEOUT_VAR,
+                ..
+            })
+        ));
+        assert_eq!(
+            cfg(&[base, (ALLOW_PRIVATE_VAR, "maybe")]),
+            Err(ConfigError::NotBool(ALLOW_PRIVATE_VAR))
+        );
+        let c = cfg(&[
+            base,
+            (RETRIES_VAR, "0"),
+            (CONCURRENCY_VAR, "128"),
+            (ALLOW_PRIVATE_VAR, "true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.run.retries, c.run.concurrency, c.allow_private),
+            (0, 128, true)
+        );
+        assert!(ConfigError::Missing(TABLE_VAR)
+            .to_string()
+            .contains(TABLE_VAR));
+    }
+}

@@ -1,0 +1,320 @@
+//! The Lambda event and what the function reports.
+//!
+//! The event is the EventBridge scheduled event (probe every connector) or
+//! `{"connectorId": N}` (probe that one now). The run ends with one structured log line
+//! of counts and the same figures as a CloudWatch Embedded Metric Format line.
+
+use crate::run::{run, RunPorts, RunSettings, RunSummary};
+use serde_json::{json, Value};
+use shared::domain::ConnectorId;
+use shared::ports::{Clock, DependencyError};
+use shared::probe::ports::{ProbeResultWriter, ProbeTargetReader, Prober};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// The CloudWatch namespace of the run's metrics.
+pub const METRICS_NAMESPACE: &str = "ConnectorHealth";
+
+/// What the event asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeRequest {
+    All,
+    One(ConnectorId),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("connectorId must be a whole number from 1 to 2147483647")]
+    BadConnectorId,
+    #[error("connector {0} does not exist")]
+    NotFound(ConnectorId),
+    #[error("could not read the connectors; the cause is in the function's log")]
+    Read(#[from] DependencyError),
+}
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        let error_type = match e {
+            HandlerError::BadConnectorId => "InvalidEvent",
+            HandlerError::NotFound(_) => "ConnectorNotFound",
+            HandlerError::Read(_) => "DependencyUnavailable",
+        };
+        if let HandlerError::Read(cause) = &e {
+            tracing::error!(error = %cause, "could not read the connectors");
+        }
+        lambda_runtime::Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+impl ProbeRequest {
+    /// Reads the event: an object with `connectorId` names one connector; anything else
+    /// (the scheduled event) means all of them.
+    pub fn from_event(event: &Value) -> Result<Self, HandlerError> {
+        match event.get("connectorId") {
+            None | Some(Value::Null) => Ok(ProbeRequest::All),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .and_then(ConnectorId::new)
+                .map(ProbeRequest::One)
+                .ok_or(HandlerError::BadConnectorId),
+        }
+    }
+}
+
+/// The instant of a Lambda deadline given as wall-clock time.
+pub fn deadline_instant(deadline: SystemTime) -> Instant {
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    Instant::now() + left
+}
+
+/// The probe function, generic over its ports.
+pub struct ProbeConnectors<T, W, P, C> {
+    targets: T,
+    ports: RunPorts<W, P, C>,
+    settings: RunSettings,
+}
+
+impl<T, W, P, C> ProbeConnectors<T, W, P, C>
+where
+    T: ProbeTargetReader,
+    W: ProbeResultWriter + 'static,
+    P: Prober + 'static,
+    C: Clock + 'static,
+{
+    pub fn new(
+        targets: T,
+        writer: Arc<W>,
+        prober: Arc<P>,
+        clock: Arc<C>,
+        settings: RunSettings,
+    ) -> Self {
+        Self {
+            targets,
+            ports: RunPorts {
+                writer,
+                prober,
+                clock,
+            },
+            settings,
+        }
+    }
+
+    /// Handles one invocation.
+    pub async fn handle(
+        &self,
+        event: &Value,
+        deadline: Instant,
+    ) -> Result<RunSummary, HandlerError> {
+        let request = ProbeRequest::from_event(event)?;
+        let targets = match request {
+            ProbeRequest::All => self.targets.targets().await?,
+            ProbeRequest::One(id) => vec![self
+                .targets
+                .target(id)
+                .await?
+                .ok_or(HandlerError::NotFound(id))?],
+        };
+        let summary = run(targets, self.ports.clone(), &self.settings, deadline).await;
+        report(&summary);
+        Ok(summary)
+    }
+}
+
+/// The final log line and the EMF line.
+fn report(s: &RunSummary) {
+    tracing::info!(
+        total = s.total,
+        healthy = s.healthy,
+        error = s.error,
+        skipped = s.skipped,
+        panicked = s.panicked,
+        retried = s.retried,
+        written = s.written,
+        superseded = s.superseded,
+        write_failures = s.write_failures,
+        certificates_expiring = s.certificates_expiring,
+        duration_ms = s.duration_ms,
+        "probe run finished"
+    );
+    println!("{}", emf(s, chrono::Utc::now().timestamp_millis()));
+}
+
+/// The run's figures in CloudWatch Embedded Metric Format (one JSON line on stdout).
+pub fn emf(s: &RunSummary, timestamp_ms: i64) -> Value {
+    let counts = [
+        ("Total", s.total),
+        ("Healthy", s.healthy),
+        ("Error", s.error),
+        ("Skipped", s.skipped),
+        ("Panicked", s.panicked),
+        ("Retried", s.retried),
+        ("WriteFailures", s.write_failures),
+        ("CertificatesExpiring", s.certificates_expiring),
+    ];
+    let mut metrics: Vec<Value> = counts
+        .iter()
+        .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
+        .collect();
+    metrics.push(json!({"Name": "DurationMs", "Unit": "Milliseconds"}));
+    let mut line = json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": METRICS_NAMESPACE,
+                "Dimensions": [["Function"]],
+                "Metrics": metrics,
+            }],
+        },
+        "Function": "probe-connectors",
+        "DurationMs": s.duration_ms,
+    });
+    if let Some(obj) = line.as_object_mut() {
+        for (name, value) in counts {
+            obj.insert(name.to_owned(), json!(value));
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::adapters::memory::ManualClock;
+    use shared::adapters::memory_probe::InMemoryProbeStore;
+    use shared::probe::outcome::{Observation, ProbeOutcome};
+    use shared::probe::target::{FeedType, ProbeTarget};
+
+    struct AlwaysHealthy;
+    impl Prober for AlwaysHealthy {
+        async fn probe(&self, _: &ProbeTarget, _: Duration) -> ProbeOutcome {
+            ProbeOutcome::healthy(Observation::default())
+        }
+    }
+
+    fn handler(
+        ids: &[u32],
+    ) -> (
+        Arc<InMemoryProbeStore>,
+        ProbeConnectors<Arc<InMemoryProbeStore>, InMemoryProbeStore, AlwaysHealthy, ManualClock>,
+    ) {
+        let store = Arc::new(InMemoryProbeStore::new(ids.iter().map(|i| {
+            ProbeTarget::new(
+                ConnectorId::new(*i).unwrap(),
+                "http://x.test",
+                FeedType::Npm,
+            )
+        })));
+        let h = ProbeConnectors::new(
+            store.clone(),
+            store.clone(),
+            Arc::new(AlwaysHealthy),
+            Arc::new(ManualClock::new()),
+            RunSettings::default(),
+        );
+        (store, h)
+    }
+
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(300)
+    }
+
+    #[test]
+    fn events_name_one_connector_or_mean_all() {
+        let scheduled = json!({
+            "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/probe"], "detail": {}
+        });
+        assert_eq!(
+            ProbeRequest::from_event(&scheduled).unwrap(),
+            ProbeRequest::All
+        );
+        assert_eq!(
+            ProbeRequest::from_event(&Value::Null).unwrap(),
+            ProbeRequest::All
+        );
+        assert_eq!(
+            ProbeRequest::from_event(&json!({"connectorId": 3})).unwrap(),
+            ProbeRequest::One(ConnectorId::new(3).unwrap())
+        );
+        for bad in [
+            json!(0),
+            json!(-1),
+            json!("3"),
+            json!(1.5),
+            json!(4_294_967_296u64),
+        ] {
+            assert!(matches!(
+                ProbeRequest::from_event(&json!({"connectorId": bad})),
+                Err(HandlerError::BadConnectorId)
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn one_connector_can_be_checked_now() {
+        let (store, h) = handler(&[1, 2, 3]);
+        let s = h.handle(&json!({"connectorId": 2}), later()).await.unwrap();
+        assert_eq!((s.total, s.healthy, s.written), (1, 1, 1));
+        assert!(store.record(ConnectorId::new(2).unwrap()).is_some());
+        assert!(store.record(ConnectorId::new(1).unwrap()).is_none());
+        assert!(matches!(
+            h.handle(&json!({"connectorId": 9}), later()).await,
+            Err(HandlerError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_schedule_checks_every_connector() {
+        let (store, h) = handler(&[1, 2, 3]);
+        let s = h
+            .handle(&json!({"source": "aws.events"}), later())
+            .await
+            .unwrap();
+        assert_eq!((s.total, s.healthy, s.written), (3, 3, 3));
+        assert_eq!(store.write_calls(), 3);
+    }
+
+    #[test]
+    fn emf_declares_every_figure_it_carries() {
+        let s = RunSummary {
+            total: 10,
+            healthy: 7,
+            error: 2,
+            skipped: 1,
+            duration_ms: 1234,
+            ..RunSummary::default()
+        };
+        let line = emf(&s, 1_700_000_000_000);
+        let declared = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap();
+        for m in declared {
+            let name = m["Name"].as_str().unwrap();
+            assert!(
+                line.get(name).is_some_and(|v| v.is_u64()),
+                "{name} has a value"
+            );
+        }
+        assert_eq!(line["Healthy"], 7);
+        assert_eq!(line["Skipped"], 1);
+        assert_eq!(line["DurationMs"], 1234);
+        assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
+        assert_eq!(line["Function"], "probe-connectors");
+    }
+
+    #[test]
+    fn a_past_deadline_is_now() {
+        let d = deadline_instant(SystemTime::now() - Duration::from_secs(5));
+        assert!(d <= Instant::now());
+        let d = deadline_instant(SystemTime::now() + Duration::from_secs(60));
+        assert!(d > Instant::now() + Duration::from_secs(55));
+    }
+}
