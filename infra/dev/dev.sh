@@ -32,14 +32,16 @@ trap 'exit 143' TERM
 # Start the emulator and read the port it prints as its first line.
 fifo="$(mktemp -u)"
 mkfifo "$fifo"
-"$python" "$here/emulator.py" > "$fifo" &
+# Its request log goes to a file, so the terminal shows the API's own log lines.
+emulator_log="${TMPDIR:-/tmp}/connector-health-dev-emulator.log"
+"$python" "$here/emulator.py" > "$fifo" 2> "$emulator_log" &
 emulator_pid=$!
 emulator_port=""
 if ! read -r -t 60 emulator_port < "$fifo" || [ -z "$emulator_port" ]; then
-  rm -f "$fifo"; echo "error: the AWS emulator did not start" >&2; exit 1
+  rm -f "$fifo"; echo "error: the AWS emulator did not start; see $emulator_log" >&2; exit 1
 fi
 rm -f "$fifo"
-echo "dev: AWS emulator (moto) on 127.0.0.1:$emulator_port" >&2
+echo "dev: AWS emulator (moto) on 127.0.0.1:$emulator_port (log: $emulator_log)" >&2
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$emulator_port"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1

@@ -21,6 +21,7 @@ pub struct Cli {
 
 /// Which table, secret, region and endpoint to work on.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Target (flag or environment variable)")]
 pub struct TargetArgs {
     /// DynamoDB table holding the connectors.
     #[arg(long, env = "CONNECTORS_TABLE", global = true, value_name = "TABLE")]
@@ -39,6 +40,25 @@ pub struct TargetArgs {
     /// Send every AWS call to this endpoint (a local emulator) instead of AWS.
     #[arg(long, env = "AWS_ENDPOINT_URL", global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
+}
+
+impl TargetArgs {
+    /// Puts `--region` / `--endpoint-url` into the environment, where every AWS SDK client
+    /// reads them (a client prefers `AWS_ENDPOINT_URL` from the environment over an endpoint
+    /// set on the shared configuration, so setting the environment is what makes the flag
+    /// win). Call it before any other thread exists.
+    pub fn export_to_env(&self) {
+        if let Some(region) = self.region.as_deref().filter(|r| !r.trim().is_empty()) {
+            std::env::set_var("AWS_REGION", region.trim());
+        }
+        if let Some(url) = self
+            .endpoint_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+        {
+            std::env::set_var("AWS_ENDPOINT_URL", url.trim());
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

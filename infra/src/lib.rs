@@ -6,6 +6,7 @@
 //! - [`key_secret`]: the API key secret, updated with a compare-and-swap on its version.
 //! - [`commands`]: what each subcommand does.
 //! - [`demo`]: the demo connectors of `seed-demo` / `make dev`.
+//! - [`output`]: writing to stdout (a closed pipe is not a failure).
 //! - [`server`]: the local HTTP server over the Lambda handlers.
 
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod commands;
 pub mod demo;
 pub mod error;
 pub mod key_secret;
+pub mod output;
 pub mod server;
 pub mod target;
 pub mod text_table;

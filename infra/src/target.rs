@@ -4,7 +4,7 @@
 
 use crate::cli::TargetArgs;
 use crate::error::{AdminError, Result};
-use aws_config::{Region, SdkConfig};
+use aws_config::SdkConfig;
 use shared::adapters::dynamodb::DynamoConnectorStore;
 use shared::config::{SECRET_VAR, TABLE_VAR};
 
@@ -25,19 +25,11 @@ fn non_empty(value: &Option<String>) -> Option<String> {
 }
 
 impl Target {
-    /// Loads the AWS configuration (no network call) and applies `--region` and
-    /// `--endpoint-url` over it.
+    /// Loads the AWS configuration (no network call). `--region` and `--endpoint-url` take
+    /// effect through the environment: see [`TargetArgs::export_to_env`].
     pub async fn load(args: &TargetArgs) -> Self {
-        let aws = shared::aws::sdk_config().await;
-        let mut builder = aws.to_builder();
-        if let Some(region) = non_empty(&args.region) {
-            builder.set_region(Some(Region::new(region)));
-        }
-        if let Some(url) = non_empty(&args.endpoint_url) {
-            builder.set_endpoint_url(Some(url));
-        }
         Self {
-            aws: builder.build(),
+            aws: shared::aws::sdk_config().await,
             table: non_empty(&args.table),
             secret: non_empty(&args.secret),
         }

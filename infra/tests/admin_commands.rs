@@ -260,3 +260,46 @@ async fn a_missing_table_setting_is_one_clear_line_and_a_non_zero_exit() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn the_endpoint_flag_wins_over_the_environment() {
+    let world = World::new().await;
+    let run = |args: Vec<String>| {
+        let world = world.clone();
+        async move {
+            tokio::process::Command::new(common::CHADMIN)
+                .args(&args)
+                // Nothing listens on port 1: only the flag can make this work.
+                .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+                .env("CONNECTORS_TABLE", &world.table)
+                .env("API_KEYS_SECRET_ID", &world.secret)
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .env("AWS_REGION", "us-east-1")
+                .kill_on_drop(true)
+                .output()
+                .await
+                .unwrap()
+        }
+    };
+    let with_flag = run(vec![
+        "--endpoint-url".into(),
+        world.endpoint.clone(),
+        "connectors".into(),
+        "list".into(),
+    ])
+    .await;
+    assert!(
+        with_flag.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with_flag.stderr)
+    );
+    let without = run(vec!["connectors".into(), "list".into()]).await;
+    assert!(!without.status.success());
+    let stderr = String::from_utf8_lossy(&without.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: DynamoDB request failed: "),
+        "{stderr}"
+    );
+}

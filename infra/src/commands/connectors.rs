@@ -3,6 +3,7 @@
 use crate::cli::{AddConnectorArgs, ConnectorsCommand, FeedType};
 use crate::demo;
 use crate::error::{AdminError, Result};
+use crate::output::stdout;
 use crate::target::Target;
 use crate::text_table;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -20,20 +21,17 @@ pub async fn run(target: &Target, command: ConnectorsCommand) -> Result<()> {
             let connector = new_connector(&args)?;
             let id = add(&store, connector, args.feed_type, args.id).await?;
             eprintln!("added connector {id} ({:?})", args.name.trim());
-            println!("{id}");
-            Ok(())
+            stdout(&format!("{id}\n"))
         }
         ConnectorsCommand::List { json } => {
             let rows = list(&store).await?;
             if json {
-                let values: Vec<serde_json::Value> = rows.iter().map(json_row).collect();
-                let text = serde_json::to_string_pretty(&values)
+                let text = serde_json::to_string_pretty(&json_rows(&rows))
                     .map_err(|e| AdminError::Io(e.to_string()))?;
-                println!("{text}");
+                stdout(&format!("{text}\n"))
             } else {
-                print!("{}", list_text(&rows));
+                stdout(&list_text(&rows))
             }
-            Ok(())
         }
         ConnectorsCommand::Remove { id } => {
             if !store.delete_existing(id).await? {
@@ -179,12 +177,23 @@ pub async fn seed_demo(store: &DynamoConnectorStore) -> Result<(usize, usize)> {
     Ok((added, kept))
 }
 
-fn json_row(row: &Row) -> serde_json::Value {
-    let mut value = serde_json::to_value(&row.connector).unwrap_or(serde_json::Value::Null);
-    if let (serde_json::Value::Object(map), Some(f)) = (&mut value, &row.feed_type) {
-        map.insert("feedType".into(), serde_json::Value::String(f.clone()));
-    }
-    value
+/// A row of `connectors list --json`: the API's object (documented members first), then
+/// `feedType`.
+#[derive(serde::Serialize)]
+struct JsonRow<'a> {
+    #[serde(flatten)]
+    connector: &'a Connector,
+    #[serde(rename = "feedType", skip_serializing_if = "Option::is_none")]
+    feed_type: Option<&'a str>,
+}
+
+fn json_rows(rows: &[Row]) -> Vec<JsonRow<'_>> {
+    rows.iter()
+        .map(|r| JsonRow {
+            connector: &r.connector,
+            feed_type: r.feed_type.as_deref(),
+        })
+        .collect()
 }
 
 /// The `connectors list` table.

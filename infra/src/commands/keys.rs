@@ -4,6 +4,7 @@
 use crate::cli::{CreateKeyArgs, KeysCommand};
 use crate::error::{AdminError, Result};
 use crate::key_secret::{digest_hex, generate_key, KeySecret};
+use crate::output::{stdout, stdout_strict};
 use crate::target::Target;
 use crate::text_table;
 use chrono::{DateTime, Utc};
@@ -17,16 +18,19 @@ pub async fn run(target: &Target, command: KeysCommand) -> Result<()> {
             let key = create(&secret, &args, Utc::now()).await?;
             eprintln!(
                 "created API key {:?} ({}); it is shown once, below, and stored only as its SHA-256 digest",
-                args.name,
+                args.name.trim(),
                 describe_access(&entry_for(&args, "")),
             );
-            println!("{key}");
+            if let Err(e) = stdout_strict(&format!("{key}\n")) {
+                // Nobody has the key: take it back rather than leave an unusable entry.
+                revoke(&secret, args.name.trim()).await?;
+                return Err(AdminError::Io(format!("{e}; the key was revoked again")));
+            }
             Ok(())
         }
         KeysCommand::List => {
             let (doc, _) = secret.read().await?;
-            print!("{}", list_text(&doc, Utc::now()));
-            Ok(())
+            stdout(&list_text(&doc, Utc::now()))
         }
         KeysCommand::Revoke { name } => {
             revoke(&secret, &name).await?;

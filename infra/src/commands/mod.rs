@@ -13,7 +13,6 @@ use get_connector::handler::GetConnector;
 use list_connectors::handler::ListConnectors;
 use shared::keys::CONNECTOR_HEALTH_GRANT;
 use shared::wiring::ReadDependencies;
-use std::io::Write;
 use std::net::SocketAddr;
 
 /// The name of the key `chadmin dev` (re)creates.
@@ -68,21 +67,18 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
         .local_addr()
         .map_err(|e| crate::error::AdminError::Io(e.to_string()))?;
     let base = format!("http://{addr}");
-    let mut out = std::io::stdout().lock();
+    let mut banner = String::new();
     if let Some(key) = demo_key {
-        let _ = writeln!(out, "demo API key: {key}");
+        banner.push_str(&format!("demo API key: {key}\n"));
     }
-    let _ = writeln!(out, "listening on {base}");
+    banner.push_str(&format!("listening on {base}\n"));
     if let Some(key) = demo_key {
-        let _ = writeln!(
-            out,
-            "ready: curl -H 'X-ApiKey: {key}' {base}{}",
+        banner.push_str(&format!(
+            "ready: curl -H 'X-ApiKey: {key}' {base}{}\n(Ctrl-C stops everything)\n",
             server::LIST_PATH
-        );
-        let _ = writeln!(out, "(Ctrl-C stops everything)");
+        ));
     }
-    let _ = out.flush();
-    drop(out);
+    crate::output::stdout(&banner)?;
     server::serve(listener, router, server::shutdown_signal()).await
 }
 
