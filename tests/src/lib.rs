@@ -6,11 +6,13 @@
 //! - [`runtime_api`]: a Lambda Runtime API server that drives the real function binaries.
 //! - [`binaries`]: where the function binaries are (built once per test process).
 //! - [`fixtures`]: the stored API Gateway events, with the API key filled in.
+//! - [`handlers`]: the read handlers wired as in production, called in-process.
 
 pub mod binaries;
 pub mod emulator;
 pub mod fixtures;
 pub mod guard;
+pub mod handlers;
 pub mod runtime_api;
 pub mod world;
 

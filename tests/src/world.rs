@@ -6,32 +6,59 @@ use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use chrono::{TimeZone, Utc};
 use shared::adapters::dynamodb::DynamoConnectorStore;
+use shared::adapters::secrets_manager::SecretsManagerKeySource;
 use shared::config::ApiConfig;
 use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
-use shared::key_cache::CachePolicy;
+use shared::key_cache::{CachePolicy, KeyCache};
 use shared::keys::{KeyDigest, CONNECTOR_HEALTH_GRANT};
+use shared::wiring::ReadDependencies;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 pub type Item = HashMap<String, AttributeValue>;
 
-/// The shared SDK configuration (rustls, bounded timeouts: `shared::aws::sdk_config`),
-/// pointed at `endpoint` with dummy credentials and a fixed region, whatever the
-/// environment says.
-pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    assert!(
-        crate::guard::is_local(endpoint),
-        "refusing to build AWS clients for a non-local endpoint {endpoint:?}"
-    );
+/// The shared SDK configuration (rustls, bounded timeouts: `shared::aws::sdk_config`)
+/// with dummy credentials and a fixed region, whatever the environment says.
+///
+/// It carries no endpoint on purpose: an endpoint set on an `SdkConfig` after loading
+/// loses to the `AWS_ENDPOINT_URL` variable, so clients for a given emulator are built
+/// with [`dynamodb_client`] and [`secrets_client`], which set it on the client itself.
+pub async fn sdk_config() -> SdkConfig {
     shared::aws::sdk_config()
         .await
         .to_builder()
-        .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "testing", "testing", None, None, "testkit",
         )))
         .build()
+}
+
+fn check_local(endpoint: &str) {
+    assert!(
+        crate::guard::is_local(endpoint),
+        "refusing to build AWS clients for a non-local endpoint {endpoint:?}"
+    );
+}
+
+/// A DynamoDB client for the emulator at `endpoint`.
+pub fn dynamodb_client(sdk: &SdkConfig, endpoint: &str) -> aws_sdk_dynamodb::Client {
+    check_local(endpoint);
+    aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(sdk)
+            .endpoint_url(endpoint)
+            .build(),
+    )
+}
+
+/// A Secrets Manager client for the emulator at `endpoint`.
+pub fn secrets_client(sdk: &SdkConfig, endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    check_local(endpoint);
+    aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(sdk)
+            .endpoint_url(endpoint)
+            .build(),
+    )
 }
 
 /// A name no other test uses.
@@ -93,7 +120,6 @@ pub fn sample_connectors() -> Vec<Connector> {
 /// One test's world on one emulator: its own table and its own key secret.
 pub struct World {
     pub endpoint: String,
-    pub sdk: SdkConfig,
     pub table: String,
     pub secret_id: String,
     pub store: DynamoConnectorStore,
@@ -103,15 +129,14 @@ pub struct World {
 impl World {
     /// Names and clients only; nothing is created yet.
     pub async fn named(endpoint: &str) -> Self {
-        let sdk = sdk_config(endpoint).await;
+        let sdk = sdk_config().await;
         let table = unique_name("connectors");
         Self {
             endpoint: endpoint.to_owned(),
-            store: DynamoConnectorStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone()),
-            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            store: DynamoConnectorStore::new(dynamodb_client(&sdk, endpoint), table.clone()),
+            secrets: secrets_client(&sdk, endpoint),
             secret_id: unique_name("connector-health/api-keys"),
             table,
-            sdk,
         }
     }
 
@@ -241,6 +266,17 @@ impl World {
             table: self.table.clone(),
             key_secret_id: self.secret_id.clone(),
             key_cache,
+        }
+    }
+
+    /// The store and the cached key source the functions build, on this world's clients.
+    pub fn read_dependencies(&self, key_cache: CachePolicy) -> ReadDependencies {
+        ReadDependencies {
+            connectors: self.store.clone(),
+            keys: KeyCache::new(
+                SecretsManagerKeySource::new(self.secrets.clone(), self.secret_id.clone()),
+                key_cache,
+            ),
         }
     }
 }

@@ -284,3 +284,35 @@ async fn a_missing_table_is_a_dependency_error(endpoint: String) {
     assert_eq!(err.service, "DynamoDB");
     assert!(world.store.get(id(1)).await.is_err());
 }
+
+/// The two runs above really go to two different emulators: a table created through the
+/// dynalite world exists there and not in moto.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dynalite_runs_really_reach_dynalite() {
+    let (moto, dynalite) = (testkit::endpoint(), testkit::dynalite_endpoint());
+    assert_ne!(moto, dynalite);
+    let world = given_table(&dynalite).await;
+    let sdk = testkit::world::sdk_config().await;
+    let tables = |endpoint: String| {
+        let client = testkit::world::dynamodb_client(&sdk, &endpoint);
+        async move {
+            client
+                .list_tables()
+                .limit(100)
+                .exclusive_start_table_name(world_prefix())
+                .send()
+                .await
+                .expect("list tables")
+                .table_names
+                .unwrap_or_default()
+        }
+    };
+    assert!(tables(dynalite).await.contains(&world.table));
+    assert!(!tables(moto).await.contains(&world.table));
+}
+
+/// Table names sort after this, so a listing starting here is not cut short by tables
+/// of other names.
+fn world_prefix() -> &'static str {
+    "connectors-"
+}
