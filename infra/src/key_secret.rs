@@ -172,16 +172,20 @@ impl KeySecret {
                     self.drop_pending_label(&new_version).await;
                     return Ok(outcome);
                 }
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_invalid_parameter_exception()) =>
-                {
-                    // Either someone else made another version current (retry), or the
-                    // request itself is wrong (report it).
+                Err(e) if e.as_service_error().is_some() => {
+                    // AWS refuses the move when AWSCURRENT is no longer on the version we
+                    // read (moto says InvalidParameterException; AWS documents only that
+                    // "the operation fails"). Either someone else made another version
+                    // current (retry from a fresh read), or the request itself is wrong
+                    // (report it).
                     let (_, now_current) = self.read().await?;
                     if now_current == read_version {
                         return Err(dependency(e));
                     }
+                    tracing::info!(
+                        attempt,
+                        "the key secret changed while it was being updated; retrying"
+                    );
                     let pause = rand::rng().random_range(20..=100u64) * u64::from(attempt);
                     tokio::time::sleep(Duration::from_millis(pause)).await;
                 }
