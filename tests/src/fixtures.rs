@@ -56,3 +56,15 @@ pub fn without_header(mut event: Value, name: &str) -> Value {
     }
     event
 }
+
+/// Adds a header to an event: in `headers`, and in `multiValueHeaders` when the event
+/// has them (payload 1.0).
+pub fn with_header(mut event: Value, name: &str, value: &str) -> Value {
+    if let Some(map) = event["headers"].as_object_mut() {
+        map.insert(name.to_owned(), Value::String(value.to_owned()));
+    }
+    if let Some(map) = event["multiValueHeaders"].as_object_mut() {
+        map.insert(name.to_owned(), serde_json::json!([value]));
+    }
+    event
+}
