@@ -60,6 +60,9 @@ pub fn describe(err: &rustls::Error, host: &str) -> String {
             CertificateError::UnknownIssuer => {
                 format!("TLS certificate for {host} is not trusted (unknown issuer).")
             }
+            CertificateError::BadSignature => {
+                format!("TLS certificate for {host} is not trusted (bad signature).")
+            }
             CertificateError::Revoked => format!("TLS certificate for {host} has been revoked."),
             _ => format!("TLS certificate for {host} was rejected."),
         },

@@ -1,0 +1,693 @@
+//! The HTTP prober against real servers on 127.0.0.1 (plain and TLS with certificates made
+//! here): for each case, the verdict and the exact message an operator would read.
+//! Host names are mapped to 127.0.0.1 by the injected resolver; no test uses real DNS.
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{RootCertStore, ServerConfig};
+use shared::adapters::http_prober::{tls, HttpProber, ProberSettings, StaticResolver};
+use shared::domain::ConnectorId;
+use shared::probe::outcome::{FailureKind, ProbeOutcome};
+use shared::probe::ports::Prober;
+use shared::probe::target::{FeedType, ProbeTarget};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+
+const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const TIMEOUT: Duration = Duration::from_millis(500);
+
+/// What the server does with one request.
+enum Action {
+    /// Writes these bytes, then closes.
+    Reply(Vec<u8>),
+    /// Reads the request and never answers.
+    Hang,
+    /// Writes these bytes, then resets the connection (RST).
+    ResetAfter(Vec<u8>),
+    /// Writes these bytes, then keeps the connection open without sending more.
+    Stall(Vec<u8>),
+    /// Writes the head, then body bytes until the client goes away.
+    Endless(Vec<u8>),
+}
+
+type Route = dyn Fn(&str, usize) -> Action + Send + Sync;
+
+/// A server on 127.0.0.1 port 0 answering each request with `route(request_head, n)`,
+/// where `n` counts requests from 0. Keeps every request head it saw.
+struct Server {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    async fn start(
+        tls: Option<TlsAcceptor>,
+        route: impl Fn(&str, usize) -> Action + Send + Sync + 'static,
+    ) -> Self {
+        let listener = TcpListener::bind((LOCALHOST, 0)).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let route: Arc<Route> = Arc::new(route);
+        let log = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let route = route.clone();
+                let log = log.clone();
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    match tls {
+                        Some(acceptor) => {
+                            if let Ok(s) = acceptor.accept(stream).await {
+                                serve(s, None, &*route, &log).await;
+                            }
+                        }
+                        None => {
+                            let raw = stream.into_std().unwrap();
+                            let for_reset = raw.try_clone().unwrap();
+                            let stream = TcpStream::from_std(raw).unwrap();
+                            let for_reset = TcpStream::from_std(for_reset).unwrap();
+                            serve(stream, Some(for_reset), &*route, &log).await;
+                        }
+                    }
+                });
+            }
+        });
+        Self { addr, seen }
+    }
+
+    fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port())
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    for_reset: Option<TcpStream>,
+    route: &Route,
+    log: &Mutex<Vec<String>>,
+) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let n = {
+        let mut seen = log.lock().unwrap();
+        seen.push(head.clone());
+        seen.len() - 1
+    };
+    match route(&head, n) {
+        Action::Reply(bytes) => {
+            let _ = stream.write_all(&bytes).await;
+            let _ = stream.shutdown().await;
+        }
+        Action::Hang => std::future::pending::<()>().await,
+        Action::ResetAfter(bytes) => {
+            let _ = stream.write_all(&bytes).await;
+            let _ = stream.flush().await;
+            if let Some(raw) = for_reset {
+                raw.set_zero_linger().unwrap();
+                drop(raw);
+                drop(stream);
+            }
+        }
+        Action::Stall(bytes) => {
+            let _ = stream.write_all(&bytes).await;
+            let _ = stream.flush().await;
+            std::future::pending::<()>().await
+        }
+        Action::Endless(head) => {
+            let _ = stream.write_all(&head).await;
+            let chunk = vec![b'x'; 64 * 1024];
+            while stream.write_all(&chunk).await.is_ok() {}
+        }
+    }
+}
+
+fn response(status: &str, headers: &[(&str, &str)], body: &str) -> Action {
+    let mut text = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        text.push_str(&format!("{k}: {v}\r\n"));
+    }
+    text.push_str("\r\n");
+    text.push_str(body);
+    Action::Reply(text.into_bytes())
+}
+
+fn path_of(head: &str) -> &str {
+    head.split_whitespace().nth(1).unwrap_or("")
+}
+
+fn prober_with(resolver: StaticResolver, roots: RootCertStore, allow_private: bool) -> HttpProber {
+    HttpProber::new(
+        ProberSettings {
+            allow_private,
+            ..ProberSettings::default()
+        },
+        tls::client_config(roots).unwrap(),
+        Arc::new(resolver),
+    )
+}
+
+fn prober() -> HttpProber {
+    prober_with(StaticResolver::new(), RootCertStore::empty(), true)
+}
+
+fn target(url: &str, feed: FeedType) -> ProbeTarget {
+    ProbeTarget::new(ConnectorId::new(1).unwrap(), url, feed)
+}
+
+async fn probe(p: &HttpProber, url: &str, feed: FeedType) -> ProbeOutcome {
+    p.probe(&target(url, feed), TIMEOUT).await
+}
+
+fn message(outcome: &ProbeOutcome) -> &str {
+    match &outcome.verdict {
+        Ok(()) => panic!("expected a failure, got healthy: {outcome:?}"),
+        Err(f) => &f.message,
+    }
+}
+
+fn assert_healthy(outcome: &ProbeOutcome) {
+    assert!(outcome.verdict.is_ok(), "expected healthy, got {outcome:?}");
+}
+
+/// Answers like each kind of registry on its usual paths.
+fn registry(head: &str, _: usize) -> Action {
+    match path_of(head) {
+        "/npm/-/ping" => response("200 OK", &[("Content-Type", "application/json")], "{}"),
+        "/nuget/v3/index.json" => response(
+            "200 OK",
+            &[("Content-Type", "application/json")],
+            r#"{"version":"3.0.0","resources":[{"@id":"x","@type":"PackageBaseAddress/3.0.0"}]}"#,
+        ),
+        "/nuget/api/v2" | "/choco/api/v2" => response(
+            "200 OK",
+            &[("Content-Type", "application/xml")],
+            r#"<?xml version="1.0" encoding="utf-8"?><service xml:base="http://x/api/v2/" xmlns="http://www.w3.org/2007/app"><workspace><collection href="Packages"><atom:title>Packages</atom:title></collection></workspace></service>"#,
+        ),
+        "/pypi/simple/sampleproject/" => response(
+            "200 OK",
+            &[("Content-Type", "application/vnd.pypi.simple.v1+json")],
+            r#"{"meta":{"api-version":"1.1"},"name":"sampleproject","files":[]}"#,
+        ),
+        "/docker/v2/" => response(
+            "401 Unauthorized",
+            &[(
+                "WWW-Authenticate",
+                r#"Bearer realm="https://auth.test/token""#,
+            )],
+            "",
+        ),
+        "/maven2/" if head.starts_with("HEAD ") => response("200 OK", &[], ""),
+        "/gems/info/rake" => response(
+            "200 OK",
+            &[("Content-Type", "text/plain")],
+            "---\n13.0.0 |checksum:abc\n",
+        ),
+        "/generic/" => response("204 No Content", &[], ""),
+        _ => response("404 Not Found", &[], ""),
+    }
+}
+
+#[tokio::test]
+async fn a_healthy_registry_of_each_feed_type_is_healthy() {
+    let server = Server::start(None, registry).await;
+    let p = prober();
+    for (path, feed) in [
+        ("/npm", FeedType::Npm),
+        ("/nuget/v3/index.json", FeedType::NuGet),
+        ("/nuget/api/v2", FeedType::NuGet),
+        ("/choco/api/v2", FeedType::Chocolatey),
+        ("/pypi", FeedType::PyPi),
+        ("/docker", FeedType::Docker),
+        ("/maven2", FeedType::Maven),
+        ("/gems", FeedType::RubyGems),
+        ("/generic/", FeedType::Generic),
+    ] {
+        let outcome = probe(&p, &server.url(path), feed).await;
+        assert!(outcome.verdict.is_ok(), "{feed:?} at {path}: {outcome:?}");
+        assert!(outcome.observed.response_time.is_some());
+    }
+    let seen = server.requests();
+    assert!(seen.iter().all(|h| h.contains(&format!(
+        "user-agent: connector-health/{}\r\n",
+        env!("CARGO_PKG_VERSION")
+    ))));
+    let pypi = seen.iter().find(|h| h.contains("/pypi/")).unwrap();
+    assert!(pypi.contains("accept: application/vnd.pypi.simple.v1+json"));
+    assert!(seen.iter().any(|h| h.starts_with("HEAD /maven2/ ")));
+}
+
+#[tokio::test]
+async fn wrong_answers_are_named_per_feed_type() {
+    let server = Server::start(None, |head, _| match path_of(head) {
+        "/v3/index.json" => response("200 OK", &[], "<html>maintenance</html>"),
+        _ => response("404 Not Found", &[], ""),
+    })
+    .await;
+    let p = prober();
+    let o = probe(&p, &server.url("/v3/index.json"), FeedType::NuGet).await;
+    assert_eq!(message(&o), "Response is not a NuGet v3 service index.");
+    let o = probe(&p, &server.url("/"), FeedType::Docker).await;
+    assert_eq!(
+        message(&o),
+        format!(
+            "Registry at http://127.0.0.1:{}/ does not implement the Docker registry v2 API (HTTP 404).",
+            server.port()
+        )
+    );
+    let o = probe(&p, &server.url("/"), FeedType::PyPi).await;
+    assert_eq!(
+        message(&o),
+        "Project sampleproject was not found on this PyPI feed (HTTP 404)."
+    );
+    assert_eq!(o.observed.http_status, Some(404));
+}
+
+#[tokio::test]
+async fn an_unavailable_registry_reports_its_status() {
+    let server = Server::start(None, |_, _| {
+        response("503 Service Unavailable", &[], "down")
+    })
+    .await;
+    let o = probe(&prober(), &server.url("/"), FeedType::Generic).await;
+    assert_eq!(message(&o), "HTTP 503 Service Unavailable.");
+    assert_eq!(o.observed.http_status, Some(503));
+    assert!(o.is_transient_failure());
+}
+
+#[tokio::test]
+async fn a_registry_that_never_answers_times_out() {
+    let server = Server::start(None, |_, _| Action::Hang).await;
+    let started = Instant::now();
+    let o = probe(&prober(), &server.url("/"), FeedType::Generic).await;
+    assert_eq!(
+        message(&o),
+        format!("No response from 127.0.0.1:{} within 0.5 s.", server.port())
+    );
+    assert!(o.is_transient_failure());
+    assert!(started.elapsed() < TIMEOUT + Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_refused_connection_names_host_and_port() {
+    let listener = TcpListener::bind((LOCALHOST, 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let o = probe(
+        &prober(),
+        &format!("http://127.0.0.1:{port}/"),
+        FeedType::Generic,
+    )
+    .await;
+    assert_eq!(
+        message(&o),
+        format!("Connection refused by 127.0.0.1:{port}.")
+    );
+    assert!(!o.is_transient_failure());
+}
+
+#[tokio::test]
+async fn a_body_that_stops_dripping_times_out() {
+    let server = Server::start(None, |_, _| {
+        Action::Stall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"vers".to_vec())
+    })
+    .await;
+    let o = probe(&prober(), &server.url("/v3/index.json"), FeedType::NuGet).await;
+    assert_eq!(
+        message(&o),
+        "Timed out after 0.5 s reading the response from 127.0.0.1."
+    );
+    assert_eq!(o.observed.http_status, Some(200));
+}
+
+#[tokio::test]
+async fn a_reset_mid_response_is_a_reset() {
+    let server = Server::start(None, |_, _| {
+        Action::ResetAfter(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"version\":".to_vec())
+    })
+    .await;
+    let o = probe(&prober(), &server.url("/v3/index.json"), FeedType::NuGet).await;
+    assert_eq!(
+        message(&o),
+        format!("Connection reset by 127.0.0.1:{}.", server.port())
+    );
+    assert!(o.is_transient_failure());
+}
+
+#[tokio::test]
+async fn a_reset_before_any_response_is_a_reset() {
+    let server = Server::start(None, |_, _| Action::ResetAfter(Vec::new())).await;
+    let o = probe(&prober(), &server.url("/"), FeedType::Generic).await;
+    assert_eq!(
+        message(&o),
+        format!("Connection reset by 127.0.0.1:{}.", server.port())
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_loop_stops_after_five_redirects_and_keeps_no_cookies() {
+    let server = Server::start(None, |_, _| {
+        response(
+            "302 Found",
+            &[("Location", "/loop"), ("Set-Cookie", "session=abc")],
+            "",
+        )
+    })
+    .await;
+    let o = probe(&prober(), &server.url("/loop"), FeedType::Generic).await;
+    assert_eq!(message(&o), "Too many redirects (more than 5).");
+    let seen = server.requests();
+    assert_eq!(seen.len(), 6, "the first request and five redirects");
+    assert!(seen
+        .iter()
+        .all(|h| !h.to_ascii_lowercase().contains("cookie")));
+}
+
+#[tokio::test]
+async fn redirects_are_followed_up_to_the_cap() {
+    let server = Server::start(None, |head, _| match path_of(head) {
+        "/5" => response("200 OK", &[], "ok"),
+        p => {
+            let next: u32 = p.trim_start_matches('/').parse().unwrap_or(0) + 1;
+            response(
+                "301 Moved Permanently",
+                &[("Location", &format!("/{next}"))],
+                "",
+            )
+        }
+    })
+    .await;
+    let o = probe(&prober(), &server.url("/0"), FeedType::Generic).await;
+    assert_healthy(&o);
+    assert_eq!(server.requests().len(), 6);
+}
+
+#[tokio::test]
+async fn a_huge_body_is_not_read_past_the_limit() {
+    let server = Server::start(None, |_, _| {
+        Action::Endless(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+                .to_vec(),
+        )
+    })
+    .await;
+    let o = probe(&prober(), &server.url("/v3/index.json"), FeedType::NuGet).await;
+    assert_eq!(message(&o), "Response from 127.0.0.1 is larger than 1 MiB.");
+    // A check that needs no body does not read it at all.
+    let o = probe(&prober(), &server.url("/"), FeedType::Generic).await;
+    assert_healthy(&o);
+}
+
+#[tokio::test]
+async fn a_declared_huge_body_is_refused_without_reading_it() {
+    let server = Server::start(None, |_, _| {
+        Action::Stall(b"HTTP/1.1 200 OK\r\nContent-Length: 5000000000\r\n\r\n".to_vec())
+    })
+    .await;
+    let o = probe(&prober(), &server.url("/v3/index.json"), FeedType::NuGet).await;
+    assert_eq!(message(&o), "Response from 127.0.0.1 is larger than 1 MiB.");
+}
+
+#[tokio::test]
+async fn a_name_that_does_not_resolve_is_a_dns_failure() {
+    let o = probe(&prober(), "https://registry.nowhere.test/", FeedType::Npm).await;
+    assert_eq!(message(&o), "DNS lookup failed for registry.nowhere.test.");
+    assert_eq!(o.verdict.as_ref().unwrap_err().kind, FailureKind::Dns);
+}
+
+#[tokio::test]
+async fn metadata_and_link_local_addresses_are_never_probed() {
+    let p = prober_with(
+        StaticResolver::new().with("metadata.test", ["169.254.169.254".parse().unwrap()]),
+        RootCertStore::empty(),
+        true,
+    );
+    let o = probe(
+        &p,
+        "http://metadata.test/latest/meta-data/",
+        FeedType::Generic,
+    )
+    .await;
+    assert_eq!(
+        message(&o),
+        "Refused to probe metadata.test: it resolves to 169.254.169.254, a link-local or instance-metadata address, which is never probed."
+    );
+    let o = probe(&p, "http://[fd00:ec2::254]/", FeedType::Generic).await;
+    assert_eq!(
+        message(&o),
+        "Refused to probe fd00:ec2::254: the instance-metadata address, which is never probed."
+    );
+    // Not even through a redirect from an allowed registry.
+    let server = Server::start(None, |_, _| {
+        response(
+            "302 Found",
+            &[("Location", "http://169.254.169.254/latest/meta-data/")],
+            "",
+        )
+    })
+    .await;
+    let o = probe(&p, &server.url("/"), FeedType::Generic).await;
+    assert_eq!(
+        message(&o),
+        "Refused to probe 169.254.169.254: a link-local or instance-metadata address, which is never probed."
+    );
+}
+
+#[tokio::test]
+async fn loopback_is_probed_only_when_allowed() {
+    let server = Server::start(None, |_, _| response("200 OK", &[], "")).await;
+    let p = prober_with(
+        StaticResolver::new().with("local.test", [LOCALHOST]),
+        RootCertStore::empty(),
+        false,
+    );
+    let o = probe(
+        &p,
+        &format!("http://local.test:{}/", server.port()),
+        FeedType::Generic,
+    )
+    .await;
+    assert_eq!(
+        message(&o),
+        "Refused to probe local.test: it resolves to 127.0.0.1, a loopback address; set PROBE_ALLOW_PRIVATE_NETWORKS to probe loopback and private addresses."
+    );
+    assert!(server.requests().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn credentials_in_the_url_are_sent_but_never_shown() {
+    let server = Server::start(None, |_, _| response("404 Not Found", &[], "")).await;
+    let url = format!(
+        "http://deploy:s3cret@127.0.0.1:{}/?token=t0ken",
+        server.port()
+    );
+    let o = probe(&prober(), &url, FeedType::Docker).await;
+    let text = message(&o);
+    assert!(
+        !text.contains("s3cret") && !text.contains("deploy") && !text.contains("t0ken"),
+        "{text}"
+    );
+    assert!(text.starts_with(&format!("Registry at http://127.0.0.1:{}/ ", server.port())));
+    // deploy:s3cret, Basic-encoded
+    assert!(server.requests()[0].contains("authorization: Basic ZGVwbG95OnMzY3JldA=="));
+}
+
+/// A CA, and a TLS server for `registry.test` signed by it with the given validity.
+struct Pki {
+    roots: RootCertStore,
+    ca_params: rcgen::CertificateParams,
+    ca_key: rcgen::KeyPair,
+}
+
+impl Pki {
+    fn new(ca_name: &str) -> Self {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, ca_name);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let mut roots = RootCertStore::empty();
+        roots.add(ca.der().clone()).unwrap();
+        Self {
+            roots,
+            ca_params,
+            ca_key,
+        }
+    }
+
+    fn acceptor(
+        &self,
+        name: &str,
+        not_before: (i32, u8, u8),
+        not_after: (i32, u8, u8),
+    ) -> TlsAcceptor {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+        params.not_before = rcgen::date_time_ymd(not_before.0, not_before.1, not_before.2);
+        params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+        let issuer = rcgen::Issuer::from_params(&self.ca_params, &self.ca_key);
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        let chain: Vec<CertificateDer<'static>> = vec![cert.der().clone()];
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let config =
+            ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(chain, key)
+                .unwrap();
+        TlsAcceptor::from(Arc::new(config))
+    }
+
+    fn prober(&self) -> HttpProber {
+        prober_with(
+            StaticResolver::new().with("registry.test", [LOCALHOST]),
+            self.roots.clone(),
+            true,
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_valid_certificate_is_healthy_and_its_expiry_recorded() {
+    let pki = Pki::new("connector-health test CA");
+    let server = Server::start(
+        Some(pki.acceptor("registry.test", (2020, 1, 1), (2099, 3, 4))),
+        registry,
+    )
+    .await;
+    let o = probe(
+        &pki.prober(),
+        &format!("https://registry.test:{}/npm", server.port()),
+        FeedType::Npm,
+    )
+    .await;
+    assert_healthy(&o);
+    assert_eq!(
+        o.observed.certificate_expires_at.map(|t| t.to_rfc3339()),
+        Some("2099-03-04T00:00:00+00:00".to_string())
+    );
+}
+
+#[tokio::test]
+async fn an_expired_certificate_says_when_it_expired() {
+    let pki = Pki::new("connector-health test CA");
+    let server = Server::start(
+        Some(pki.acceptor("registry.test", (2019, 1, 1), (2020, 1, 1))),
+        registry,
+    )
+    .await;
+    let o = probe(
+        &pki.prober(),
+        &format!("https://registry.test:{}/npm", server.port()),
+        FeedType::Npm,
+    )
+    .await;
+    assert_eq!(
+        message(&o),
+        "TLS certificate for registry.test expired on 2020-01-01."
+    );
+    assert!(!o.is_transient_failure());
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_host_is_rejected() {
+    let pki = Pki::new("connector-health test CA");
+    let server = Server::start(
+        Some(pki.acceptor("other.test", (2020, 1, 1), (2099, 1, 1))),
+        registry,
+    )
+    .await;
+    let o = probe(
+        &pki.prober(),
+        &format!("https://registry.test:{}/npm", server.port()),
+        FeedType::Npm,
+    )
+    .await;
+    assert_eq!(
+        message(&o),
+        "TLS certificate is not valid for registry.test."
+    );
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_rejected() {
+    let pki = Pki::new("connector-health test CA");
+    let server = Server::start(
+        Some(pki.acceptor("registry.test", (2020, 1, 1), (2099, 1, 1))),
+        registry,
+    )
+    .await;
+    let stranger = prober_with(
+        StaticResolver::new().with("registry.test", [LOCALHOST]),
+        Pki::new("a stranger's CA").roots,
+        true,
+    );
+    let o = probe(
+        &stranger,
+        &format!("https://registry.test:{}/npm", server.port()),
+        FeedType::Npm,
+    )
+    .await;
+    assert_eq!(
+        message(&o),
+        "TLS certificate for registry.test is not trusted (unknown issuer)."
+    );
+}
+
+#[tokio::test]
+async fn plain_http_on_a_tls_url_is_named() {
+    // Like a plain HTTP server given a TLS ClientHello: it answers 400 and closes.
+    let listener = TcpListener::bind((LOCALHOST, 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let _ = stream
+                .write_all(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                )
+                .await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    let p = prober_with(
+        StaticResolver::new().with("registry.test", [LOCALHOST]),
+        RootCertStore::empty(),
+        true,
+    );
+    let o = probe(
+        &p,
+        &format!("https://registry.test:{port}/npm"),
+        FeedType::Npm,
+    )
+    .await;
+    assert_eq!(
+        message(&o),
+        "TLS handshake with registry.test failed: the server does not speak TLS on this port."
+    );
+}
