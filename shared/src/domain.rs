@@ -42,8 +42,13 @@ impl fmt::Display for ConnectorId {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Health {
     Unknown,
-    Healthy { last_checked: DateTime<Utc> },
-    Error { message: String, last_checked: DateTime<Utc> },
+    Healthy {
+        last_checked: DateTime<Utc>,
+    },
+    Error {
+        message: String,
+        last_checked: DateTime<Utc>,
+    },
 }
 
 impl Health {

@@ -47,7 +47,11 @@ struct Message<'a> {
 
 /// A JSON response. For HEAD the headers (including `Content-Length`) are those of the
 /// GET response and the body is empty.
-pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T, method: ReadMethod) -> Response<Body> {
+pub fn json<T: Serialize + ?Sized>(
+    status: StatusCode,
+    value: &T,
+    method: ReadMethod,
+) -> Response<Body> {
     match serde_json::to_string(value) {
         Ok(text) => with_body(status, text, method),
         Err(e) => {
@@ -188,18 +192,27 @@ mod tests {
         let r = method_not_allowed();
         assert_eq!(r.status(), 405);
         assert_eq!(r.headers()[ALLOW], "GET, HEAD");
-        assert_eq!(text(&r), r#"{"message":"Method not allowed; use GET or HEAD."}"#);
+        assert_eq!(
+            text(&r),
+            r#"{"message":"Method not allowed; use GET or HEAD."}"#
+        );
         let r = unavailable(ReadMethod::Get);
         assert_eq!(r.status(), 503);
         assert_eq!(r.headers()[RETRY_AFTER], "5");
         let r = auth_failure(AuthError::Missing, ReadMethod::Get);
-        assert_eq!((r.status().as_u16(), text(&r)), (403, r#"{"message":"API key missing."}"#));
+        assert_eq!(
+            (r.status().as_u16(), text(&r)),
+            (403, r#"{"message":"API key missing."}"#)
+        );
         let r = auth_failure(AuthError::NotAuthorized, ReadMethod::Get);
         assert_eq!(
             (r.status().as_u16(), text(&r)),
             (403, r#"{"message":"API key not authorized."}"#)
         );
-        assert_eq!(auth_failure(AuthError::Unavailable, ReadMethod::Head).status(), 503);
+        assert_eq!(
+            auth_failure(AuthError::Unavailable, ReadMethod::Head).status(),
+            503
+        );
     }
 
     #[test]

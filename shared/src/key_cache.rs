@@ -177,7 +177,13 @@ mod tests {
         Presented::from_parts(&HeaderMap::new(), [k])
     }
 
-    fn world(keys: &[&str]) -> (Arc<InMemoryKeySource>, ManualClock, KeyCache<Arc<InMemoryKeySource>, ManualClock>) {
+    fn world(
+        keys: &[&str],
+    ) -> (
+        Arc<InMemoryKeySource>,
+        ManualClock,
+        KeyCache<Arc<InMemoryKeySource>, ManualClock>,
+    ) {
         let source = Arc::new(InMemoryKeySource::new(doc(keys)));
         let clock = ManualClock::new();
         let cache = KeyCache::with_clock(source.clone(), CachePolicy::default(), clock.clone());
@@ -205,7 +211,10 @@ mod tests {
         let missing = Presented::from_parts(&HeaderMap::new(), []);
         assert_eq!(cache.authorize(&missing).await, Err(AuthError::Missing));
         let invalid = Presented::from_parts(&HeaderMap::new(), ["a", "b"]);
-        assert_eq!(cache.authorize(&invalid).await, Err(AuthError::NotAuthorized));
+        assert_eq!(
+            cache.authorize(&invalid).await,
+            Err(AuthError::NotAuthorized)
+        );
         assert_eq!(cache.fetch_count(), 0);
     }
 
@@ -215,13 +224,19 @@ mod tests {
         cache.authorize(&key("good")).await.unwrap();
         // Just loaded: an unknown key does not refetch.
         for _ in 0..100 {
-            assert_eq!(cache.authorize(&key("bad")).await, Err(AuthError::NotAuthorized));
+            assert_eq!(
+                cache.authorize(&key("bad")).await,
+                Err(AuthError::NotAuthorized)
+            );
         }
         assert_eq!(cache.fetch_count(), 1);
         // A key added to the secret is picked up by the first early refresh after 30 s.
         source.set(doc(&["good", "new"]));
         clock.advance(Duration::from_secs(29));
-        assert_eq!(cache.authorize(&key("new")).await, Err(AuthError::NotAuthorized));
+        assert_eq!(
+            cache.authorize(&key("new")).await,
+            Err(AuthError::NotAuthorized)
+        );
         assert_eq!(cache.fetch_count(), 1);
         clock.advance(Duration::from_secs(1));
         assert_eq!(cache.authorize(&key("new")).await, Ok(()));
@@ -241,7 +256,10 @@ mod tests {
         clock.advance(Duration::from_secs(299));
         assert_eq!(cache.authorize(&key("old")).await, Ok(()));
         clock.advance(Duration::from_secs(1));
-        assert_eq!(cache.authorize(&key("old")).await, Err(AuthError::NotAuthorized));
+        assert_eq!(
+            cache.authorize(&key("old")).await,
+            Err(AuthError::NotAuthorized)
+        );
         assert_eq!(cache.authorize(&key("keep")).await, Ok(()));
     }
 
@@ -261,7 +279,10 @@ mod tests {
         assert_eq!(cache.fetch_count(), 3);
         // Past the maximum staleness the copy is dropped: 503.
         clock.advance(Duration::from_secs(3600 - 305 + 1));
-        assert_eq!(cache.authorize(&key("good")).await, Err(AuthError::Unavailable));
+        assert_eq!(
+            cache.authorize(&key("good")).await,
+            Err(AuthError::Unavailable)
+        );
         // Recovery.
         source.fail(false);
         clock.advance(Duration::from_secs(5));
@@ -272,11 +293,17 @@ mod tests {
     async fn no_copy_at_all_is_unavailable_and_a_malformed_secret_counts_as_a_failure() {
         let (source, clock, cache) = world(&["good"]);
         source.fail(true);
-        assert_eq!(cache.authorize(&key("good")).await, Err(AuthError::Unavailable));
+        assert_eq!(
+            cache.authorize(&key("good")).await,
+            Err(AuthError::Unavailable)
+        );
         source.fail(false);
         source.set("{not json".into());
         clock.advance(Duration::from_secs(5));
-        assert_eq!(cache.authorize(&key("good")).await, Err(AuthError::Unavailable));
+        assert_eq!(
+            cache.authorize(&key("good")).await,
+            Err(AuthError::Unavailable)
+        );
         source.set(doc(&["good"]));
         clock.advance(Duration::from_secs(5));
         assert_eq!(cache.authorize(&key("good")).await, Ok(()));
@@ -286,12 +313,17 @@ mod tests {
     async fn expiry_is_judged_at_request_time() {
         let source = Arc::new(InMemoryKeySource::new(format!(
             r#"{{"keys":[{{"name":"t","key":"temp","grants":["connector-health"],"expires":"{}"}}]}}"#,
-            crate::domain::format_timestamp(&(ManualClock::start_utc() + chrono::Duration::seconds(10)))
+            crate::domain::format_timestamp(
+                &(ManualClock::start_utc() + chrono::Duration::seconds(10))
+            )
         )));
         let clock = ManualClock::new();
         let cache = KeyCache::with_clock(source, CachePolicy::default(), clock.clone());
         assert_eq!(cache.authorize(&key("temp")).await, Ok(()));
         clock.advance(Duration::from_secs(10));
-        assert_eq!(cache.authorize(&key("temp")).await, Err(AuthError::NotAuthorized));
+        assert_eq!(
+            cache.authorize(&key("temp")).await,
+            Err(AuthError::NotAuthorized)
+        );
     }
 }

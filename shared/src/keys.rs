@@ -412,8 +412,10 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert!(entry(r#"{"name":"a","key":"x","grants":["connector-health"]}"#)
-            .allows_connector_health(now));
+        assert!(
+            entry(r#"{"name":"a","key":"x","grants":["connector-health"]}"#)
+                .allows_connector_health(now)
+        );
         assert!(entry(
             r#"{"name":"a","key":"x","impersonate":{"user":"u","privileges":["Feeds_View","Feeds_Manage"]}}"#
         )
@@ -424,10 +426,10 @@ mod tests {
         .allows_connector_health(now));
         assert!(!entry(r#"{"name":"a","key":"x","grants":["feeds"]}"#).allows_connector_health(now));
         assert!(!entry(r#"{"name":"a","key":"x"}"#).allows_connector_health(now));
-        assert!(!entry(
-            r#"{"name":"a","key":"x","grants":["connector-health"],"disabled":true}"#
-        )
-        .allows_connector_health(now));
+        assert!(
+            !entry(r#"{"name":"a","key":"x","grants":["connector-health"],"disabled":true}"#)
+                .allows_connector_health(now)
+        );
         assert!(!entry(
             r#"{"name":"a","key":"x","grants":["connector-health"],"expires":"2026-06-01T00:00:00Z"}"#
         )

@@ -47,8 +47,10 @@ pub enum AuthError {
 
 /// Decides whether a presented key opens the Connector Health API.
 pub trait Authorizer: Send + Sync {
-    fn authorize(&self, presented: &Presented)
-        -> impl Future<Output = Result<(), AuthError>> + Send;
+    fn authorize(
+        &self,
+        presented: &Presented,
+    ) -> impl Future<Output = Result<(), AuthError>> + Send;
 }
 
 /// Time, injectable so cache rules can be tested without sleeping.

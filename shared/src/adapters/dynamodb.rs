@@ -73,7 +73,11 @@ fn n<T: std::str::FromStr>(item: &Item, name: &str) -> Option<T> {
 
 /// Reads an item into a [`RawConnector`] (no validation yet).
 pub fn raw_from_item(item: &Item) -> RawConnector {
-    let ts = |name| s(item, name).as_deref().and_then(crate::domain::parse_timestamp);
+    let ts = |name| {
+        s(item, name)
+            .as_deref()
+            .and_then(crate::domain::parse_timestamp)
+    };
     RawConnector {
         id: match item.get(attr::ID) {
             Some(AttributeValue::N(v)) => Some(v.clone()),
@@ -124,14 +128,20 @@ pub fn item_from(connector: &Connector, feed_type: Option<&str>) -> Item {
     match &connector.health {
         Health::Unknown => {}
         Health::Healthy { last_checked } => {
-            item.insert(attr::LAST_CHECKED.into(), sv(&format_timestamp(last_checked)));
+            item.insert(
+                attr::LAST_CHECKED.into(),
+                sv(&format_timestamp(last_checked)),
+            );
         }
         Health::Error {
             message,
             last_checked,
         } => {
             item.insert(attr::ERROR_MESSAGE.into(), sv(message));
-            item.insert(attr::LAST_CHECKED.into(), sv(&format_timestamp(last_checked)));
+            item.insert(
+                attr::LAST_CHECKED.into(),
+                sv(&format_timestamp(last_checked)),
+            );
         }
     }
     let d = &connector.diagnostics;
@@ -149,7 +159,10 @@ pub fn item_from(connector: &Connector, feed_type: Option<&str>) -> Item {
         item.insert(attr::STATE_CHANGED_AT.into(), sv(&format_timestamp(v)));
     }
     if let Some(v) = &d.certificate_expires_at {
-        item.insert(attr::CERTIFICATE_EXPIRES_AT.into(), sv(&format_timestamp(v)));
+        item.insert(
+            attr::CERTIFICATE_EXPIRES_AT.into(),
+            sv(&format_timestamp(v)),
+        );
     }
     item
 }
@@ -202,7 +215,9 @@ impl DynamoConnectorStore {
             .await;
         match created {
             Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_in_use_exception()) => {}
             Err(e) => return Err(dependency_error(SERVICE, e)),
         }
         for _ in 0..120 {
@@ -229,7 +244,11 @@ impl DynamoConnectorStore {
     }
 
     /// Writes a whole connector row (replacing any row with the same id).
-    pub async fn put(&self, connector: &Connector, feed_type: Option<&str>) -> Result<(), DependencyError> {
+    pub async fn put(
+        &self,
+        connector: &Connector,
+        feed_type: Option<&str>,
+    ) -> Result<(), DependencyError> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -334,7 +353,12 @@ impl ConnectorReader for DynamoConnectorStore {
         let (items, pages) = self.scan_items().await?;
         let mut connectors: Vec<Connector> = items.iter().filter_map(showable).collect();
         connectors.sort_by_key(|c| c.id);
-        tracing::debug!(pages, rows = items.len(), shown = connectors.len(), "listed connectors");
+        tracing::debug!(
+            pages,
+            rows = items.len(),
+            shown = connectors.len(),
+            "listed connectors"
+        );
         Ok(connectors)
     }
 
