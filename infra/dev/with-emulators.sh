@@ -15,6 +15,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 python="$root/.venv/bin/python"
 
+# The emulators' request logs go to files, not into the test output.
+logdir="$root/target/emulators"
+mkdir -p "$logdir"
+
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -26,11 +30,11 @@ trap cleanup EXIT INT TERM
 start() {
   local name="$1" var="$2"; shift 2
   local fifo; fifo="$(mktemp -u)"; mkfifo "$fifo"
-  "$@" > "$fifo" &
+  "$@" > "$fifo" 2>> "$logdir/$name.log" &
   pids+=("$!")
   local port=""
   if ! read -r -t 60 port < "$fifo" || [ -z "$port" ]; then
-    rm -f "$fifo"; echo "error: $name did not start" >&2; exit 1
+    rm -f "$fifo"; echo "error: $name did not start; see $logdir/$name.log" >&2; exit 1
   fi
   rm -f "$fifo"
   printf -v "$var" '%s' "$port"

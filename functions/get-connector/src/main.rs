@@ -9,7 +9,10 @@ use std::convert::Infallible;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let config = ApiConfig::from_env()?;
+    let config = ApiConfig::from_env().map_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+        Error::from(e.to_string())
+    })?;
     let aws = shared::aws::sdk_config().await;
     let deps = ReadDependencies::new(&config, &aws);
     let handler = GetConnector::new(deps.connectors, deps.keys);
