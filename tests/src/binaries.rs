@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 pub const FUNCTIONS: &[(&str, &str)] = &[
     ("list-connectors", "list-connectors"),
     ("get-connector", "get-connector"),
+    ("probe-connectors", "probe-connectors"),
 ];
 
 /// `target/<profile>`, found from the test executable's own path.

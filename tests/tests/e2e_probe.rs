@@ -1,0 +1,164 @@
+//! End to end: the real `probe-connectors` binary driven through the Lambda Runtime API
+//! with a stored EventBridge scheduled event and with `{"connectorId": N}` events, probing
+//! registries on 127.0.0.1 and writing to moto.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+use shared::adapters::dynamodb::{attr, item_from};
+use shared::domain::{ConnectorId, Health};
+use shared::ports::ConnectorReader;
+use std::net::Ipv4Addr;
+use testkit::binaries::binary;
+use testkit::runtime_api::{Function, InvocationResult};
+use testkit::world::{connector, World};
+use tokio::net::TcpListener;
+
+fn scheduled_event() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/eventbridge/scheduled-event.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("JSON")
+}
+
+/// An npm registry on 127.0.0.1 port 0 that pings fine, and answers 503 under `/down`.
+async fn registry() -> u16 {
+    let app = Router::new()
+        .route("/-/ping", get(|| async { "{}" }))
+        .route(
+            "/down",
+            get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "maintenance") }),
+        );
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    port
+}
+
+async fn refused_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    listener.local_addr().expect("address").port()
+}
+
+fn id(v: u32) -> ConnectorId {
+    ConnectorId::new(v).expect("positive id")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scheduled_run_and_a_check_now_record_what_they_find() {
+    // Given a table whose connectors point at local registries, one of which asks for a
+    // timeout longer than the invocation's whole deadline (30 s) ...
+    let world = World::named(&testkit::endpoint()).await;
+    world.store.create_table().await.expect("create table");
+    let port = registry().await;
+    let closed = refused_port().await;
+    let rows = [
+        (1, format!("http://127.0.0.1:{port}"), "npm"),
+        (2, format!("http://127.0.0.1:{port}/down"), "generic"),
+        (3, format!("http://127.0.0.1:{port}"), "npm"),
+        (4, format!("http://127.0.0.1:{closed}"), "npm"),
+    ];
+    for (i, url, feed) in &rows {
+        let mut c = connector(*i, Health::Unknown);
+        c.url = url.clone();
+        let mut item = item_from(&c, Some(feed));
+        if *i == 3 {
+            item.insert(
+                attr::PROBE_TIMEOUT_SECONDS.into(),
+                AttributeValue::N("600".into()),
+            );
+        }
+        world.put_raw(item).await;
+    }
+    let function = Function::start(
+        &binary("probe-connectors"),
+        &[
+            ("AWS_ENDPOINT_URL", &world.endpoint),
+            ("CONNECTORS_TABLE", &world.table),
+            ("PROBE_ALLOW_PRIVATE_NETWORKS", "true"),
+            ("PROBE_TIMEOUT_SECONDS", "2"),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ],
+    )
+    .await;
+
+    // When the schedule fires
+    let summary = function.invoke(&scheduled_event()).await.response();
+
+    // Then every connector that could finish was probed and recorded, the one that could
+    // not was skipped and left untouched, and the run reported its figures.
+    assert_eq!(summary["total"], 4, "{summary}");
+    assert_eq!(summary["healthy"], 1, "{summary}");
+    assert_eq!(summary["error"], 2, "{summary}");
+    assert_eq!(summary["skipped"], 1, "{summary}");
+    assert_eq!(summary["written"], 3, "{summary}");
+    let shown = |c: Option<shared::domain::Connector>| c.expect("row").health;
+    assert!(matches!(
+        shown(world.store.get(id(1)).await.expect("get")),
+        Health::Healthy { .. }
+    ));
+    match shown(world.store.get(id(2)).await.expect("get")) {
+        Health::Error { message, .. } => assert_eq!(message, "HTTP 503 Service Unavailable."),
+        other => panic!("connector 2: {other:?}"),
+    }
+    assert_eq!(
+        shown(world.store.get(id(3)).await.expect("get")),
+        Health::Unknown
+    );
+    match shown(world.store.get(id(4)).await.expect("get")) {
+        Health::Error { message, .. } => {
+            assert_eq!(
+                message,
+                format!("Connection refused by 127.0.0.1:{closed}.")
+            )
+        }
+        other => panic!("connector 4: {other:?}"),
+    }
+    let output = function.output();
+    let emf = output
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v.get("_aws").is_some())
+        .unwrap_or_else(|| panic!("no EMF line in:\n{output}"));
+    assert_eq!(emf["Skipped"], 1);
+    assert_eq!(emf["Healthy"], 1);
+    assert_eq!(
+        emf["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "ConnectorHealth"
+    );
+    assert!(output.contains("probe run finished"), "{output}");
+
+    // And a check-now of one connector probes only that one
+    let before = world.store.get(id(1)).await.expect("get");
+    let one = function.invoke(&json!({"connectorId": 1})).await.response();
+    assert_eq!(
+        (one["total"].as_u64(), one["healthy"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let after = world.store.get(id(1)).await.expect("get");
+    match (before.map(|c| c.health), after.map(|c| c.health)) {
+        (Some(Health::Healthy { last_checked: a }), Some(Health::Healthy { last_checked: b })) => {
+            assert!(b > a, "lastChecked moved on")
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // And an unknown connector is a typed error, not a crash
+    match function.invoke(&json!({"connectorId": 99})).await {
+        InvocationResult::Error { payload, .. } => {
+            assert_eq!(payload["errorType"], "ConnectorNotFound", "{payload}");
+            assert_eq!(
+                payload["errorMessage"], "connector 99 does not exist",
+                "{payload}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
