@@ -162,3 +162,42 @@ async fn the_scheduled_run_and_a_check_now_record_what_they_find() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_table_of_a_thousand_connectors_is_probed_and_written_once_each() {
+    // Given 1,000 connectors (more than one Scan page's worth of work), all on one registry
+    let world = World::named(&testkit::endpoint()).await;
+    world.store.create_table().await.expect("create table");
+    let port = registry().await;
+    let items = (1..=1000)
+        .map(|i| {
+            let mut c = connector(i, Health::Unknown);
+            c.url = format!("http://127.0.0.1:{port}");
+            item_from(&c, Some("npm"))
+        })
+        .collect();
+    world.batch_put(items).await;
+    let function = Function::start(
+        &binary("probe-connectors"),
+        &[
+            ("AWS_ENDPOINT_URL", &world.endpoint),
+            ("CONNECTORS_TABLE", &world.table),
+            ("PROBE_ALLOW_PRIVATE_NETWORKS", "true"),
+        ],
+    )
+    .await;
+
+    // When the schedule fires
+    let summary = function.invoke(&scheduled_event()).await.response();
+
+    // Then each is probed and written exactly once, and every row shows its result
+    assert_eq!(summary["total"], 1000, "{summary}");
+    assert_eq!(summary["healthy"], 1000, "{summary}");
+    assert_eq!(summary["written"], 1000, "{summary}");
+    assert_eq!(summary["writeFailures"], 0, "{summary}");
+    let listed = world.store.list().await.expect("list");
+    assert_eq!(listed.len(), 1000);
+    assert!(listed
+        .iter()
+        .all(|c| matches!(c.health, Health::Healthy { .. })));
+}
