@@ -12,7 +12,10 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = ProbeConfig::from_env()?;
+    let config = ProbeConfig::from_env().map_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+        Error::from(e.to_string())
+    })?;
     let aws = shared::aws::sdk_config().await;
     let store = Arc::new(DynamoConnectorStore::new(
         aws_sdk_dynamodb::Client::new(&aws),
@@ -20,7 +23,10 @@ async fn main() -> Result<(), Error> {
     ));
     let prober = HttpProber::new(
         config.prober_settings(),
-        tls::system_client_config()?,
+        tls::system_client_config().map_err(|e| {
+            tracing::error!(error = %e, "TLS client setup failed");
+            Error::from(e.to_string())
+        })?,
         Arc::new(SystemResolver),
     );
     let handler = ProbeConnectors::new(
