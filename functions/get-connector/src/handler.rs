@@ -114,7 +114,10 @@ mod tests {
         ] {
             let r = h.handle(get(path)).await;
             assert_eq!(r.status(), 404, "{path}");
-            assert_eq!(r.headers()["content-type"], "application/json; charset=utf-8");
+            assert_eq!(
+                r.headers()["content-type"],
+                "application/json; charset=utf-8"
+            );
             let Body::Text(t) = r.body() else { panic!() };
             assert_eq!(t, r#"{"message":"Connector not found."}"#);
         }
@@ -123,15 +126,11 @@ mod tests {
     #[tokio::test]
     async fn the_path_parameter_wins_over_the_path() {
         let (_, h) = handler();
-        let req = get("/prod/api/connector-health/3").with_path_parameters(HashMap::from([(
-            "id".to_owned(),
-            "3".to_owned(),
-        )]));
+        let req = get("/prod/api/connector-health/3")
+            .with_path_parameters(HashMap::from([("id".to_owned(), "3".to_owned())]));
         assert_eq!(h.handle(req).await.status(), 200);
-        let req = get("/api/connector-health/3").with_path_parameters(HashMap::from([(
-            "id".to_owned(),
-            "x".to_owned(),
-        )]));
+        let req = get("/api/connector-health/3")
+            .with_path_parameters(HashMap::from([("id".to_owned(), "x".to_owned())]));
         assert_eq!(h.handle(req).await.status(), 404);
     }
 

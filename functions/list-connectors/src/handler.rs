@@ -93,11 +93,21 @@ mod tests {
                 },
             ),
         ]);
-        let r = h.handle(req("GET", "/api/connector-health", Some(KEY))).await;
+        let r = h
+            .handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
         assert_eq!(r.status(), 200);
-        assert_eq!(r.headers()["content-type"], "application/json; charset=utf-8");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/json; charset=utf-8"
+        );
         let v = body(&r);
-        let ids: Vec<u64> = v.as_array().unwrap().iter().map(|c| c["id"].as_u64().unwrap()).collect();
+        let ids: Vec<u64> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_u64().unwrap())
+            .collect();
         assert_eq!(ids, [2, 7, 10]);
         assert_eq!(v[1]["state"], "error");
         assert_eq!(v[1]["errorMessage"], "HTTP 503 Service Unavailable.");
@@ -108,7 +118,9 @@ mod tests {
     #[tokio::test]
     async fn an_empty_table_is_an_empty_array() {
         let (_, _, h) = handler(vec![]);
-        let r = h.handle(req("GET", "/api/connector-health", Some(KEY))).await;
+        let r = h
+            .handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.body(), &Body::Text("[]".into()));
     }
@@ -116,13 +128,22 @@ mod tests {
     #[tokio::test]
     async fn head_matches_get_without_a_body() {
         let (_, _, h) = handler(vec![connector(1, Health::Unknown)]);
-        let get = h.handle(req("GET", "/api/connector-health", Some(KEY))).await;
-        let head = h.handle(req("HEAD", "/api/connector-health", Some(KEY))).await;
+        let get = h
+            .handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
+        let head = h
+            .handle(req("HEAD", "/api/connector-health", Some(KEY)))
+            .await;
         assert_eq!(head.status(), 200);
         assert_eq!(get.headers(), head.headers());
         assert_eq!(head.body(), &Body::Empty);
-        let Body::Text(text) = get.body() else { panic!() };
-        assert_eq!(head.headers()["content-length"], text.len().to_string().as_str());
+        let Body::Text(text) = get.body() else {
+            panic!()
+        };
+        assert_eq!(
+            head.headers()["content-length"],
+            text.len().to_string().as_str()
+        );
     }
 
     #[tokio::test]
@@ -141,20 +162,37 @@ mod tests {
         let (store, _, h) = handler(vec![connector(1, Health::Unknown)]);
         store.fail(true); // a read would answer 503: a 403 proves it never happened
         let r = h.handle(req("GET", "/api/connector-health", None)).await;
-        assert_eq!((r.status().as_u16(), body(&r)["message"].as_str()), (403, Some("API key missing.")));
+        assert_eq!(
+            (r.status().as_u16(), body(&r)["message"].as_str()),
+            (403, Some("API key missing."))
+        );
         for bad in ["wrong", "weak"] {
-            let r = h.handle(req("GET", "/api/connector-health", Some(bad))).await;
+            let r = h
+                .handle(req("GET", "/api/connector-health", Some(bad)))
+                .await;
             assert_eq!(r.status(), 403);
             assert_eq!(body(&r)["message"], "API key not authorized.");
         }
-        let r = h.handle(req("GET", &format!("/api/connector-health?key={KEY}"), Some("other"))).await;
+        let r = h
+            .handle(req(
+                "GET",
+                &format!("/api/connector-health?key={KEY}"),
+                Some("other"),
+            ))
+            .await;
         assert_eq!(body(&r)["message"], "API key not authorized.");
     }
 
     #[tokio::test]
     async fn every_key_form_is_accepted() {
         let (_, _, h) = handler(vec![]);
-        let r = h.handle(req("GET", &format!("/api/connector-health?key={KEY}"), None)).await;
+        let r = h
+            .handle(req(
+                "GET",
+                &format!("/api/connector-health?key={KEY}"),
+                None,
+            ))
+            .await;
         assert_eq!(r.status(), 200);
         let basic = base64_basic(KEY);
         let r = h
@@ -175,7 +213,11 @@ mod tests {
         let input = format!("api:{key}").into_bytes();
         let mut out = String::new();
         for chunk in input.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
             let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
             for i in 0..4 {
                 if i <= chunk.len() {
@@ -192,7 +234,9 @@ mod tests {
     async fn store_and_key_failures_are_503_with_retry_after() {
         let (store, source, h) = handler(vec![]);
         store.fail(true);
-        let r = h.handle(req("GET", "/api/connector-health", Some(KEY))).await;
+        let r = h
+            .handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
         assert_eq!(r.status(), 503);
         assert_eq!(r.headers()["retry-after"], "5");
         assert!(!format!("{:?}", r.body()).contains("told to fail"));
@@ -201,8 +245,13 @@ mod tests {
         let _ = source; // the first world's source is not used by h2
         let failing = Arc::new(InMemoryKeySource::new(String::new()));
         failing.fail(true);
-        let h3 = ListConnectors::new(h2.connectors.clone(), KeyCache::new(failing, CachePolicy::default()));
-        let r = h3.handle(req("HEAD", "/api/connector-health", Some(KEY))).await;
+        let h3 = ListConnectors::new(
+            h2.connectors.clone(),
+            KeyCache::new(failing, CachePolicy::default()),
+        );
+        let r = h3
+            .handle(req("HEAD", "/api/connector-health", Some(KEY)))
+            .await;
         assert_eq!(r.status(), 503);
         assert_eq!(r.body(), &Body::Empty);
     }
