@@ -2,6 +2,7 @@
 
 pub mod dynamodb;
 pub mod dynamodb_probe;
+pub mod eventbridge;
 pub mod http_prober;
 pub mod memory;
 pub mod memory_probe;

@@ -106,6 +106,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         writer: store.clone(),
         prober: Arc::new(prober),
         clock: Arc::new(SystemClock),
+        events: probe_connectors::run::no_events(),
     };
     let started = Instant::now();
     let summary = run(

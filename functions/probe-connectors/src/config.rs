@@ -12,6 +12,10 @@ pub const BACKOFF_VAR: &str = "PROBE_RETRY_BACKOFF_MS";
 pub const WRITE_RESERVE_VAR: &str = "PROBE_WRITE_RESERVE_MS";
 pub const CERT_WARNING_VAR: &str = "CERT_EXPIRY_WARNING_DAYS";
 pub const ALLOW_PRIVATE_VAR: &str = ALLOW_PRIVATE_SETTING;
+/// The EventBridge bus for state-change events (name or ARN; default `default`).
+pub const EVENT_BUS_VAR: &str = "EVENT_BUS_NAME";
+/// `false` switches state-change events off (default `true`).
+pub const EVENTS_ENABLED_VAR: &str = "STATE_CHANGE_EVENTS_ENABLED";
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -33,6 +37,8 @@ pub struct ProbeConfig {
     pub table: String,
     pub run: RunSettings,
     pub allow_private: bool,
+    /// The bus state-change events go to; `None` when they are switched off.
+    pub event_bus: Option<String>,
 }
 
 impl ProbeConfig {
@@ -52,12 +58,20 @@ impl ProbeConfig {
                 .ok_or(ConfigError::OutOfRange { name, min, max }),
         };
         let d = RunSettings::default();
-        let allow_private = match get(ALLOW_PRIVATE_VAR).map(|v| v.trim().to_ascii_lowercase()) {
-            None => false,
-            Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => true,
-            Some(v) if matches!(v.as_str(), "false" | "0" | "no") => false,
-            Some(_) => return Err(ConfigError::NotBool(ALLOW_PRIVATE_VAR)),
+        let flag = |name: &'static str, default: bool| match get(name)
+            .map(|v| v.trim().to_ascii_lowercase())
+        {
+            None => Ok(default),
+            Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => Ok(true),
+            Some(v) if matches!(v.as_str(), "false" | "0" | "no") => Ok(false),
+            Some(_) => Err(ConfigError::NotBool(name)),
         };
+        let allow_private = flag(ALLOW_PRIVATE_VAR, false)?;
+        let event_bus = flag(EVENTS_ENABLED_VAR, true)?.then(|| {
+            get(EVENT_BUS_VAR)
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_else(|| shared::adapters::eventbridge::DEFAULT_BUS.to_owned())
+        });
         Ok(Self {
             table: get(TABLE_VAR)
                 .map(|v| v.trim().to_owned())
@@ -91,6 +105,7 @@ impl ProbeConfig {
                 )? as u32,
             },
             allow_private,
+            event_bus,
         })
     }
 
@@ -128,6 +143,20 @@ mod tests {
         assert_eq!(c.run.certificate_warning_days, 14);
         assert!(!c.allow_private);
         assert!(!c.prober_settings().allow_private);
+        assert_eq!(c.event_bus.as_deref(), Some("default"));
+    }
+
+    #[test]
+    fn events_go_to_the_named_bus_or_are_switched_off() {
+        let base = (TABLE_VAR, "t");
+        let c = cfg(&[base, (EVENT_BUS_VAR, "ops")]).unwrap();
+        assert_eq!(c.event_bus.as_deref(), Some("ops"));
+        let c = cfg(&[base, (EVENT_BUS_VAR, "ops"), (EVENTS_ENABLED_VAR, "false")]).unwrap();
+        assert_eq!(c.event_bus, None);
+        assert_eq!(
+            cfg(&[base, (EVENTS_ENABLED_VAR, "off")]),
+            Err(ConfigError::NotBool(EVENTS_ENABLED_VAR))
+        );
     }
 
     #[test]

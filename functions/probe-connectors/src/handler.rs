@@ -8,7 +8,7 @@ use crate::run::{run, RunPorts, RunSettings, RunSummary};
 use serde_json::{json, Value};
 use shared::domain::ConnectorId;
 use shared::ports::{Clock, DependencyError};
-use shared::probe::ports::{ProbeResultWriter, ProbeTargetReader, Prober};
+use shared::probe::ports::{ProbeResultWriter, ProbeTargetReader, Prober, StateChangePublisher};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -74,24 +74,26 @@ pub fn deadline_instant(deadline: SystemTime) -> Instant {
 }
 
 /// The probe function, generic over its ports.
-pub struct ProbeConnectors<T, W, P, C> {
+pub struct ProbeConnectors<T, W, P, C, E> {
     targets: T,
-    ports: RunPorts<W, P, C>,
+    ports: RunPorts<W, P, C, E>,
     settings: RunSettings,
 }
 
-impl<T, W, P, C> ProbeConnectors<T, W, P, C>
+impl<T, W, P, C, E> ProbeConnectors<T, W, P, C, E>
 where
     T: ProbeTargetReader,
     W: ProbeResultWriter + 'static,
     P: Prober + 'static,
     C: Clock + 'static,
+    E: StateChangePublisher + 'static,
 {
     pub fn new(
         targets: T,
         writer: Arc<W>,
         prober: Arc<P>,
         clock: Arc<C>,
+        events: Arc<E>,
         settings: RunSettings,
     ) -> Self {
         Self {
@@ -100,6 +102,7 @@ where
                 writer,
                 prober,
                 clock,
+                events,
             },
             settings,
         }
@@ -139,6 +142,8 @@ fn report(s: &RunSummary) {
         superseded = s.superseded,
         write_failures = s.write_failures,
         certificates_expiring = s.certificates_expiring,
+        events_published = s.events_published,
+        event_failures = s.event_failures,
         duration_ms = s.duration_ms,
         "probe run finished"
     );
@@ -156,6 +161,8 @@ pub fn emf(s: &RunSummary, timestamp_ms: i64) -> Value {
         ("Retried", s.retried),
         ("WriteFailures", s.write_failures),
         ("CertificatesExpiring", s.certificates_expiring),
+        ("StateChanges", s.events_published),
+        ("EventFailures", s.event_failures),
     ];
     let mut metrics: Vec<Value> = counts
         .iter()
@@ -188,6 +195,7 @@ mod tests {
     use shared::adapters::memory::ManualClock;
     use shared::adapters::memory_probe::InMemoryProbeStore;
     use shared::probe::outcome::{Observation, ProbeOutcome};
+    use shared::probe::ports::NoEvents;
     use shared::probe::target::{FeedType, ProbeTarget};
 
     struct AlwaysHealthy;
@@ -197,12 +205,15 @@ mod tests {
         }
     }
 
-    fn handler(
-        ids: &[u32],
-    ) -> (
+    type TestHandler = ProbeConnectors<
         Arc<InMemoryProbeStore>,
-        ProbeConnectors<Arc<InMemoryProbeStore>, InMemoryProbeStore, AlwaysHealthy, ManualClock>,
-    ) {
+        InMemoryProbeStore,
+        AlwaysHealthy,
+        ManualClock,
+        NoEvents,
+    >;
+
+    fn handler(ids: &[u32]) -> (Arc<InMemoryProbeStore>, TestHandler) {
         let store = Arc::new(InMemoryProbeStore::new(ids.iter().map(|i| {
             ProbeTarget::new(
                 ConnectorId::new(*i).unwrap(),
@@ -215,6 +226,7 @@ mod tests {
             store.clone(),
             Arc::new(AlwaysHealthy),
             Arc::new(ManualClock::new()),
+            Arc::new(NoEvents),
             RunSettings::default(),
         );
         (store, h)

@@ -5,6 +5,7 @@ use probe_connectors::config::ProbeConfig;
 use probe_connectors::handler::{deadline_instant, ProbeConnectors};
 use serde_json::Value;
 use shared::adapters::dynamodb::DynamoConnectorStore;
+use shared::adapters::eventbridge::EventBridgePublisher;
 use shared::adapters::http_prober::{tls, HttpProber, SystemResolver};
 use shared::ports::SystemClock;
 use std::sync::Arc;
@@ -29,11 +30,16 @@ async fn main() -> Result<(), Error> {
         })?,
         Arc::new(SystemResolver),
     );
+    let events = config
+        .event_bus
+        .as_deref()
+        .map(|bus| EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&aws), bus));
     let handler = ProbeConnectors::new(
         store.clone(),
         store,
         Arc::new(prober),
         Arc::new(SystemClock),
+        Arc::new(events),
         config.run,
     );
     let handler = &handler;

@@ -1,12 +1,16 @@
 //! One probe run: every target probed with bounded concurrency, each result written as soon
 //! as its probe ends, no probe started that could not finish before the deadline, a panic in
-//! one probe contained to that probe.
+//! one probe contained to that probe. A result that changes the connector's state is
+//! published as a state-change event once it is written (never for a write that lost).
 
 use serde::Serialize;
 use shared::domain::{ConnectorId, State};
 use shared::ports::Clock;
+use shared::probe::events::StateChange;
 use shared::probe::outcome::{Failure, FailureKind, Observation, ProbeOutcome, ProbeRecord};
-use shared::probe::ports::{ProbeResultWriter, Prober, WriteOutcome};
+use shared::probe::ports::{
+    NoEvents, ProbeResultWriter, Prober, StateChangePublisher, WriteOutcome,
+};
 use shared::probe::target::ProbeTarget;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -63,6 +67,10 @@ pub struct RunSummary {
     pub write_failures: u64,
     /// Certificates expiring within the warning window.
     pub certificates_expiring: u64,
+    /// State-change events published.
+    pub events_published: u64,
+    /// State-change events that could not be published (logged).
+    pub event_failures: u64,
     pub duration_ms: u64,
 }
 
@@ -72,23 +80,32 @@ struct ProbeReport {
     retried: bool,
     write: Option<WriteOutcome>,
     certificate_expiring: bool,
+    /// `Some(true)`: a state-change event was published; `Some(false)`: publishing failed.
+    event: Option<bool>,
 }
 
-/// The ports a run uses.
-pub struct RunPorts<W, P, C> {
+/// The ports a run uses; [`no_events`] switches state-change events off.
+pub struct RunPorts<W, P, C, E> {
     pub writer: Arc<W>,
     pub prober: Arc<P>,
     pub clock: Arc<C>,
+    pub events: Arc<E>,
 }
 
-impl<W, P, C> Clone for RunPorts<W, P, C> {
+impl<W, P, C, E> Clone for RunPorts<W, P, C, E> {
     fn clone(&self) -> Self {
         Self {
             writer: self.writer.clone(),
             prober: self.prober.clone(),
             clock: self.clock.clone(),
+            events: self.events.clone(),
         }
     }
+}
+
+/// State-change events switched off.
+pub fn no_events() -> Arc<NoEvents> {
+    Arc::new(NoEvents)
 }
 
 /// Whether an attempt of `timeout`, started now, and its write could end before `deadline`.
@@ -98,9 +115,9 @@ fn fits(now: Instant, timeout: Duration, reserve: Duration, deadline: Instant) -
 }
 
 /// Probes `targets` and writes each result; returns the counts.
-pub async fn run<W, P, C>(
+pub async fn run<W, P, C, E>(
     targets: Vec<ProbeTarget>,
-    ports: RunPorts<W, P, C>,
+    ports: RunPorts<W, P, C, E>,
     settings: &RunSettings,
     deadline: Instant,
 ) -> RunSummary
@@ -108,6 +125,7 @@ where
     W: ProbeResultWriter + 'static,
     P: Prober + 'static,
     C: Clock + 'static,
+    E: StateChangePublisher + 'static,
 {
     let started = Instant::now();
     let mut summary = RunSummary {
@@ -155,6 +173,11 @@ where
                     Some(WriteOutcome::Superseded) => summary.superseded += 1,
                     None => summary.write_failures += 1,
                 }
+                match report.event {
+                    Some(true) => summary.events_published += 1,
+                    Some(false) => summary.event_failures += 1,
+                    None => {}
+                }
             }
             Err(e) => {
                 summary.panicked += 1;
@@ -187,10 +210,10 @@ async fn attempt<P: Prober>(prober: &P, target: &ProbeTarget, timeout: Duration)
     }
 }
 
-async fn probe_one<W, P, C>(
+async fn probe_one<W, P, C, E>(
     target: ProbeTarget,
     timeout: Duration,
-    ports: RunPorts<W, P, C>,
+    ports: RunPorts<W, P, C, E>,
     settings: &RunSettings,
     deadline: Instant,
 ) -> ProbeReport
@@ -198,6 +221,7 @@ where
     W: ProbeResultWriter,
     P: Prober,
     C: Clock,
+    E: StateChangePublisher,
 {
     let mut attempts = 1;
     let outcome = loop {
@@ -242,11 +266,48 @@ where
             None
         }
     };
+    // Only a result that was written changes the row, so only then is there an event.
+    let event = match write {
+        Some(WriteOutcome::Written) if ports.events.enabled() => {
+            publish_change(ports.events.as_ref(), &target, &record).await
+        }
+        _ => None,
+    };
     ProbeReport {
         state: record.state,
         retried: attempts > 1,
         write,
         certificate_expiring,
+        event,
+    }
+}
+
+/// Publishes the change from the row's previous state to `record`'s, if it is one.
+async fn publish_change<E: StateChangePublisher>(
+    events: &E,
+    target: &ProbeTarget,
+    record: &ProbeRecord,
+) -> Option<bool> {
+    let change = StateChange::detect(
+        target.previous.state,
+        record,
+        target.name.as_deref(),
+        &target.url,
+    )?;
+    match events.publish(&change).await {
+        Ok(()) => {
+            tracing::info!(
+                connector_id = target.id.get(),
+                previous_state = change.previous_state.as_str(),
+                state = change.state.as_str(),
+                "published state change"
+            );
+            Some(true)
+        }
+        Err(e) => {
+            tracing::error!(connector_id = target.id.get(), error = %e, "could not publish state change");
+            Some(false)
+        }
     }
 }
 
@@ -373,6 +434,7 @@ mod tests {
             writer: store.clone(),
             prober: prober.clone(),
             clock: Arc::new(ManualClock::new()),
+            events: no_events(),
         };
         run(targets, ports, settings, deadline).await
     }
@@ -515,6 +577,7 @@ mod tests {
             writer: store.clone(),
             prober: Arc::new(ScriptedProber::default()),
             clock: Arc::new(ManualClock::new()),
+            events: no_events(),
         };
         let s = run(targets, ports, &settings(), far()).await;
         assert_eq!((s.written, s.superseded), (1, 1));
@@ -546,6 +609,7 @@ mod tests {
                 writer: store.clone(),
                 prober: prober.clone(),
                 clock: clock.clone(),
+                events: no_events(),
             };
             run(ts, ports, &st, far()).await;
             clock.advance(Duration::from_secs(60));
@@ -557,5 +621,127 @@ mod tests {
             r.last_checked,
             ManualClock::start_utc() + chrono::Duration::seconds(60)
         );
+    }
+
+    async fn go_with_events(
+        targets: Vec<ProbeTarget>,
+        store: &Arc<InMemoryProbeStore>,
+        prober: ScriptedProber,
+        events: &Arc<shared::adapters::memory_probe::InMemoryEvents>,
+    ) -> RunSummary {
+        let ports = RunPorts {
+            writer: store.clone(),
+            prober: Arc::new(prober),
+            clock: Arc::new(ManualClock::new()),
+            events: events.clone(),
+        };
+        let mut st = settings();
+        st.retries = 0;
+        run(targets, ports, &st, far()).await
+    }
+
+    fn with_previous(mut t: ProbeTarget, state: Option<State>) -> ProbeTarget {
+        t.name = Some(format!("connector {}", t.id));
+        t.previous.state = state;
+        t
+    }
+
+    #[tokio::test]
+    async fn one_event_per_state_change_and_none_without_one() {
+        // 1 healthy → error, 2 healthy → healthy, 3 error → healthy, 4 never probed → error,
+        // 5 error → error.
+        let ts = vec![
+            with_previous(targets([1]).remove(0), Some(State::Healthy)),
+            with_previous(targets([2]).remove(0), Some(State::Healthy)),
+            with_previous(targets([3]).remove(0), Some(State::Error)),
+            with_previous(targets([4]).remove(0), None),
+            with_previous(targets([5]).remove(0), Some(State::Error)),
+        ];
+        let store = Arc::new(InMemoryProbeStore::new(ts.clone()));
+        let down = status(500, "HTTP 500 Internal Server Error.");
+        let prober = ScriptedProber::default()
+            .with(1, vec![down.clone()])
+            .with(4, vec![down.clone()])
+            .with(5, vec![down]);
+        let events = Arc::new(shared::adapters::memory_probe::InMemoryEvents::default());
+        let s = go_with_events(ts, &store, prober, &events).await;
+        assert_eq!((s.events_published, s.event_failures), (3, 0));
+        let mut published = events.published();
+        published.sort_by_key(|c| c.id);
+        let seen: Vec<(u32, State, State)> = published
+            .iter()
+            .map(|c| (c.id.get(), c.previous_state, c.state))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (1, State::Healthy, State::Error),
+                (3, State::Error, State::Healthy),
+                (4, State::Unknown, State::Error),
+            ]
+        );
+        let first = &published[0];
+        assert_eq!(first.name, "connector 1");
+        assert_eq!(first.url, "http://c1.test/");
+        assert_eq!(
+            first.error_message.as_deref(),
+            Some("HTTP 500 Internal Server Error.")
+        );
+        assert_eq!(
+            first.last_checked,
+            store.record(id(1)).unwrap().last_checked
+        );
+    }
+
+    #[tokio::test]
+    async fn a_result_that_was_not_written_publishes_nothing() {
+        let down = || {
+            ScriptedProber::default().with(1, vec![status(500, "HTTP 500 Internal Server Error.")])
+        };
+        let ts = vec![with_previous(targets([1]).remove(0), Some(State::Healthy))];
+        let events = Arc::new(shared::adapters::memory_probe::InMemoryEvents::default());
+        // Deleted during the run: the conditional write loses.
+        let store = Arc::new(InMemoryProbeStore::new(ts.clone()));
+        store.delete(id(1));
+        let s = go_with_events(ts.clone(), &store, down(), &events).await;
+        assert_eq!((s.error, s.superseded), (1, 1));
+        // The table is unreachable: the write fails.
+        let store = Arc::new(InMemoryProbeStore::new(ts.clone()));
+        store.fail_next_writes(1);
+        let s = go_with_events(ts, &store, down(), &events).await;
+        assert_eq!((s.error, s.write_failures), (1, 1));
+        assert_eq!(events.attempts(), 0);
+        assert_eq!(s.events_published, 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_publish_is_counted_and_the_run_goes_on() {
+        let ts: Vec<ProbeTarget> = targets(1..=3)
+            .into_iter()
+            .map(|t| with_previous(t, Some(State::Error)))
+            .collect();
+        let store = Arc::new(InMemoryProbeStore::new(ts.clone()));
+        let events = Arc::new(shared::adapters::memory_probe::InMemoryEvents::default());
+        events.fail_next(1);
+        let s = go_with_events(ts, &store, ScriptedProber::default(), &events).await;
+        assert_eq!((s.healthy, s.written), (3, 3));
+        assert_eq!((s.events_published, s.event_failures), (2, 1));
+        assert_eq!(events.attempts(), 3);
+        assert!(store.record(id(1)).is_some() && store.record(id(3)).is_some());
+    }
+
+    #[tokio::test]
+    async fn switched_off_events_are_not_even_attempted() {
+        let ts = vec![with_previous(targets([1]).remove(0), None)];
+        let store = Arc::new(InMemoryProbeStore::new(ts.clone()));
+        let events: Arc<Option<shared::adapters::memory_probe::InMemoryEvents>> = Arc::new(None);
+        let ports = RunPorts {
+            writer: store.clone(),
+            prober: Arc::new(ScriptedProber::default()),
+            clock: Arc::new(ManualClock::new()),
+            events,
+        };
+        let s = run(ts, ports, &settings(), far()).await;
+        assert_eq!((s.written, s.events_published, s.event_failures), (1, 0, 0));
     }
 }

@@ -76,6 +76,7 @@ async fn probe_all(store: &Arc<InMemoryProbeStore>, settings: &RunSettings) -> R
         writer: store.clone(),
         prober: prober(),
         clock: Arc::new(ManualClock::new()),
+        events: probe_connectors::run::no_events(),
     };
     run(
         targets,

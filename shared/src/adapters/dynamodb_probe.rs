@@ -60,6 +60,7 @@ pub fn target_from_item(item: &Item) -> Option<ProbeTarget> {
     });
     Some(ProbeTarget {
         id,
+        name: s(item, attr::NAME).map(str::to_owned),
         url: url.trim().to_owned(),
         feed_type: FeedType::parse(s(item, attr::FEED_TYPE)),
         timeout,

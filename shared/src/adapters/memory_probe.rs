@@ -1,10 +1,13 @@
-//! In-memory probe targets and result writer, with the same conditional-write rules as the
+//! In-memory probe targets, result writer and state-change events, with the same conditional-write rules as the
 //! DynamoDB adapter; used by the probe function's tests.
 
 use crate::domain::ConnectorId;
 use crate::ports::DependencyError;
+use crate::probe::events::StateChange;
 use crate::probe::outcome::ProbeRecord;
-use crate::probe::ports::{ProbeResultWriter, ProbeTargetReader, WriteOutcome};
+use crate::probe::ports::{
+    ProbeResultWriter, ProbeTargetReader, StateChangePublisher, WriteOutcome,
+};
 use crate::probe::target::ProbeTarget;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -111,5 +114,54 @@ impl ProbeResultWriter for InMemoryProbeStore {
         }
         row.record = Some(record.clone());
         Ok(WriteOutcome::Written)
+    }
+}
+
+/// State-change events kept in memory; can be told to refuse the next ones.
+#[derive(Debug, Default)]
+pub struct InMemoryEvents {
+    published: Mutex<Vec<StateChange>>,
+    failing: AtomicU32,
+    attempts: AtomicU64,
+}
+
+impl InMemoryEvents {
+    /// The events published so far, in order.
+    pub fn published(&self) -> Vec<StateChange> {
+        self.published
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// How many publishes were attempted (refused ones included).
+    pub fn attempts(&self) -> u64 {
+        self.attempts.load(Ordering::SeqCst)
+    }
+
+    /// Makes the next `count` publishes fail like a refused `PutEvents` entry.
+    pub fn fail_next(&self, count: u32) {
+        self.failing.store(count, Ordering::SeqCst);
+    }
+}
+
+impl StateChangePublisher for InMemoryEvents {
+    async fn publish(&self, change: &StateChange) -> Result<(), DependencyError> {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        let failing = self
+            .failing
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Err(DependencyError {
+                service: "in-memory events",
+                detail: "told to fail".into(),
+            });
+        }
+        self.published
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(change.clone());
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! The capabilities the probe function is generic over. Reading targets and writing
 //! results are separate traits, so a function that only reads cannot write.
 
+use super::events::StateChange;
 use super::outcome::{ProbeOutcome, ProbeRecord};
 use super::target::ProbeTarget;
 use crate::domain::ConnectorId;
@@ -44,6 +45,57 @@ pub trait Prober: Send + Sync {
         target: &ProbeTarget,
         timeout: Duration,
     ) -> impl Future<Output = ProbeOutcome> + Send;
+}
+
+/// Publishes a connector's state change (after its result was written). A failure is
+/// reported to the caller, which logs and counts it; it never stops a run.
+pub trait StateChangePublisher: Send + Sync {
+    /// Whether events are published at all (`false`: the run does not even try).
+    fn enabled(&self) -> bool {
+        true
+    }
+    fn publish(
+        &self,
+        change: &StateChange,
+    ) -> impl Future<Output = Result<(), DependencyError>> + Send;
+}
+
+/// State-change events switched off.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoEvents;
+
+impl StateChangePublisher for NoEvents {
+    fn enabled(&self) -> bool {
+        false
+    }
+    async fn publish(&self, _: &StateChange) -> Result<(), DependencyError> {
+        Ok(())
+    }
+}
+
+/// `None` publishes nothing: state-change events switched off.
+impl<T: StateChangePublisher> StateChangePublisher for Option<T> {
+    fn enabled(&self) -> bool {
+        self.as_ref().is_some_and(T::enabled)
+    }
+    async fn publish(&self, change: &StateChange) -> Result<(), DependencyError> {
+        match self {
+            Some(p) => p.publish(change).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl<T: StateChangePublisher> StateChangePublisher for Arc<T> {
+    fn enabled(&self) -> bool {
+        (**self).enabled()
+    }
+    fn publish(
+        &self,
+        change: &StateChange,
+    ) -> impl Future<Output = Result<(), DependencyError>> + Send {
+        (**self).publish(change)
+    }
 }
 
 impl<T: ProbeTargetReader> ProbeTargetReader for Arc<T> {

@@ -78,6 +78,8 @@ pub struct PreviousResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeTarget {
     pub id: ConnectorId,
+    /// The connector's name, for the state-change event.
+    pub name: Option<String>,
     /// As stored; may carry user-info, so never log it as is (see `http_prober::redact`).
     pub url: String,
     pub feed_type: FeedType,
@@ -94,6 +96,7 @@ impl ProbeTarget {
     pub fn new(id: ConnectorId, url: impl Into<String>, feed_type: FeedType) -> Self {
         Self {
             id,
+            name: None,
             url: url.into(),
             feed_type,
             timeout: None,

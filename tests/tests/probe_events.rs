@@ -1,0 +1,224 @@
+//! State-change events against moto: an EventBridge rule on the default bus forwards the
+//! probe function's events to an SQS queue; a connector that changes state yields exactly
+//! one message, one that keeps its state none, and a second run with no change none.
+
+use aws_sdk_eventbridge::types::Target;
+use aws_sdk_sqs::types::QueueAttributeName;
+use chrono::{TimeZone, Utc};
+use probe_connectors::handler::ProbeConnectors;
+use probe_connectors::run::RunSettings;
+use serde_json::{json, Value};
+use shared::adapters::eventbridge::EventBridgePublisher;
+use shared::adapters::http_prober::{tls, HttpProber, ProberSettings, StaticResolver};
+use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
+use shared::ports::SystemClock;
+use shared::probe::events::{DETAIL_TYPE, SOURCE};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use testkit::world::{sdk_config, unique_name, World};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A server on 127.0.0.1 port 0 answering every request with `status`.
+async fn server(status: &'static str) -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 2048];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let reply =
+                    format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = stream.write_all(reply.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+fn healthy_connector(id: u32, name: &str, port: u16) -> Connector {
+    let at = Utc
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid time");
+    Connector {
+        id: ConnectorId::new(id).expect("positive id"),
+        name: name.to_owned(),
+        url: format!("http://127.0.0.1:{port}/"),
+        health: Health::Healthy { last_checked: at },
+        diagnostics: Diagnostics::default(),
+    }
+}
+
+/// Every message that arrives on `queue` until `quiet` passes without a new one (or the
+/// overall deadline), deleted as they are read.
+async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str, quiet: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut bodies = Vec::new();
+    let mut last_seen = Instant::now();
+    while Instant::now() < deadline && last_seen.elapsed() < quiet {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive");
+        for m in out.messages() {
+            bodies.push(serde_json::from_str(m.body().unwrap_or("")).expect("JSON event"));
+            if let Some(handle) = m.receipt_handle() {
+                sqs.delete_message()
+                    .queue_url(queue)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+            last_seen = Instant::now();
+        }
+    }
+    bodies
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_message_per_state_change_and_none_without_one() {
+    // Given a table with two healthy connectors, one whose registry now answers 500 ...
+    let endpoint = testkit::endpoint();
+    let world = World::named(&endpoint).await;
+    world.store.create_table().await.expect("create table");
+    let (down, up) = (
+        server("500 Internal Server Error").await,
+        server("200 OK").await,
+    );
+    let (down_name, up_name) = (unique_name("goes-down"), unique_name("stays-up"));
+    world
+        .store
+        .put(&healthy_connector(1, &down_name, down), Some("generic"))
+        .await
+        .expect("put");
+    world
+        .store
+        .put(&healthy_connector(2, &up_name, up), Some("generic"))
+        .await
+        .expect("put");
+
+    // ... and a rule on the default bus sending this test's events to its own queue.
+    let sdk = sdk_config().await;
+    let events = aws_sdk_eventbridge::Client::from_conf(
+        aws_sdk_eventbridge::config::Builder::from(&sdk)
+            .endpoint_url(&endpoint)
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&sdk)
+            .endpoint_url(&endpoint)
+            .build(),
+    );
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique_name("state-changes"))
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .expect("queue url");
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("queue arn");
+    let rule = unique_name("state-changes");
+    events
+        .put_rule()
+        .name(&rule)
+        .event_pattern(
+            json!({
+                "source": [SOURCE],
+                "detail-type": [DETAIL_TYPE],
+                "detail": {"name": [down_name, up_name]}
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("put rule");
+    events
+        .put_targets()
+        .rule(&rule)
+        .targets(
+            Target::builder()
+                .id("queue")
+                .arn(&queue_arn)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("put targets");
+
+    let handler = ProbeConnectors::new(
+        Arc::new(world.store.clone()),
+        Arc::new(world.store.clone()),
+        Arc::new(HttpProber::new(
+            ProberSettings {
+                allow_private: true,
+                ..ProberSettings::default()
+            },
+            tls::client_config(rustls::RootCertStore::empty()).expect("tls"),
+            Arc::new(StaticResolver::new()),
+        )),
+        Arc::new(SystemClock),
+        Arc::new(EventBridgePublisher::new(events.clone(), "default")),
+        RunSettings {
+            retries: 0,
+            default_timeout: Duration::from_secs(5),
+            ..RunSettings::default()
+        },
+    );
+    let deadline = || Instant::now() + Duration::from_secs(60);
+
+    // When the prober runs ...
+    let first = handler.handle(&json!({}), deadline()).await.expect("run");
+    assert_eq!((first.healthy, first.error, first.written), (1, 1, 2));
+    assert_eq!((first.events_published, first.event_failures), (1, 0));
+
+    // ... then exactly one message arrives, for the connector that went down.
+    let messages = drain(&sqs, &queue, Duration::from_secs(3)).await;
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    let event = &messages[0];
+    assert_eq!(event["source"], SOURCE);
+    assert_eq!(event["detail-type"], DETAIL_TYPE);
+    let detail = &event["detail"];
+    assert_eq!(detail["id"], 1);
+    assert_eq!(detail["name"], down_name.as_str());
+    assert_eq!(detail["url"], format!("http://127.0.0.1:{down}/"));
+    assert_eq!(detail["previousState"], "healthy");
+    assert_eq!(detail["state"], "error");
+    assert_eq!(detail["errorMessage"], "HTTP 500 Internal Server Error.");
+    assert!(detail["lastChecked"]
+        .as_str()
+        .is_some_and(|t| t.ends_with('Z')));
+
+    // When it runs again and nothing changed, no message arrives.
+    let second = handler.handle(&json!({}), deadline()).await.expect("run");
+    assert_eq!((second.written, second.events_published), (2, 0));
+    let messages = drain(&sqs, &queue, Duration::from_secs(3)).await;
+    assert!(messages.is_empty(), "{messages:#?}");
+}
