@@ -1,0 +1,527 @@
+//! Least privilege, checked on the template CloudFormation will actually receive: the SAM
+//! template expanded to plain CloudFormation by `infra/sam/expand.py` (`make validate-template`
+//! writes `target/template.expanded.json`; `make test` does that before `cargo test`).
+//!
+//! The rules (issue 4):
+//! - no action with a wildcard (`*`, `dynamodb:*`, `dynamodb:Get*`), no `NotAction`/`NotResource`;
+//! - every resource is scoped: no `*` in any resource ARN, whether literal or inside `Fn::Sub`;
+//! - the functions the HTTP API invokes read the table with `GetItem` and `Scan` only, read the
+//!   one key secret, and have no write action of any service;
+//! - the function the schedule invokes has `Scan`, `GetItem`, `UpdateItem` on the table and
+//!   `events:PutEvents` on the default bus, and nothing else;
+//! - the only managed policy is `AWSLambdaBasicExecutionRole`, which SAM attaches to every
+//!   function role (CloudWatch Logs `CreateLogGroup`/`CreateLogStream`/`PutLogEvents`; its
+//!   resource is `*` inside that AWS policy, the one documented exception).
+//!
+//! The first test checks the real expanded template; the others feed the same checks broken
+//! templates and require them to be refused, so the checks can fail.
+
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+const BASIC_EXECUTION_ROLE: &str = ":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+
+fn expanded_template_path() -> PathBuf {
+    match std::env::var_os("EXPANDED_TEMPLATE") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/template.expanded.json"),
+    }
+}
+
+/// One `Allow` statement of a role, flattened.
+#[derive(Debug, Clone)]
+struct Grant {
+    role: String,
+    actions: Vec<String>,
+    /// Resources resolved to strings: `<Logical.Arn>` for `Fn::GetAtt`, `<Logical>` for `Ref`,
+    /// `Fn::Sub` templates with their local variables substituted.
+    resources: Vec<String>,
+}
+
+fn as_list(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => vec![],
+        other => vec![other],
+    }
+}
+
+/// A resource value as a comparable string; unknown shapes become `?` + JSON (never matches a
+/// rule that expects a scoped resource, so they are reported).
+fn resolve(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(o) if o.len() == 1 => {
+            let (k, arg) = o.iter().next().expect("one entry");
+            match (k.as_str(), arg) {
+                ("Ref", Value::String(name)) => format!("<{name}>"),
+                ("Fn::GetAtt", Value::Array(parts)) => format!(
+                    "<{}>",
+                    parts
+                        .iter()
+                        .map(|p| p.as_str().unwrap_or("?"))
+                        .collect::<Vec<_>>()
+                        .join(".")
+                ),
+                ("Fn::GetAtt", Value::String(s)) => format!("<{s}>"),
+                ("Fn::Sub", Value::String(s)) => s.clone(),
+                ("Fn::Sub", Value::Array(parts)) if parts.len() == 2 => {
+                    let mut s = parts[0].as_str().unwrap_or("?").to_owned();
+                    if let Some(vars) = parts[1].as_object() {
+                        for (name, value) in vars {
+                            s = s.replace(&format!("${{{name}}}"), &resolve(value));
+                        }
+                    }
+                    s
+                }
+                _ => format!("?{v}"),
+            }
+        }
+        other => format!("?{other}"),
+    }
+}
+
+/// Every `Allow` statement of every role and policy resource, plus the problems found on the
+/// way (`Deny` is fine; `NotAction`, `NotResource`, unknown managed policies are not).
+fn grants(template: &Value) -> (Vec<Grant>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let resources = template["Resources"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for (name, resource) in &resources {
+        let props = &resource["Properties"];
+        let documents: Vec<&Value> = match resource["Type"].as_str() {
+            Some("AWS::IAM::Role") => {
+                for arn in as_list(&props["ManagedPolicyArns"]) {
+                    let arn = resolve(arn);
+                    if !arn.ends_with(BASIC_EXECUTION_ROLE) {
+                        problems.push(format!("{name}: managed policy {arn} is not allowed"));
+                    }
+                }
+                as_list(&props["Policies"])
+                    .into_iter()
+                    .map(|p| &p["PolicyDocument"])
+                    .collect()
+            }
+            Some("AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "AWS::IAM::RolePolicy") => {
+                vec![&props["PolicyDocument"]]
+            }
+            _ => continue,
+        };
+        // A stand-alone policy is charged to the roles it names.
+        let role = match resource["Type"].as_str() {
+            Some("AWS::IAM::Role") => name.clone(),
+            _ => as_list(&props["Roles"])
+                .first()
+                .map(|r| resolve(r).trim_matches(['<', '>']).to_owned())
+                .or_else(|| props["RoleName"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| name.clone()),
+        };
+        for document in documents {
+            for statement in as_list(&document["Statement"]) {
+                if statement.get("NotAction").is_some() || statement.get("NotResource").is_some() {
+                    problems.push(format!("{name}: NotAction/NotResource grants too much"));
+                }
+                if statement["Effect"].as_str() != Some("Allow") {
+                    continue;
+                }
+                out.push(Grant {
+                    role: role.clone(),
+                    actions: as_list(&statement["Action"])
+                        .into_iter()
+                        .map(|a| a.as_str().map_or_else(|| format!("?{a}"), str::to_owned))
+                        .collect(),
+                    resources: as_list(&statement["Resource"])
+                        .into_iter()
+                        .map(resolve)
+                        .collect(),
+                });
+            }
+        }
+    }
+    (out, problems)
+}
+
+/// Logical ids of the resources of a type.
+fn of_type(template: &Value, kind: &str) -> Vec<String> {
+    template["Resources"]
+        .as_object()
+        .map(|r| {
+            r.iter()
+                .filter(|(_, v)| v["Type"].as_str() == Some(kind))
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Function logical id → its role's logical id.
+fn function_roles(template: &Value) -> BTreeMap<String, String> {
+    of_type(template, "AWS::Lambda::Function")
+        .into_iter()
+        .filter_map(|f| {
+            let role = resolve(&template["Resources"][&f]["Properties"]["Role"]);
+            let role = role.strip_prefix('<')?.strip_suffix(".Arn>")?.to_owned();
+            Some((f, role))
+        })
+        .collect()
+}
+
+/// Functions a Lambda permission lets the given service principal invoke.
+fn invoked_by(template: &Value, principal: &str) -> BTreeSet<String> {
+    of_type(template, "AWS::Lambda::Permission")
+        .into_iter()
+        .filter_map(|p| {
+            let props = &template["Resources"][&p]["Properties"];
+            (props["Principal"].as_str() == Some(principal)).then(|| {
+                resolve(&props["FunctionName"])
+                    .trim_matches(['<', '>'])
+                    .to_owned()
+            })
+        })
+        .collect()
+}
+
+fn actions_of<'a>(grants: &'a [Grant], role: &str) -> Vec<(&'a str, &'a Grant)> {
+    grants
+        .iter()
+        .filter(|g| g.role == role)
+        .flat_map(|g| g.actions.iter().map(move |a| (a.as_str(), g)))
+        .collect()
+}
+
+fn is_write(action: &str) -> bool {
+    let verb = action.split(':').nth(1).unwrap_or(action);
+    [
+        "Put",
+        "Update",
+        "Delete",
+        "BatchWrite",
+        "Write",
+        "Create",
+        "Restore",
+        "Tag",
+        "Untag",
+    ]
+    .iter()
+    .any(|w| verb.starts_with(w))
+}
+
+/// Every least-privilege rule; the list of violations, empty when the template passes.
+fn violations(template: &Value) -> Vec<String> {
+    let (grants, mut problems) = grants(template);
+    let tables = of_type(template, "AWS::DynamoDB::Table");
+    let secrets = of_type(template, "AWS::SecretsManager::Secret");
+    let table_arn = match tables.as_slice() {
+        [t] => format!("<{t}.Arn>"),
+        other => {
+            problems.push(format!("expected one DynamoDB table, found {other:?}"));
+            String::new()
+        }
+    };
+    let secret_arn = match secrets.as_slice() {
+        [s] => format!("<{s}>"),
+        other => {
+            problems.push(format!("expected one secret, found {other:?}"));
+            String::new()
+        }
+    };
+
+    // Everywhere: no wildcard action, no unscoped resource.
+    for g in &grants {
+        for a in &g.actions {
+            if a.contains('*') || a.starts_with('?') {
+                problems.push(format!("{}: action {a} is a wildcard", g.role));
+            }
+        }
+        if g.resources.is_empty() {
+            problems.push(format!("{}: statement without a resource", g.role));
+        }
+        for r in &g.resources {
+            if r.contains('*') || r.starts_with('?') {
+                problems.push(format!("{}: resource {r} is not scoped", g.role));
+            }
+        }
+    }
+
+    let roles = function_roles(template);
+    let api = invoked_by(template, "apigateway.amazonaws.com");
+    let scheduled = invoked_by(template, "events.amazonaws.com");
+    if api.is_empty() {
+        problems.push("no function is invoked by API Gateway".into());
+    }
+    if scheduled.is_empty() {
+        problems.push("no function is invoked by an EventBridge schedule".into());
+    }
+
+    for function in &api {
+        let Some(role) = roles.get(function) else {
+            problems.push(format!("{function}: no role found"));
+            continue;
+        };
+        let mut dynamodb = BTreeSet::new();
+        for (action, g) in actions_of(&grants, role) {
+            if is_write(action) {
+                problems.push(format!("{function} (API): write action {action}"));
+            }
+            match action.split(':').next() {
+                Some("dynamodb") => {
+                    dynamodb.insert(action);
+                    if g.resources != [table_arn.clone()] {
+                        problems.push(format!(
+                            "{function} (API): {action} on {:?}, not only the table",
+                            g.resources
+                        ));
+                    }
+                }
+                Some("secretsmanager") => {
+                    if action != "secretsmanager:GetSecretValue" {
+                        problems.push(format!("{function} (API): {action}"));
+                    }
+                    if g.resources != [secret_arn.clone()] {
+                        problems.push(format!(
+                            "{function} (API): {action} on {:?}, not only the key secret",
+                            g.resources
+                        ));
+                    }
+                }
+                _ => problems.push(format!("{function} (API): unexpected action {action}")),
+            }
+        }
+        let expected = BTreeSet::from(["dynamodb:GetItem", "dynamodb:Scan"]);
+        if dynamodb != expected {
+            problems.push(format!(
+                "{function} (API): DynamoDB actions {dynamodb:?}, expected {expected:?}"
+            ));
+        }
+    }
+
+    for function in &scheduled {
+        let Some(role) = roles.get(function) else {
+            problems.push(format!("{function}: no role found"));
+            continue;
+        };
+        let mut dynamodb = BTreeSet::new();
+        let mut publishes = false;
+        for (action, g) in actions_of(&grants, role) {
+            match action {
+                "dynamodb:Scan" | "dynamodb:GetItem" | "dynamodb:UpdateItem" => {
+                    dynamodb.insert(action);
+                    if g.resources != [table_arn.clone()] {
+                        problems.push(format!(
+                            "{function} (probe): {action} on {:?}, not only the table",
+                            g.resources
+                        ));
+                    }
+                }
+                "events:PutEvents" => {
+                    publishes = true;
+                    if !g
+                        .resources
+                        .iter()
+                        .all(|r| r.starts_with("arn:") && r.ends_with(":event-bus/default"))
+                    {
+                        problems.push(format!(
+                            "{function} (probe): events:PutEvents on {:?}, not the default bus",
+                            g.resources
+                        ));
+                    }
+                }
+                other => problems.push(format!("{function} (probe): unexpected action {other}")),
+            }
+        }
+        if dynamodb.len() != 3 {
+            problems.push(format!(
+                "{function} (probe): DynamoDB actions {dynamodb:?}, expected Scan, GetItem, UpdateItem"
+            ));
+        }
+        if !publishes {
+            problems.push(format!("{function} (probe): cannot publish its events"));
+        }
+    }
+    problems
+}
+
+fn load_expanded() -> Value {
+    let path = expanded_template_path();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{} cannot be read ({e}): run `make validate-template` (it expands template.yaml)",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).expect("the expanded template is JSON")
+}
+
+#[test]
+fn the_deployed_template_grants_least_privilege() {
+    let template = load_expanded();
+    let problems = violations(&template);
+    assert!(problems.is_empty(), "least privilege: {problems:#?}");
+    // The checks saw what they are meant to check.
+    let roles = function_roles(&template);
+    assert_eq!(roles.len(), 3, "three functions, each with its role");
+    assert_eq!(invoked_by(&template, "apigateway.amazonaws.com").len(), 2);
+    assert_eq!(
+        invoked_by(&template, "events.amazonaws.com"),
+        BTreeSet::from(["ProbeConnectorsFunction".to_owned()])
+    );
+    let (grants, _) = grants(&template);
+    assert!(
+        grants.len() >= 6,
+        "every role has its statements: {grants:#?}"
+    );
+}
+
+// ---- the checks refuse broken templates -------------------------------------------------
+
+/// A minimal expanded template: one table, one secret, an API function and a probe function.
+fn minimal(api_statements: Value, probe_statements: Value) -> Value {
+    let role = |statements: Value| {
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "ManagedPolicyArns": ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+                "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": statements}}]
+            }
+        })
+    };
+    let function = |role: &str| json!({"Type": "AWS::Lambda::Function", "Properties": {"Role": {"Fn::GetAtt": [role, "Arn"]}}});
+    let permission = |function: &str, principal: &str| {
+        json!({"Type": "AWS::Lambda::Permission", "Properties": {
+            "FunctionName": {"Ref": function}, "Principal": principal}})
+    };
+    json!({"Resources": {
+        "Table": {"Type": "AWS::DynamoDB::Table"},
+        "Secret": {"Type": "AWS::SecretsManager::Secret"},
+        "ApiRole": role(api_statements),
+        "ProbeRole": role(probe_statements),
+        "Api": function("ApiRole"),
+        "Probe": function("ProbeRole"),
+        "ApiPermission": permission("Api", "apigateway.amazonaws.com"),
+        "ProbePermission": permission("Probe", "events.amazonaws.com"),
+    }})
+}
+
+fn good_api() -> Value {
+    json!([
+        {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Scan"],
+         "Resource": {"Fn::GetAtt": ["Table", "Arn"]}},
+        {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+         "Resource": {"Fn::Sub": ["${secretArn}", {"secretArn": {"Ref": "Secret"}}]}}
+    ])
+}
+
+fn good_probe() -> Value {
+    json!([
+        {"Effect": "Allow", "Action": ["dynamodb:Scan", "dynamodb:GetItem", "dynamodb:UpdateItem"],
+         "Resource": {"Fn::GetAtt": ["Table", "Arn"]}},
+        {"Effect": "Allow", "Action": "events:PutEvents",
+         "Resource": {"Fn::Sub": ["arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${eventBusName}",
+                                  {"eventBusName": "default"}]}}
+    ])
+}
+
+fn refused(template: &Value, expected: &str) {
+    let problems = violations(template);
+    assert!(
+        problems.iter().any(|p| p.contains(expected)),
+        "expected a violation mentioning {expected:?}, got {problems:#?}"
+    );
+}
+
+#[test]
+fn the_minimal_template_passes() {
+    assert_eq!(
+        violations(&minimal(good_api(), good_probe())),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn wildcard_actions_are_refused() {
+    let mut api = good_api();
+    api[0]["Action"] = json!("dynamodb:*");
+    refused(&minimal(api, good_probe()), "dynamodb:* is a wildcard");
+    let mut probe = good_probe();
+    probe[1]["Action"] = json!(["events:Put*"]);
+    refused(&minimal(good_api(), probe), "events:Put* is a wildcard");
+}
+
+#[test]
+fn unscoped_resources_are_refused() {
+    let mut api = good_api();
+    api[0]["Resource"] = json!("*");
+    refused(&minimal(api, good_probe()), "resource * is not scoped");
+    let mut api = good_api();
+    api[0]["Resource"] = json!({"Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*"});
+    refused(&minimal(api, good_probe()), "is not scoped");
+    let mut probe = good_probe();
+    probe[1]["Resource"] =
+        json!({"Fn::Sub": ["arn:aws:events:us-east-1:1:event-bus/${b}", {"b": "*"}]});
+    refused(&minimal(good_api(), probe), "is not scoped");
+}
+
+#[test]
+fn api_functions_cannot_write_or_read_more_than_they_need() {
+    let mut api = good_api();
+    api[0]["Action"] = json!(["dynamodb:GetItem", "dynamodb:Scan", "dynamodb:PutItem"]);
+    refused(&minimal(api, good_probe()), "write action dynamodb:PutItem");
+    let mut api = good_api();
+    api[0]["Action"] = json!(["dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query"]);
+    refused(&minimal(api, good_probe()), "DynamoDB actions");
+    let mut api = good_api();
+    api[1]["Action"] = json!([
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue"
+    ]);
+    refused(
+        &minimal(api, good_probe()),
+        "write action secretsmanager:PutSecretValue",
+    );
+    let mut api = good_api();
+    api[0]["Resource"] = json!({"Fn::Sub": "${Table.Arn}/index/byName"});
+    refused(&minimal(api, good_probe()), "not only the table");
+    let mut api = good_api();
+    api.as_array_mut().unwrap().push(json!({"Effect": "Allow",
+        "NotAction": "iam:*", "Resource": {"Fn::GetAtt": ["Table", "Arn"]}}));
+    refused(&minimal(api, good_probe()), "NotAction");
+}
+
+#[test]
+fn the_probe_needs_its_writes_and_nothing_more() {
+    let mut probe = good_probe();
+    probe[0]["Action"] = json!(["dynamodb:Scan", "dynamodb:GetItem"]);
+    refused(
+        &minimal(good_api(), probe),
+        "expected Scan, GetItem, UpdateItem",
+    );
+    let mut probe = good_probe();
+    probe.as_array_mut().unwrap().remove(1);
+    refused(&minimal(good_api(), probe), "cannot publish its events");
+    let mut probe = good_probe();
+    probe[0]["Action"] = json!([
+        "dynamodb:Scan",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem"
+    ]);
+    refused(
+        &minimal(good_api(), probe),
+        "unexpected action dynamodb:DeleteItem",
+    );
+    let mut probe = good_probe();
+    probe[1]["Resource"] = json!("arn:aws:events:us-east-1:123456789012:event-bus/other");
+    refused(&minimal(good_api(), probe), "not the default bus");
+}
+
+#[test]
+fn only_the_basic_execution_role_may_be_attached() {
+    let mut template = minimal(good_api(), good_probe());
+    template["Resources"]["ApiRole"]["Properties"]["ManagedPolicyArns"] =
+        json!(["arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess"]);
+    refused(&template, "AmazonDynamoDBReadOnlyAccess is not allowed");
+}
