@@ -12,7 +12,7 @@ dev: $(VENV)/.installed
 	infra/dev/dev.sh
 
 ## Every check CI runs: formatting, clippy, then all tests with the emulators started here.
-test: $(VENV)/.installed $(NODE_TOOLS)/.installed lint
+test: $(VENV)/.installed $(NODE_TOOLS)/.installed lint validate-template
 	$(CARGO) build --workspace --bins
 	infra/dev/with-emulators.sh $(CARGO) test --workspace --no-fail-fast
 
@@ -33,6 +33,35 @@ release:
 bench:
 	$(CARGO) bench --workspace
 
+.PHONY: validate-template package
+SAM_VENV := .venv-sam
+# Offline: no telemetry, a region for the linter, and never an AWS credential.
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+
+## template.yaml, offline: sam validate --lint, then cfn-lint on the template expanded from SAM to
+## plain CloudFormation (target/template.expanded.json, read by tests/tests/template_policies.rs).
+validate-template: $(SAM_VENV)/.installed
+	$(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint --region us-east-1 --template template.yaml
+	$(SAM_ENV) $(SAM_VENV)/bin/python infra/sam/expand.py template.yaml target/template.expanded.json
+	$(SAM_VENV)/bin/cfn-lint target/template.expanded.json
+
+## sam build with cargo-lambda into .aws-sam/build (then: sam deploy --guided). arm64 when the
+## Rust toolchain has the aarch64-unknown-linux-gnu target, x86_64 otherwise; PACKAGE_ARCH=... wins.
+PACKAGE_ARCH ?= $(if $(shell rustup target list --installed 2>/dev/null | grep -x aarch64-unknown-linux-gnu),arm64,x86_64)
+package: $(SAM_VENV)/.build-installed validate-template
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM_ENV) $(SAM_VENV)/bin/sam build --beta-features \
+		--template template.yaml --parameter-overrides Architecture=$(PACKAGE_ARCH)
+	$(SAM_VENV)/bin/python infra/sam/pin_architecture.py .aws-sam/build/template.yaml $(PACKAGE_ARCH)
+
+$(SAM_VENV)/.installed: infra/sam/requirements.txt
+	python3 -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/sam/requirements.txt
+	touch $@
+
+$(SAM_VENV)/.build-installed: infra/sam/requirements-build.txt $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/sam/requirements-build.txt
+	touch $@
+
 $(VENV)/.installed: infra/dev/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/dev/requirements.txt
@@ -43,4 +72,4 @@ $(NODE_TOOLS)/.installed: infra/dev/package.json infra/dev/package-lock.json
 	touch $@
 
 clean-tools:
-	rm -rf $(VENV) $(NODE_TOOLS)
+	rm -rf $(VENV) $(NODE_TOOLS) $(SAM_VENV)
