@@ -14,10 +14,26 @@ st="$root/.venv/bin/st"
 : "${BASE_URL:?set BASE_URL (the API root)}" "${API_KEY:?set API_KEY (a key granting connector-health access)}"
 export API_KEY
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-# From a scratch directory, so nothing schemathesis writes lands in the tree.
+st_pid=""
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$st_pid" ]; then kill "$st_pid" 2>/dev/null || true; wait "$st_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# From a scratch directory, so nothing schemathesis writes lands in the tree. In the
+# background, so that a signal stops it at once.
 cd "$work"
 "$st" --config-file "$here/schemathesis.toml" run "$root/openapi.yaml" \
   --url "$BASE_URL" --checks all \
   --max-examples "${SMOKE_MAX_EXAMPLES:-50}" --seed "${SMOKE_SEED:-1}" \
-  --generation-with-security-parameters false --generation-database none --no-color
+  --generation-with-security-parameters false --generation-database none --no-color &
+st_pid=$!
+status=0
+wait "$st_pid" || status=$?
+st_pid=""
+exit "$status"

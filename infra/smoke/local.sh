@@ -22,9 +22,11 @@ logdir="$root/target/smoke"
 mkdir -p "$logdir"
 work="$(mktemp -d)"
 pids=()
+step=""
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  if [ -n "$step" ]; then kill "$step" 2>/dev/null || true; wait "$step" 2>/dev/null || true; fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
@@ -33,6 +35,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# step CMD...: run CMD in the background and wait for it, so that a signal to this script is
+# handled at once (bash runs traps only between commands; `wait` is interruptible).
+step() {
+  "$@" &
+  step=$!
+  local status=0
+  wait "$step" || status=$?
+  step=""
+  return "$status"
+}
 
 # wait_for_line FILE PATTERN PID NAME: the first line of FILE matching PATTERN, within 60 s.
 wait_for_line() {
@@ -73,11 +86,11 @@ echo "smoke: API on $BASE_URL" >&2
 export PYTHONDONTWRITEBYTECODE=1
 
 echo "smoke: 1/3 the smoke suite against an empty table" >&2
-"$venv/bin/python" -m pytest "$here" -q
+step "$venv/bin/python" -m pytest "$here" -q
 
 "$chadmin" seed-demo 2>> "$logdir/chadmin.log"
 echo "smoke: 2/3 the smoke suite against the demo connectors" >&2
-"$venv/bin/python" -m pytest "$here" -q
+step "$venv/bin/python" -m pytest "$here" -q
 
 echo "smoke: 3/3 schemathesis with openapi.yaml" >&2
-"$here/contract.sh"
+step "$here/contract.sh"
