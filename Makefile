@@ -15,6 +15,7 @@ dev: $(VENV)/.installed
 test: $(VENV)/.installed $(NODE_TOOLS)/.installed lint validate-template
 	$(CARGO) build --workspace --bins
 	infra/dev/with-emulators.sh $(CARGO) test --workspace --no-fail-fast
+	$(MAKE) --no-print-directory smoke-local
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -32,6 +33,28 @@ release:
 
 bench:
 	$(CARGO) bench --workspace
+
+.PHONY: smoke smoke-local contract
+
+## The black-box smoke suite against a deployment: make smoke BASE_URL=https://... API_KEY=...
+## (the key is read from the environment; make does not echo it).
+smoke: $(VENV)/.smoke-installed
+	@test -n "$$BASE_URL" && test -n "$$API_KEY" || { echo "usage: make smoke BASE_URL=https://... API_KEY=..." >&2; exit 2; }
+	@PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/python -m pytest infra/smoke
+
+## openapi.yaml against a deployment with schemathesis: make contract BASE_URL=... API_KEY=...
+contract: $(VENV)/.smoke-installed
+	@test -n "$$BASE_URL" && test -n "$$API_KEY" || { echo "usage: make contract BASE_URL=https://... API_KEY=..." >&2; exit 2; }
+	@infra/smoke/contract.sh
+
+## The smoke suite and schemathesis against a fresh local stack (part of `make test`).
+smoke-local: $(VENV)/.smoke-installed
+	$(CARGO) build -p connector-health-admin
+	infra/smoke/local.sh
+
+$(VENV)/.smoke-installed: infra/smoke/requirements.txt $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/smoke/requirements.txt
+	touch $@
 
 .PHONY: validate-template package
 SAM_VENV := .venv-sam
