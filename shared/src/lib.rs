@@ -8,10 +8,13 @@
 //! - [`http`]: response helpers (JSON, HEAD, 403/404/405/503) and the shared request pipeline.
 //! - [`config`]: typed configuration read from the environment at cold start.
 //! - [`aws`]: the lean AWS SDK configuration (rustls + ring, bounded timeouts).
+//! - `demo_pki` (feature `demo-pki`): a throwaway CA for TLS on 127.0.0.1 in tests and `make dev`.
 
 pub mod adapters;
 pub mod aws;
 pub mod config;
+#[cfg(feature = "demo-pki")]
+pub mod demo_pki;
 pub mod domain;
 pub mod http;
 pub mod key_cache;

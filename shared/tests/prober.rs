@@ -2,9 +2,9 @@
 //! here): for each case, the verdict and the exact message an operator would read.
 //! Host names are mapped to 127.0.0.1 by the injected resolver; no test uses real DNS.
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use rustls::{RootCertStore, ServerConfig};
+use rustls::RootCertStore;
 use shared::adapters::http_prober::{tls, HttpProber, ProberSettings, StaticResolver};
+use shared::demo_pki::{Date, DemoPki};
 use shared::domain::ConnectorId;
 use shared::probe::outcome::{FailureKind, ProbeOutcome};
 use shared::probe::ports::Prober;
@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -330,6 +330,40 @@ async fn a_refused_connection_names_host_and_port() {
 }
 
 #[tokio::test]
+async fn a_listener_whose_accept_queue_is_full_times_out_while_connecting() {
+    // Given a listener with a backlog of 1 that never accepts, its queue filled with plain
+    // connections until one more stalls: Linux drops further SYNs, so a connect hangs.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(LOCALHOST, 0)).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_millis(300), TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => queued.push(stream),
+            Ok(Err(e)) => panic!("filling the accept queue: {e}"),
+            Err(_) => break,
+        }
+        assert!(queued.len() < 16, "the accept queue never filled");
+    }
+
+    // When it is probed
+    let started = Instant::now();
+    let o = probe(
+        &prober(),
+        &format!("http://127.0.0.1:{}/", addr.port()),
+        FeedType::Generic,
+    )
+    .await;
+
+    // Then the timeout names the connect phase
+    assert_eq!(message(&o), "Connection timed out after 0.5 s.");
+    assert!(o.is_transient_failure());
+    assert!(started.elapsed() < TIMEOUT + Duration::from_secs(2));
+    drop(listener);
+}
+
+#[tokio::test]
 async fn a_body_that_stops_dripping_times_out() {
     let server = Server::start(None, |_, _| {
         Action::Stall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"vers".to_vec())
@@ -515,53 +549,24 @@ async fn credentials_in_the_url_are_sent_but_never_shown() {
     assert!(server.requests()[0].contains("authorization: Basic ZGVwbG95OnMzY3JldA=="));
 }
 
-/// A CA, and a TLS server for `registry.test` signed by it with the given validity.
+/// A CA (the shared demo CA), TLS servers signed by it, and a prober trusting it that
+/// maps `registry.test` to 127.0.0.1.
 struct Pki {
     roots: RootCertStore,
-    ca_params: rcgen::CertificateParams,
-    ca_key: rcgen::KeyPair,
+    ca: DemoPki,
 }
 
 impl Pki {
     fn new(ca_name: &str) -> Self {
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, ca_name);
-        let ca = ca_params.self_signed(&ca_key).unwrap();
-        let mut roots = RootCertStore::empty();
-        roots.add(ca.der().clone()).unwrap();
+        let ca = DemoPki::new(ca_name).unwrap();
         Self {
-            roots,
-            ca_params,
-            ca_key,
+            roots: ca.roots(),
+            ca,
         }
     }
 
-    fn acceptor(
-        &self,
-        name: &str,
-        not_before: (i32, u8, u8),
-        not_after: (i32, u8, u8),
-    ) -> TlsAcceptor {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
-        params.not_before = rcgen::date_time_ymd(not_before.0, not_before.1, not_before.2);
-        params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
-        let issuer = rcgen::Issuer::from_params(&self.ca_params, &self.ca_key);
-        let cert = params.signed_by(&key, &issuer).unwrap();
-        let chain: Vec<CertificateDer<'static>> = vec![cert.der().clone()];
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        let config =
-            ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_no_client_auth()
-                .with_single_cert(chain, key)
-                .unwrap();
-        TlsAcceptor::from(Arc::new(config))
+    fn acceptor(&self, name: &str, not_before: Date, not_after: Date) -> TlsAcceptor {
+        self.ca.acceptor(name, not_before, not_after).unwrap()
     }
 
     fn prober(&self) -> HttpProber {
