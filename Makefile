@@ -4,7 +4,7 @@ VENV := .venv
 NODE_TOOLS := infra/dev/node_modules
 CARGO ?= cargo
 
-.PHONY: dev test lint unit integration build release bench clean-tools
+.PHONY: dev test lint unit integration build release bench perf clean-tools
 
 ## Run the API locally on http://127.0.0.1:3000 against the AWS emulator (Ctrl-C stops all).
 dev: $(VENV)/.installed
@@ -33,6 +33,13 @@ release:
 
 bench:
 	$(CARGO) bench --workspace
+
+## Cold start, release binary sizes and Secrets Manager calls per warm container (PERFORMANCE.md).
+perf: $(VENV)/.installed
+	$(CARGO) build --release -p list-connectors -p get-connector -p hello-lambda -p connector-health-bench
+	target/release/cold-start --runs 30
+	stat -c '%s bytes  %n' target/release/list-connectors target/release/get-connector target/release/hello-lambda
+	infra/dev/with-emulators.sh target/release/sm-count --requests 1000 2> >(grep -v '"POST / HTTP/1.1"' >&2)
 
 .PHONY: smoke smoke-local contract
 

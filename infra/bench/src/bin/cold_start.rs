@@ -1,0 +1,115 @@
+//! Cold-start timing: spawn → first Runtime API `invocation/next`, for the hello-world
+//! baseline and each function binary, interleaved, after warm-up runs.
+//!
+//!     cargo build --release -p list-connectors -p get-connector -p hello-lambda
+//!     cargo run --release -p connector-health-bench --bin cold-start -- [--runs 30] [--env K=V]... [BINARY...]
+//!
+//! Without BINARY arguments it measures `hello-lambda`, `list-connectors` and
+//! `get-connector` from the release target dir. The first binary is the baseline of the
+//! ratio column. AWS clients point at http://127.0.0.1:9: init must not call the network.
+//! `--env NAME=VALUE` adds a variable to every binary's (otherwise fixed) environment.
+
+use benchkit::cold_start;
+use benchkit::runtime_api::RuntimeApi;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+const WARM_UP_ROUNDS: usize = 3;
+const DEFAULT_BINARIES: [&str; 3] = ["hello-lambda", "list-connectors", "get-connector"];
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let mut runs = 30usize;
+    let mut binaries = Vec::new();
+    let mut extra_env = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--runs" {
+            match args.next().and_then(|v| v.parse().ok()) {
+                Some(n) if n > 0 => runs = n,
+                _ => {
+                    eprintln!("--runs needs a positive number");
+                    return ExitCode::FAILURE;
+                }
+            }
+        } else if arg == "--env" {
+            match args.next().as_deref().and_then(|kv| kv.split_once('=')) {
+                Some((k, v)) => extra_env.push((k.to_owned(), v.to_owned())),
+                None => {
+                    eprintln!("--env needs NAME=VALUE");
+                    return ExitCode::FAILURE;
+                }
+            }
+        } else {
+            binaries.push(PathBuf::from(arg));
+        }
+    }
+    if binaries.is_empty() {
+        for name in DEFAULT_BINARIES {
+            match benchkit::sibling_binary("release", name) {
+                Some(path) => binaries.push(path),
+                None => {
+                    eprintln!("target/release/{name} not found: run `cargo build --release -p list-connectors -p get-connector -p hello-lambda` first");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    }
+
+    let mut api = match RuntimeApi::start().await {
+        Ok(api) => api,
+        Err(e) => {
+            eprintln!("could not start the Runtime API stub: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut env = benchkit::function_env(
+        &api.endpoint(),
+        "http://127.0.0.1:9",
+        "bench-connectors",
+        "bench-keys",
+    );
+    env.extend(extra_env);
+    let mut samples = vec![Vec::with_capacity(runs); binaries.len()];
+    for round in 0..WARM_UP_ROUNDS + runs {
+        for (i, binary) in binaries.iter().enumerate() {
+            match cold_start::once(&mut api, binary, &env).await {
+                Ok(d) if round >= WARM_UP_ROUNDS => samples[i].push(d),
+                Ok(_) => {}
+                Err(e) => {
+                    eprintln!("{}: {e}", binary.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    }
+
+    println!("cold start (spawn -> first invocation/next), {runs} runs each after {WARM_UP_ROUNDS} warm-up rounds, interleaved");
+    println!(
+        "{:<20} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "binary", "min ms", "median ms", "p90 ms", "max ms", "ratio"
+    );
+    let base = benchkit::median_p90(&samples[0]).0;
+    for (binary, s) in binaries.iter().zip(&samples) {
+        let (median, p90) = benchkit::median_p90(s);
+        let name = binary.file_name().map_or_else(
+            || binary.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        println!(
+            "{:<20} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>7.2}x",
+            name,
+            ms(s.iter().copied().min().unwrap_or_default()),
+            ms(median),
+            ms(p90),
+            ms(s.iter().copied().max().unwrap_or_default()),
+            median.as_secs_f64() / base.as_secs_f64().max(f64::MIN_POSITIVE),
+        );
+    }
+    ExitCode::SUCCESS
+}
