@@ -29,8 +29,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 /// How long [`Function::invoke`] waits for the function's answer.
 pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
-/// The deadline the runtime announces for each invocation.
-const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
+/// The function timeout the runtime announces by default: each invocation's deadline is
+/// this long after the function picks it up.
+pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
 const ARN_PREFIX: &str = "arn:aws:lambda:us-east-1:123456789012:function:";
 
 /// How an invocation ended.
@@ -61,6 +62,8 @@ impl InvocationResult {
 struct Event {
     request_id: String,
     payload: String,
+    /// The deadline is this long after the function picks the event up.
+    function_timeout: Duration,
 }
 
 struct Shared {
@@ -84,8 +87,8 @@ fn payload_value(body: &Bytes) -> Value {
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
-fn deadline_ms() -> u128 {
-    (SystemTime::now() + FUNCTION_TIMEOUT)
+fn deadline_ms(function_timeout: Duration) -> u128 {
+    (SystemTime::now() + function_timeout)
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or_default()
@@ -98,11 +101,12 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     let Some(event) = event else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
+    let deadline = deadline_ms(event.function_timeout);
     Response::builder()
         .status(StatusCode::OK)
         .header("Content-Type", "application/json")
         .header("Lambda-Runtime-Aws-Request-Id", &event.request_id)
-        .header("Lambda-Runtime-Deadline-Ms", deadline_ms().to_string())
+        .header("Lambda-Runtime-Deadline-Ms", deadline.to_string())
         .header(
             "Lambda-Runtime-Invoked-Function-Arn",
             format!("{ARN_PREFIX}{}", shared.function_name),
@@ -111,7 +115,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
             "Lambda-Runtime-Trace-Id",
             format!(
                 "Root=1-{:08x}-{};Parent=53995c3f42cd8ad8;Sampled=0",
-                (deadline_ms() / 1000) as u32,
+                (deadline / 1000) as u32,
                 &event.request_id.replace('-', "")[..24]
             ),
         )
@@ -230,11 +234,24 @@ impl RuntimeApi {
         self.shared.next_calls.load(Ordering::SeqCst)
     }
 
-    /// Queues an event and waits for the function to answer it.
+    /// Queues an event and waits for the function to answer it (up to `timeout`); the
+    /// invocation's deadline is [`FUNCTION_TIMEOUT`] after the function picks it up.
     pub async fn invoke(
         &self,
         event: &Value,
         timeout: Duration,
+    ) -> Result<InvocationResult, String> {
+        self.invoke_with_deadline(event, timeout, FUNCTION_TIMEOUT)
+            .await
+    }
+
+    /// [`RuntimeApi::invoke`] announcing a deadline `function_timeout` after the function
+    /// picks the event up, as a function with that timeout gets.
+    pub async fn invoke_with_deadline(
+        &self,
+        event: &Value,
+        timeout: Duration,
+        function_timeout: Duration,
     ) -> Result<InvocationResult, String> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let (tx, rx) = oneshot::channel();
@@ -247,6 +264,7 @@ impl RuntimeApi {
             .send(Event {
                 request_id: request_id.clone(),
                 payload: event.to_string(),
+                function_timeout,
             })
             .map_err(|_| "the Runtime API server is gone".to_owned())?;
         match tokio::time::timeout(timeout, rx).await {
@@ -402,7 +420,21 @@ impl Function {
     /// Sends one event and returns how the function answered; panics (showing what the
     /// function printed) when it does not answer within [`INVOKE_TIMEOUT`].
     pub async fn invoke(&self, event: &Value) -> InvocationResult {
-        match self.api.invoke(event, INVOKE_TIMEOUT).await {
+        self.invoke_with_deadline(event, FUNCTION_TIMEOUT).await
+    }
+
+    /// [`Function::invoke`] with the deadline `function_timeout` after the function picks
+    /// the event up (the Lambda context's deadline), instead of [`FUNCTION_TIMEOUT`].
+    pub async fn invoke_with_deadline(
+        &self,
+        event: &Value,
+        function_timeout: Duration,
+    ) -> InvocationResult {
+        match self
+            .api
+            .invoke_with_deadline(event, INVOKE_TIMEOUT, function_timeout)
+            .await
+        {
             Ok(result) => result,
             Err(e) => panic!("{e}; the function printed:\n{}", self.process.output()),
         }

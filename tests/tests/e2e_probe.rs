@@ -163,6 +163,118 @@ async fn the_scheduled_run_and_a_check_now_record_what_they_find() {
     }
 }
 
+/// A registry on 127.0.0.1 port 0 that accepts every request and never answers.
+async fn hanging_registry() -> u16 {
+    let app = Router::new().route(
+        "/hang",
+        get(|| async { std::future::pending::<&'static str>().await }),
+    );
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    port
+}
+
+/// The JSON line of `output` whose message is `message` (the function logs JSON).
+fn log_line(output: &str, message: &str) -> Value {
+    output
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["fields"]["message"] == message || v["message"] == message)
+        .unwrap_or_else(|| panic!("no {message:?} line in:\n{output}"))
+}
+
+/// A field of a JSON log line, wherever the formatter put it.
+fn field<'a>(line: &'a Value, name: &str) -> &'a Value {
+    if line["fields"].get(name).is_some() {
+        &line["fields"][name]
+    } else {
+        &line[name]
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deadline_too_short_for_every_probe_leaves_the_rest_untouched_and_counts_them() {
+    // Given four connectors on a registry that never answers, probed two at a time with a
+    // 1 s timeout, and an invocation whose deadline is 2 s away: the first two probes end
+    // after 1 s, and a probe started then (1 s + 0.3 s kept for its write) cannot finish.
+    let world = World::named(&testkit::endpoint()).await;
+    world.store.create_table().await.expect("create table");
+    let port = hanging_registry().await;
+    for i in 1..=4 {
+        let mut c = connector(i, Health::Unknown);
+        c.url = format!("http://127.0.0.1:{port}/hang");
+        world.put_raw(item_from(&c, Some("generic"))).await;
+    }
+    let function = Function::start(
+        &binary("probe-connectors"),
+        &[
+            ("AWS_ENDPOINT_URL", &world.endpoint),
+            ("CONNECTORS_TABLE", &world.table),
+            ("PROBE_ALLOW_PRIVATE_NETWORKS", "true"),
+            ("PROBE_TIMEOUT_SECONDS", "1"),
+            ("PROBE_RETRIES", "0"),
+            ("PROBE_CONCURRENCY", "2"),
+            ("PROBE_WRITE_RESERVE_MS", "300"),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ],
+    )
+    .await;
+
+    // When the schedule fires with a 2 s deadline
+    let summary = function
+        .invoke_with_deadline(&scheduled_event(), std::time::Duration::from_secs(2))
+        .await
+        .response();
+
+    // Then two were probed and recorded, two were skipped and left untouched
+    assert_eq!(summary["total"], 4, "{summary}");
+    assert_eq!(summary["error"], 2, "{summary}");
+    assert_eq!(summary["skipped"], 2, "{summary}");
+    assert_eq!(summary["written"], 2, "{summary}");
+    let mut untouched = 0;
+    for i in 1..=4 {
+        match world
+            .store
+            .get(id(i))
+            .await
+            .expect("get")
+            .expect("row")
+            .health
+        {
+            Health::Unknown => untouched += 1,
+            Health::Error { message, .. } => assert_eq!(
+                message,
+                format!("No response from 127.0.0.1:{port} within 1 s.")
+            ),
+            other => panic!("connector {i}: {other:?}"),
+        }
+    }
+    assert_eq!(untouched, 2);
+
+    // And the final log line and the EMF line count them skipped
+    let output = function.output();
+    let finished = log_line(&output, "probe run finished");
+    assert_eq!(field(&finished, "skipped"), 2, "{finished}");
+    assert_eq!(field(&finished, "total"), 4, "{finished}");
+    let warning = log_line(
+        &output,
+        "some connectors were not probed: they could not finish before the deadline",
+    );
+    assert_eq!(field(&warning, "skipped"), 2, "{warning}");
+    let emf = output
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v.get("_aws").is_some())
+        .unwrap_or_else(|| panic!("no EMF line in:\n{output}"));
+    assert_eq!(emf["Skipped"], 2, "{emf}");
+    assert_eq!(emf["Error"], 2, "{emf}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_table_of_a_thousand_connectors_is_probed_and_written_once_each() {
     // Given 1,000 connectors (more than one Scan page's worth of work), all on one registry
