@@ -40,6 +40,15 @@ pub struct TargetArgs {
     /// Send every AWS call to this endpoint (a local emulator) instead of AWS.
     #[arg(long, env = "AWS_ENDPOINT_URL", global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// A deployed CloudFormation stack: table, key secret, API URL and probe function come
+    /// from its outputs (TableName, KeySecretArn, ApiUrl, ProbeFunctionName) unless given.
+    #[arg(
+        long,
+        env = "CONNECTOR_HEALTH_STACK",
+        global = true,
+        value_name = "STACK"
+    )]
+    pub stack: Option<String>,
 }
 
 impl TargetArgs {
@@ -75,6 +84,12 @@ pub enum Command {
     SeedDemo,
     /// Serve the API locally: /api/connector-health and /api/connector-health/{id}.
     Serve(ServeArgs),
+    /// Probe now: invoke the deployment's probe function, or (--local, or an emulator
+    /// endpoint) run the probe in this process; print the results.
+    Probe(crate::commands::probe::ProbeArgs),
+    /// Call the API and print each connector's state. Exit status: 0 every connector is
+    /// healthy, 1 some connector is not (error or unknown), 2 the check itself failed.
+    Health(crate::commands::health::HealthArgs),
     /// For `make dev`: init, seed-demo, (re)create the key `demo`, print it, then serve.
     Dev(ServeArgs),
 }
@@ -116,7 +131,22 @@ pub struct CreateKeyArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConnectorsCommand {
     /// Add a connector (state unknown until it is probed).
-    Add(AddConnectorArgs),
+    Add {
+        #[command(flatten)]
+        connector: AddConnectorArgs,
+        #[command(flatten)]
+        probe: ProbeSettingsArgs,
+    },
+    /// Change a connector's name, URL, feed type or probe settings (only what is given).
+    Update(crate::commands::config::UpdateArgs),
+    /// Print every connector's configuration (not its state) as JSON, for `import`.
+    Export,
+    /// Add or update connectors from a JSON or YAML file (as `export` writes it). Checks
+    /// the whole file first; writes only what differs, so running it again changes nothing.
+    Import {
+        /// The file (`-` for standard input).
+        file: std::path::PathBuf,
+    },
     /// List the connectors, ordered by id.
     List {
         /// Print the API's JSON objects (plus feedType) instead of a table.
@@ -145,6 +175,18 @@ pub struct AddConnectorArgs {
     /// What kind of feed it is, which decides how it is probed.
     #[arg(long, value_enum, default_value_t = FeedType::Generic)]
     pub feed_type: FeedType,
+}
+
+/// A connector's own probe settings (`probeTimeoutSeconds`, `probePackage`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ProbeSettingsArgs {
+    /// This connector's probe timeout in seconds (default: the probe function's).
+    #[arg(long, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u32).range(1..=600))]
+    pub timeout: Option<u32>,
+    /// The package the probe asks for: a PyPI project, a gem, or Maven `group:artifact`.
+    #[arg(long, value_name = "NAME")]
+    pub package: Option<String>,
 }
 
 /// The feed types a connector can have (stored as the `feedType` attribute).
@@ -280,7 +322,7 @@ mod tests {
         ])
         .unwrap();
         match cli.command {
-            Command::Connectors(ConnectorsCommand::Add(a)) => {
+            Command::Connectors(ConnectorsCommand::Add { connector: a, .. }) => {
                 assert_eq!(a.feed_type, FeedType::Nuget);
                 assert_eq!(a.id, None);
             }

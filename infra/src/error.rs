@@ -28,6 +28,23 @@ pub enum AdminError {
     /// The local server could not bind or serve.
     #[error("{0}")]
     Io(String),
+    /// `health`: some connector is not healthy (already reported on stdout).
+    #[error("some connectors are not healthy")]
+    Unhealthy,
+    /// An error that ends the process with a status other than 1 (`health`: 2).
+    #[error("{1}")]
+    WithStatus(u8, Box<AdminError>),
+}
+
+impl AdminError {
+    /// The process exit status for this error.
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            AdminError::Unhealthy => 1,
+            AdminError::WithStatus(code, _) => *code,
+            _ => 1,
+        }
+    }
 }
 
 pub type Result<T, E = AdminError> = std::result::Result<T, E>;

@@ -3,6 +3,7 @@
 //!
 //! - [`cli`]: the command line (clap).
 //! - [`target`]: which table, secret and AWS endpoint a command works on.
+//! - [`stack`]: `--stack`: those settings from a deployed stack's outputs.
 //! - [`key_secret`]: the API key secret, updated with a compare-and-swap on its version.
 //! - [`commands`]: what each subcommand does.
 //! - [`demo`]: the demo connectors of `seed-demo` / `make dev`.
@@ -16,6 +17,7 @@ pub mod error;
 pub mod key_secret;
 pub mod output;
 pub mod server;
+pub mod stack;
 pub mod target;
 pub mod text_table;
 

@@ -23,10 +23,11 @@ fn main() -> ExitCode {
         .and_then(|runtime| runtime.block_on(chadmin::commands::run(cli)));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        Err(chadmin::AdminError::Unhealthy) => ExitCode::from(1),
         Err(e) => {
             let text = e.to_string().replace(['\n', '\r'], " ");
             eprintln!("error: {text}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_status())
         }
     }
 }

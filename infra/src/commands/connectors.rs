@@ -17,9 +17,13 @@ const NEXT_ID_ATTEMPTS: u32 = 5;
 pub async fn run(target: &Target, command: ConnectorsCommand) -> Result<()> {
     let store = target.connectors()?;
     match command {
-        ConnectorsCommand::Add(args) => {
+        ConnectorsCommand::Add {
+            connector: args,
+            probe,
+        } => {
             let connector = new_connector(&args)?;
-            let id = add(&store, connector, args.feed_type, args.id).await?;
+            let probe = super::config::ProbeSettings::from_args(&probe)?;
+            let id = add_with(&store, connector, args.feed_type, args.id, &probe).await?;
             eprintln!("added connector {id} ({:?})", args.name.trim());
             stdout(&format!("{id}\n"))
         }
@@ -40,6 +44,9 @@ pub async fn run(target: &Target, command: ConnectorsCommand) -> Result<()> {
             eprintln!("removed connector {id}");
             Ok(())
         }
+        ConnectorsCommand::Update(args) => super::config::update(&store, &args).await,
+        ConnectorsCommand::Export => super::config::export(&store).await,
+        ConnectorsCommand::Import { file } => super::config::import(&store, &file).await,
     }
 }
 
@@ -122,9 +129,20 @@ async fn snapshot(store: &DynamoConnectorStore) -> Result<(Vec<Row>, u64)> {
 /// Adds a connector under `id`, or under the next free id. Refuses a taken id or name.
 pub async fn add(
     store: &DynamoConnectorStore,
+    connector: Connector,
+    feed_type: FeedType,
+    id: Option<ConnectorId>,
+) -> Result<ConnectorId> {
+    add_with(store, connector, feed_type, id, &Default::default()).await
+}
+
+/// [`add`], with the connector's own probe settings in the same write.
+pub async fn add_with(
+    store: &DynamoConnectorStore,
     mut connector: Connector,
     feed_type: FeedType,
     id: Option<ConnectorId>,
+    probe: &super::config::ProbeSettings,
 ) -> Result<ConnectorId> {
     for _ in 0..NEXT_ID_ATTEMPTS {
         let (rows, max_id) = snapshot(store).await?;
@@ -143,7 +161,7 @@ pub async fn add(
                     AdminError::Invalid("no free connector id left; pass --id".into())
                 })?,
         };
-        if store.insert(&connector, Some(feed_type.as_str())).await? {
+        if super::config::insert(store, &connector, feed_type, probe).await? {
             return Ok(connector.id);
         }
         if id.is_some() {

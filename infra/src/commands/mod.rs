@@ -1,8 +1,11 @@
 //! What each subcommand does. Each returns `Ok` only when everything it set out to write
 //! was written; output meant for scripts goes to stdout, everything else to stderr.
 
+pub mod config;
 pub mod connectors;
+pub mod health;
 pub mod keys;
+pub mod probe;
 
 use crate::cli::{Cli, Command, CreateKeyArgs, ServeArgs};
 use crate::error::Result;
@@ -19,15 +22,55 @@ use std::net::SocketAddr;
 pub const DEMO_KEY_NAME: &str = "demo";
 
 pub async fn run(cli: Cli) -> Result<()> {
-    let target = Target::load(&cli.target).await;
-    match cli.command {
+    let target = Target::load(&cli.target)
+        .await
+        .map_err(|e| explain(e, None))?;
+    let table = target.table_name().ok().map(str::to_owned);
+    let outcome = match cli.command {
         Command::Init => init(&target).await,
         Command::Keys(command) => keys::run(&target, command).await,
         Command::Connectors(command) => connectors::run(&target, command).await,
         Command::SeedDemo => seed_demo(&target).await,
         Command::Serve(args) => serve(&target, &args, None).await,
+        Command::Probe(args) => probe::run(&target, &args).await,
+        Command::Health(args) => health::run(&target, &args).await,
         Command::Dev(args) => dev(&target, &args).await,
+    };
+    outcome.map_err(|e| explain(e, table.as_deref()))
+}
+
+/// Turns the AWS errors an operator meets first into one plain sentence: a table that
+/// does not exist, no credentials.
+pub fn explain(e: crate::error::AdminError, table: Option<&str>) -> crate::error::AdminError {
+    use crate::error::AdminError;
+    let AdminError::Dependency(d) = &e else {
+        return e;
+    };
+    let region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|_| "(no region set)".to_owned());
+    if d.service == shared::adapters::dynamodb::SERVICE
+        && d.detail.contains("ResourceNotFoundException")
+    {
+        if let Some(table) = table {
+            return AdminError::NotFound(format!(
+                "table {table} does not exist in region {region}"
+            ));
+        }
     }
+    let detail = d.detail.to_ascii_lowercase();
+    if detail.contains("credentialsnotloaded")
+        || detail.contains("no credentials")
+        || detail.contains("failed to load credentials")
+        || detail.contains("the credential provider was not enabled")
+    {
+        return AdminError::Config(
+            "no AWS credentials found: set AWS_PROFILE (and run `aws sso login` if it uses SSO) \
+             or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+                .to_owned(),
+        );
+    }
+    e
 }
 
 /// Creates the table and the key secret; both steps keep what already exists.

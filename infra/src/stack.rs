@@ -1,0 +1,65 @@
+//! `--stack NAME`: the deployment's settings from its CloudFormation stack outputs.
+//!
+//! The output keys are those of `template.yaml`: [`API_URL`], [`TABLE_NAME`],
+//! [`KEY_SECRET_ARN`] and [`PROBE_FUNCTION_NAME`].
+
+use crate::error::{AdminError, Result};
+use aws_config::SdkConfig;
+
+pub const API_URL: &str = "ApiUrl";
+pub const TABLE_NAME: &str = "TableName";
+pub const KEY_SECRET_ARN: &str = "KeySecretArn";
+pub const PROBE_FUNCTION_NAME: &str = "ProbeFunctionName";
+
+/// What a stack's outputs say (any of them may be missing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StackOutputs {
+    pub api_url: Option<String>,
+    pub table: Option<String>,
+    pub secret: Option<String>,
+    pub probe_function: Option<String>,
+}
+
+impl StackOutputs {
+    /// Reads the outputs of stack `name` with one `DescribeStacks` call.
+    pub async fn load(aws: &SdkConfig, name: &str) -> Result<Self> {
+        let client = aws_sdk_cloudformation::Client::new(aws);
+        let described = client.describe_stacks().stack_name(name).send().await;
+        let out = match described {
+            Ok(out) => out,
+            Err(e) => {
+                let text = aws_sdk_cloudformation::error::DisplayErrorContext(&e).to_string();
+                if text.contains("does not exist") {
+                    let region = aws.region().map_or("(no region)", |r| r.as_ref());
+                    return Err(AdminError::NotFound(format!(
+                        "stack {name} does not exist in region {region}"
+                    )));
+                }
+                return Err(AdminError::Dependency(shared::ports::DependencyError {
+                    service: "CloudFormation",
+                    detail: text,
+                }));
+            }
+        };
+        let mut found = Self::default();
+        let outputs = out
+            .stacks()
+            .first()
+            .map(|s| s.outputs())
+            .unwrap_or_default();
+        for o in outputs {
+            let (Some(key), Some(value)) = (o.output_key(), o.output_value()) else {
+                continue;
+            };
+            let value = Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+            match key {
+                API_URL => found.api_url = value,
+                TABLE_NAME => found.table = value,
+                KEY_SECRET_ARN => found.secret = value,
+                PROBE_FUNCTION_NAME => found.probe_function = value,
+                _ => {}
+            }
+        }
+        Ok(found)
+    }
+}

@@ -1,0 +1,419 @@
+//! The operator commands against the emulator: connectors update / export / import,
+//! `probe --local` against registries on 127.0.0.1, `health` exit statuses against
+//! `chadmin serve`, and the one-line errors.
+
+mod common;
+
+use common::{World, CHADMIN};
+use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// Exit status, stdout and stderr of `chadmin ARGS` against `world`, with `vars` set.
+async fn chadmin(world: &World, args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = tokio::process::Command::new(CHADMIN);
+    cmd.args(args)
+        .env("AWS_ENDPOINT_URL", &world.endpoint)
+        .env("CONNECTORS_TABLE", &world.table)
+        .env("API_KEYS_SECRET_ID", &world.secret)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("RUST_LOG", "warn")
+        .env_remove("AWS_PROFILE")
+        .env_remove("CONNECTOR_HEALTH_API_KEY")
+        .env_remove("CONNECTOR_HEALTH_URL")
+        .env_remove("CONNECTOR_HEALTH_STACK")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+        .await
+        .expect("chadmin finishes within 120 s")
+        .expect("chadmin starts");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chadmin-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write temp file");
+    path
+}
+
+async fn export(world: &World) -> serde_json::Value {
+    let (code, out, err) = chadmin(world, &["connectors", "export"], &[]).await;
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).expect("export prints JSON")
+}
+
+const YAML: &str = "\
+connectors:
+  - name: npmjs.org
+    url: https://registry.npmjs.org
+    feedType: npm
+  - name: PyPI
+    url: https://pypi.org/simple/
+    feedType: PyPI
+    probeTimeoutSeconds: 5
+    probePackage: six
+  - id: 40
+    name: nuget.org
+    url: https://api.nuget.org/v3/index.json
+    feedType: nuget
+";
+
+#[tokio::test]
+async fn import_is_idempotent_and_reports_what_it_did() {
+    let world = World::new().await;
+    let file = temp_file("connectors.yaml", YAML);
+    let path = file.to_str().unwrap();
+
+    let (code, out, err) = chadmin(&world, &["connectors", "import", path], &[]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "added=3 updated=0 unchanged=0");
+    let first = export(&world).await;
+    let list = first["connectors"].as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    let named = |n: &str| {
+        list.iter()
+            .find(|c| c["name"] == n)
+            .expect("imported")
+            .clone()
+    };
+    assert_eq!(named("nuget.org")["id"], 40, "an id in the file is kept");
+    assert_eq!(
+        named("npmjs.org")["id"],
+        41,
+        "the others get the next free ids"
+    );
+    let pypi = named("PyPI");
+    assert_eq!(
+        pypi["feedType"], "pypi",
+        "stored spelt as the CLI spells it"
+    );
+    assert_eq!(pypi["probeTimeoutSeconds"], 5);
+    assert_eq!(pypi["probePackage"], "six");
+
+    let (code, out, err) = chadmin(&world, &["connectors", "import", path], &[]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "added=0 updated=0 unchanged=3");
+    assert_eq!(export(&world).await, first, "the table is unchanged");
+
+    // One changed entry is one update.
+    let changed = temp_file(
+        "c.yaml",
+        &YAML.replace("probeTimeoutSeconds: 5", "probeTimeoutSeconds: 9"),
+    );
+    let (code, out, _) = chadmin(
+        &world,
+        &["connectors", "import", changed.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), "added=0 updated=1 unchanged=2");
+    let after = export(&world).await;
+    let list = after["connectors"].as_array().unwrap();
+    let pypi = list.iter().find(|c| c["name"] == "PyPI").unwrap();
+    assert_eq!(pypi["probeTimeoutSeconds"], 9);
+}
+
+#[tokio::test]
+async fn a_bad_file_is_one_error_line_and_writes_nothing() {
+    let world = World::new().await;
+    let bad_entry = temp_file(
+        "c.yaml",
+        &format!("{YAML}  - name: broken\n    url: ftp://example.org\n"),
+    );
+    let wrong_shape = temp_file("c.json", r#"[{"name": "x", "url": "https://x"}]"#);
+    let unknown_field = temp_file(
+        "c.json",
+        r#"{"connectors": [{"name": "x", "url": "https://x", "state": "healthy"}]}"#,
+    );
+    for (file, says) in [
+        (&bad_entry, "connector #4 (\"broken\")"),
+        (&wrong_shape, "is not a connector file"),
+        (&unknown_field, "unknown field `state`"),
+    ] {
+        let (code, out, err) = chadmin(
+            &world,
+            &["connectors", "import", file.to_str().unwrap()],
+            &[],
+        )
+        .await;
+        assert_eq!(code, 1, "{err}");
+        assert!(out.is_empty(), "{out}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("error: ") && err.contains(says), "{err}");
+    }
+    assert_eq!(export(&world).await["connectors"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn export_then_import_elsewhere_gives_the_same_configuration() {
+    let (a, b) = (World::new().await, World::new().await);
+    let file = temp_file("connectors.yaml", YAML);
+    chadmin(&a, &["connectors", "import", file.to_str().unwrap()], &[]).await;
+    let (code, exported, _) = chadmin(&a, &["connectors", "export"], &[]).await;
+    assert_eq!(code, 0);
+    assert!(
+        !exported.contains("\"state\""),
+        "configuration only: {exported}"
+    );
+    let json = temp_file("export.json", &exported);
+    let (code, out, err) =
+        chadmin(&b, &["connectors", "import", json.to_str().unwrap()], &[]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "added=3 updated=0 unchanged=0");
+    assert_eq!(export(&b).await, export(&a).await);
+}
+
+#[tokio::test]
+async fn update_changes_only_what_is_given_and_needs_an_existing_connector() {
+    let world = World::new().await;
+    let (code, out, err) = chadmin(
+        &world,
+        &[
+            "connectors",
+            "add",
+            "--name",
+            "pypi",
+            "--url",
+            "https://pypi.org/simple/",
+            "--feed-type",
+            "pypi",
+            "--timeout",
+            "4",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let id = out.trim().to_owned();
+    let (code, _, err) = chadmin(
+        &world,
+        &[
+            "connectors",
+            "update",
+            &id,
+            "--url",
+            "https://mirror.example/simple/",
+            "--package",
+            "requests",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let c = &export(&world).await["connectors"][0];
+    assert_eq!(c["name"], "pypi");
+    assert_eq!(c["url"], "https://mirror.example/simple/");
+    assert_eq!(c["probeTimeoutSeconds"], 4);
+    assert_eq!(c["probePackage"], "requests");
+
+    let (code, _, _) = chadmin(
+        &world,
+        &["connectors", "update", &id, "--clear-timeout"],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0);
+    assert!(export(&world).await["connectors"][0]
+        .get("probeTimeoutSeconds")
+        .is_none());
+
+    let (code, _, err) =
+        chadmin(&world, &["connectors", "update", "999", "--name", "x"], &[]).await;
+    assert_eq!(code, 1);
+    assert_eq!(err.trim(), "error: no connector with id 999");
+    let (code, _, err) =
+        chadmin(&world, &["connectors", "update", &id, "--url", "nope"], &[]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("url must start with http"), "{err}");
+    let rows = export(&world).await["connectors"].as_array().unwrap().len();
+    assert_eq!(rows, 1, "update never adds a row");
+}
+
+/// A server on 127.0.0.1 port 0 answering every request with `status`.
+async fn registry(status: &'static str) -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 2048];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let reply =
+                    format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = stream.write_all(reply.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probe_local_runs_the_prober_and_prints_the_results() {
+    let world = World::new().await;
+    let (up, down) = (
+        registry("200 OK").await,
+        registry("500 Internal Server Error").await,
+    );
+    for (name, port) in [("up", up), ("down", down)] {
+        let url = format!("http://127.0.0.1:{port}/");
+        let (code, _, err) = chadmin(
+            &world,
+            &["connectors", "add", "--name", name, "--url", &url],
+            &[],
+        )
+        .await;
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, out, err) = chadmin(&world, &["probe", "--local"], &[("PROBE_RETRIES", "0")]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("probed 2 connectors: 1 healthy, 1 error"),
+        "{err}"
+    );
+    let up_row = out
+        .lines()
+        .find(|l| l.contains(" up "))
+        .expect("row for up");
+    let down_row = out
+        .lines()
+        .find(|l| l.contains(" down "))
+        .expect("row for down");
+    assert!(up_row.contains("healthy"), "{out}");
+    assert!(
+        down_row.contains("error") && down_row.contains("HTTP 500"),
+        "{out}"
+    );
+
+    // One connector: the event names it and only it is printed.
+    let (code, out, err) = chadmin(&world, &["probe", "--id", "1", "--json"], &[]).await;
+    assert_eq!(code, 0, "{err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["total"], 1);
+    let (code, _, err) = chadmin(&world, &["probe", "--local", "--id", "77"], &[]).await;
+    assert_eq!(code, 1);
+    assert_eq!(err.trim(), "error: no connector with id 77");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_exit_status_says_whether_every_connector_is_healthy() {
+    let world = World::new().await;
+    let key = world.create_key("monitor", &[]).await;
+    let server = world.serve().await;
+    let store = shared::adapters::dynamodb::DynamoConnectorStore::new(
+        aws_sdk_dynamodb::Client::new(&shared::aws::sdk_config().await),
+        world.table.clone(),
+    );
+    let at = chrono::Utc::now();
+    let connector = |id: u32, health: Health| Connector {
+        id: ConnectorId::new(id).unwrap(),
+        name: format!("c{id}"),
+        url: format!("https://c{id}.example/"),
+        health,
+        diagnostics: Diagnostics::default(),
+    };
+    store
+        .put(
+            &connector(1, Health::Healthy { last_checked: at }),
+            Some("npm"),
+        )
+        .await
+        .unwrap();
+    store
+        .put(
+            &connector(
+                2,
+                Health::Error {
+                    message: "HTTP 500.".into(),
+                    last_checked: at,
+                },
+            ),
+            Some("npm"),
+        )
+        .await
+        .unwrap();
+    let base_owned = server.base.clone();
+    let base = base_owned.as_str();
+    let health = |args: &'static [&'static str], key: String| {
+        let world = world.clone();
+        let base = base.to_owned();
+        async move {
+            let mut all = vec!["health", "--url", base.as_str()];
+            all.extend_from_slice(args);
+            chadmin(&world, &all, &[("CONNECTOR_HEALTH_API_KEY", key.as_str())]).await
+        }
+    };
+
+    let (code, out, _) = health(&[], key.clone()).await;
+    assert_eq!(code, 1, "one connector is in error: {out}");
+    assert!(
+        out.starts_with("ID  NAME") && !out.contains('\x1b'),
+        "plain when piped: {out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("2 ") && l.contains("error")),
+        "{out}"
+    );
+
+    let (code, out, _) = health(&["--id", "1"], key.clone()).await;
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = health(&["--id", "2", "--json"], key.clone()).await;
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["state"], "error");
+    assert_eq!(json["errorMessage"], "HTTP 500.");
+
+    let (code, _, err) = health(&["--id", "9"], key.clone()).await;
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = health(&[], "wrong-key".to_owned()).await;
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1);
+    assert!(err.contains("refused the key (403)"), "{err}");
+    let (code, _, err) = chadmin(&world, &["health", "--url", base], &[]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("no API key given"), "{err}");
+    drop(server);
+    let (code, _, err) = health(&[], key).await;
+    assert_eq!(code, 2, "the API is down: {err}");
+}
+
+#[tokio::test]
+async fn an_unknown_table_is_named_in_one_line() {
+    let world = World::new().await;
+    let (code, out, err) = chadmin(
+        &world,
+        &["--table", "no-such-table", "connectors", "list"],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert_eq!(
+        err.trim(),
+        "error: table no-such-table does not exist in region us-east-1"
+    );
+}
