@@ -90,8 +90,10 @@ pub enum Command {
     /// Call the API and print each connector's state. Exit status: 0 every connector is
     /// healthy, 1 some connector is not (error or unknown), 2 the check itself failed.
     Health(crate::commands::health::HealthArgs),
-    /// For `make dev`: init, seed-demo, (re)create the key `demo`, print it, then serve.
-    Dev(ServeArgs),
+    /// For `make dev`: init, start demo upstreams on 127.0.0.1 and register them as
+    /// connectors, (re)create the key `demo`, print it, serve, and probe every connector
+    /// at once and then every --probe-interval seconds.
+    Dev(DevArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -225,6 +227,17 @@ pub struct ServeArgs {
     /// Port to listen on (0: any free port; the address is printed).
     #[arg(long, default_value_t = 3000)]
     pub port: u16,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Seconds between probe runs (the first runs at once). The probe settings are the
+    /// probe function's variables (PROBE_TIMEOUT_SECONDS, PROBE_RETRIES, ...).
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::probe_loop::DEFAULT_INTERVAL_SECONDS,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub probe_interval: u64,
 }
 
 /// `--expires`: RFC 3339, or a plain date meaning 00:00 UTC.

@@ -195,6 +195,37 @@ pub async fn seed_demo(store: &DynamoConnectorStore) -> Result<(usize, usize)> {
     Ok((added, kept))
 }
 
+/// `chadmin dev`: registers a connector for each demo upstream, never probed (`unknown`).
+/// A row with the same name is replaced (same id, new URL, probe results cleared), since
+/// the upstreams get new ports each time. Returns (added, replaced).
+pub async fn register_demo(
+    store: &DynamoConnectorStore,
+    demo: &[crate::demo_upstreams::DemoConnector],
+) -> Result<(usize, usize)> {
+    let present = list(store).await?;
+    let (mut added, mut replaced) = (0, 0);
+    for d in demo {
+        let mut connector = new_connector(&AddConnectorArgs {
+            name: d.name.clone(),
+            url: d.url.clone(),
+            id: None,
+            feed_type: d.feed_type,
+        })?;
+        match present.iter().find(|r| r.connector.name == connector.name) {
+            Some(row) => {
+                connector.id = row.connector.id;
+                store.put(&connector, Some(d.feed_type.as_str())).await?;
+                replaced += 1;
+            }
+            None => {
+                add(store, connector, d.feed_type, None).await?;
+                added += 1;
+            }
+        }
+    }
+    Ok((added, replaced))
+}
+
 /// A row of `connectors list --json`: the API's object (documented members first), then
 /// `feedType`.
 #[derive(serde::Serialize)]

@@ -7,8 +7,10 @@ pub mod health;
 pub mod keys;
 pub mod probe;
 
-use crate::cli::{Cli, Command, CreateKeyArgs, ServeArgs};
+use crate::cli::{Cli, Command, CreateKeyArgs, DevArgs, ServeArgs};
+use crate::demo_upstreams::{self, DemoUpstreams};
 use crate::error::Result;
+use crate::probe_loop;
 use crate::server;
 use crate::target::Target;
 use chrono::Utc;
@@ -17,6 +19,8 @@ use list_connectors::handler::ListConnectors;
 use shared::keys::CONNECTOR_HEALTH_GRANT;
 use shared::wiring::ReadDependencies;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// The name of the key `chadmin dev` (re)creates.
 pub const DEMO_KEY_NAME: &str = "demo";
@@ -125,10 +129,19 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
     server::serve(listener, router, server::shutdown_signal()).await
 }
 
-/// `make dev`: everything a fresh local stack needs, then serve.
-async fn dev(target: &Target, args: &ServeArgs) -> Result<()> {
+/// `make dev`: everything a fresh local stack needs, demo upstreams and the connectors
+/// pointing at them, then serve while probing on an interval.
+async fn dev(target: &Target, args: &DevArgs) -> Result<()> {
     init(target).await?;
-    seed_demo(target).await?;
+    // Check the probe settings before starting anything.
+    let probe = probe_loop::probe_config(target)?;
+    let store = target.connectors()?;
+    let upstreams = DemoUpstreams::start().await?;
+    let (added, replaced) = connectors::register_demo(&store, upstreams.connectors()).await?;
+    eprintln!(
+        "demo upstreams on 127.0.0.1: {added} connectors added, {replaced} pointed at them again; \
+         each is unknown until probed"
+    );
     let secret = target.key_secret()?;
     let key = keys::recreate(
         &secret,
@@ -142,5 +155,21 @@ async fn dev(target: &Target, args: &ServeArgs) -> Result<()> {
         Utc::now(),
     )
     .await?;
-    serve(target, args, Some(&key)).await
+    let prober = probe_loop::prober(&probe, demo_upstreams::client_tls(upstreams.pki())?);
+    eprintln!(
+        "probing every connector now and every {} s (timeout {} s, {} retries)",
+        args.probe_interval,
+        probe.run.default_timeout.as_secs(),
+        probe.run.retries
+    );
+    let probing = tokio::spawn(probe_loop::probe_forever(
+        Arc::new(store),
+        Arc::new(prober),
+        probe.run.clone(),
+        Duration::from_secs(args.probe_interval),
+    ));
+    let served = serve(target, &args.serve, Some(&key)).await;
+    probing.abort();
+    drop(upstreams);
+    served
 }

@@ -149,6 +149,52 @@ impl World {
     }
 }
 
+impl World {
+    /// `chadmin dev --port 0 ARGS` with `vars` set, running until dropped; returns the
+    /// server and the demo key it printed.
+    pub async fn dev(&self, args: &[&str], vars: &[(&str, &str)]) -> (Server, String) {
+        let mut all = vec!["dev", "--port", "0"];
+        all.extend_from_slice(args);
+        let mut cmd = self.command(&all);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("chadmin dev starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let (key, base) = tokio::time::timeout(Duration::from_secs(60), async {
+            let mut key = None;
+            while let Some(line) = lines.next_line().await.expect("read chadmin's stdout") {
+                if let Some(k) = line.strip_prefix("demo API key: ") {
+                    key = Some(k.trim().to_owned());
+                }
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    return (
+                        key.expect("the key is printed first"),
+                        addr.trim().to_owned(),
+                    );
+                }
+            }
+            panic!("chadmin dev exited before printing its address");
+        })
+        .await
+        .expect("chadmin dev prints its key and `listening on ...` within 60 s");
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        assert_eq!(key.len(), 64, "a 64-hex-digit key");
+        (
+            Server {
+                base,
+                http: reqwest::Client::new(),
+                _child: child,
+            },
+            key,
+        )
+    }
+}
+
 /// A running `chadmin serve`; the process is killed when this is dropped.
 pub struct Server {
     pub base: String,
