@@ -256,7 +256,7 @@ async fn a_missing_table_setting_is_one_clear_line_and_a_non_zero_exit() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         stderr.trim(),
-        "error: no connector table given: pass --table or set CONNECTORS_TABLE"
+        "error: no connector table given: pass --table or --stack, or set CONNECTORS_TABLE"
     );
     assert!(out.stdout.is_empty());
 }
