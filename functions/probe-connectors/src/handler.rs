@@ -147,11 +147,21 @@ fn report(s: &RunSummary) {
         duration_ms = s.duration_ms,
         "probe run finished"
     );
-    println!("{}", emf(s, chrono::Utc::now().timestamp_millis()));
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+        .unwrap_or_else(|_| DEFAULT_FUNCTION_DIMENSION.to_owned());
+    println!(
+        "{}",
+        emf(s, chrono::Utc::now().timestamp_millis(), &function)
+    );
 }
 
-/// The run's figures in CloudWatch Embedded Metric Format (one JSON line on stdout).
-pub fn emf(s: &RunSummary, timestamp_ms: i64) -> Value {
+/// The `Function` dimension when not running in Lambda (the local stack, tests).
+pub const DEFAULT_FUNCTION_DIMENSION: &str = "probe-connectors";
+
+/// The run's figures in CloudWatch Embedded Metric Format (one JSON line on stdout),
+/// with the function's name as the `Function` dimension, so two stacks in one account
+/// and region feed separate metrics and alarms.
+pub fn emf(s: &RunSummary, timestamp_ms: i64, function: &str) -> Value {
     let counts = [
         ("Total", s.total),
         ("Healthy", s.healthy),
@@ -178,7 +188,7 @@ pub fn emf(s: &RunSummary, timestamp_ms: i64) -> Value {
                 "Metrics": metrics,
             }],
         },
-        "Function": "probe-connectors",
+        "Function": function,
         "DurationMs": s.duration_ms,
     });
     if let Some(obj) = line.as_object_mut() {
@@ -304,7 +314,7 @@ mod tests {
             duration_ms: 1234,
             ..RunSummary::default()
         };
-        let line = emf(&s, 1_700_000_000_000);
+        let line = emf(&s, 1_700_000_000_000, "stack-ProbeConnectorsFunction-abc");
         let declared = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap();
@@ -319,7 +329,7 @@ mod tests {
         assert_eq!(line["Skipped"], 1);
         assert_eq!(line["DurationMs"], 1234);
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
-        assert_eq!(line["Function"], "probe-connectors");
+        assert_eq!(line["Function"], "stack-ProbeConnectorsFunction-abc");
     }
 
     #[test]
