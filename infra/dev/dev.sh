@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # `make dev`: the Connector Health API on http://127.0.0.1:3000 against a local AWS emulator.
 #
-#   infra/dev/dev.sh            (DEV_PORT=3001 infra/dev/dev.sh to use another port)
+#   infra/dev/dev.sh            (DEV_PORT=3001 for another port, DEV_PROBE_INTERVAL=10 to
+#                                probe every 10 s instead of 30)
 #
 # Starts moto (DynamoDB + Secrets Manager) on 127.0.0.1 on a port the kernel picks, points
 # the AWS SDK at it with dummy credentials, then runs `chadmin dev`: create the table and
-# the key secret, seed demo connectors, create the key `demo`, print it with a ready curl
-# line, and serve. Ctrl-C (or SIGTERM to this script) stops both; nothing is left running.
+# the key secret, start the demo upstreams on 127.0.0.1 and register their connectors,
+# create the key `demo`, print it with a ready curl line, serve, and probe every connector
+# at once and then every interval. Ctrl-C (or SIGTERM to this script) stops both; nothing
+# is left running.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 python="$root/.venv/bin/python"
 chadmin="${CHADMIN:-$root/target/debug/chadmin}"
 port="${DEV_PORT:-3000}"
+probe_interval="${DEV_PROBE_INTERVAL:-30}"
 
 [ -x "$python" ] || { echo "error: $python not found; run \`make dev\` (it creates the venv)" >&2; exit 1; }
 [ -x "$chadmin" ] || { echo "error: $chadmin not found; run \`cargo build -p connector-health-admin\`" >&2; exit 1; }
@@ -51,7 +55,7 @@ export API_KEYS_SECRET_ID=connector-health-dev/api-keys
 
 # In the background so that a signal to this script is handled at once (bash runs traps
 # only between commands, and `wait` is interruptible).
-"$chadmin" dev --port "$port" &
+"$chadmin" dev --port "$port" --probe-interval "$probe_interval" &
 app_pid=$!
 status=0
 wait "$app_pid" || status=$?
