@@ -128,10 +128,10 @@ impl KeySecret {
         let text = out.secret_string.ok_or_else(|| {
             AdminError::BadKeyDocument("it has no SecretString (binary secret?)".into())
         })?;
-        // The parse error says where the document is wrong; serde_json never quotes the
-        // input's values in its messages, so no key can leak through it.
-        let doc: KeyDocument =
-            serde_json::from_str(&text).map_err(|e| AdminError::BadKeyDocument(e.to_string()))?;
+        // The error says where the document is wrong, never what it holds (a key written
+        // in the wrong place would otherwise be quoted in the message).
+        let doc: KeyDocument = shared::keys::parse_document(&text)
+            .map_err(|e| AdminError::BadKeyDocument(e.to_string()))?;
         Ok((doc, version))
     }
 

@@ -17,7 +17,13 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {0} must be a whole number of seconds")]
     NotSeconds(&'static str),
+    #[error("environment variable {0} must be at least {1} seconds")]
+    TooShort(&'static str, u64),
 }
+
+/// The floor of `API_KEYS_MIN_REFRESH_SECONDS` and of the TTL: unknown keys must not be
+/// able to make a container call Secrets Manager more often than this.
+pub const MIN_REFRESH_FLOOR_SECONDS: u64 = 30;
 
 /// What the two read functions need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,13 +53,23 @@ impl ApiConfig {
                 .map(Duration::from_secs)
                 .map_err(|_| ConfigError::NotSeconds(name)),
         };
+        let at_least = |name: &'static str, value: Duration| {
+            if value.as_secs() < MIN_REFRESH_FLOOR_SECONDS {
+                Err(ConfigError::TooShort(name, MIN_REFRESH_FLOOR_SECONDS))
+            } else {
+                Ok(value)
+            }
+        };
         let d = CachePolicy::default();
         Ok(Self {
             table: required(TABLE_VAR)?,
             key_secret_id: required(SECRET_VAR)?,
             key_cache: CachePolicy {
-                ttl: seconds(TTL_VAR, d.ttl)?,
-                min_refresh_interval: seconds(MIN_REFRESH_VAR, d.min_refresh_interval)?,
+                ttl: at_least(TTL_VAR, seconds(TTL_VAR, d.ttl)?)?,
+                min_refresh_interval: at_least(
+                    MIN_REFRESH_VAR,
+                    seconds(MIN_REFRESH_VAR, d.min_refresh_interval)?,
+                )?,
                 failure_backoff: seconds(BACKOFF_VAR, d.failure_backoff)?,
                 max_staleness: seconds(STALENESS_VAR, d.max_staleness)?,
             },
@@ -92,6 +108,14 @@ mod tests {
         assert_eq!(
             cfg(&[(TABLE_VAR, "t"), (SECRET_VAR, "s"), (TTL_VAR, "5m")]),
             Err(ConfigError::NotSeconds(TTL_VAR))
+        );
+        assert_eq!(
+            cfg(&[(TABLE_VAR, "t"), (SECRET_VAR, "s"), (MIN_REFRESH_VAR, "0")]),
+            Err(ConfigError::TooShort(MIN_REFRESH_VAR, 30))
+        );
+        assert_eq!(
+            cfg(&[(TABLE_VAR, "t"), (SECRET_VAR, "s"), (TTL_VAR, "29")]),
+            Err(ConfigError::TooShort(TTL_VAR, 30))
         );
     }
 }

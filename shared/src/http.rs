@@ -16,6 +16,10 @@ pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 pub const ALLOWED_METHODS: &str = "GET, HEAD";
 /// Seconds a client should wait after a 503.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
+/// The most a request may spend on the key check and the read together. It stays below
+/// the functions' Lambda timeout (10 s in template.yaml), so a slow dependency gets a 503
+/// from the function rather than a Lambda timeout, which API Gateway would turn into a 500.
+pub const REQUEST_BUDGET: std::time::Duration = std::time::Duration::from_secs(7);
 
 pub const MSG_KEY_MISSING: &str = "API key missing.";
 pub const MSG_KEY_NOT_AUTHORIZED: &str = "API key not authorized.";
@@ -150,14 +154,26 @@ where
     let Some(method) = ReadMethod::of(req.method()) else {
         return method_not_allowed();
     };
-    if let Err(e) = auth.authorize(&presented_key(req)).await {
-        return auth_failure(e, method);
-    }
-    match read().await {
-        Ok(Some(value)) => json(StatusCode::OK, &value, method),
-        Ok(None) => not_found(method),
-        Err(e) => {
-            tracing::error!(error = %e, "connector read failed; answering 503");
+    let answer = async {
+        if let Err(e) = auth.authorize(&presented_key(req)).await {
+            return auth_failure(e, method);
+        }
+        match read().await {
+            Ok(Some(value)) => json(StatusCode::OK, &value, method),
+            Ok(None) => not_found(method),
+            Err(e) => {
+                tracing::error!(error = %e, "connector read failed; answering 503");
+                unavailable(method)
+            }
+        }
+    };
+    match tokio::time::timeout(REQUEST_BUDGET, answer).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(
+                budget_s = REQUEST_BUDGET.as_secs(),
+                "key check and read did not finish within the request budget; answering 503"
+            );
             unavailable(method)
         }
     }

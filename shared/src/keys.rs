@@ -105,11 +105,37 @@ impl fmt::Debug for KeyDigest {
     }
 }
 
-/// Why the key document could not be used.
-#[derive(Debug, thiserror::Error)]
+/// Why the key document could not be used. It says where the document is wrong and what
+/// kind of error it is, never serde_json's message: that message may quote a value of the
+/// document (a key written in the wrong place), which must not reach a log line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DocumentError {
-    #[error("the key secret is not a JSON key document: {0}")]
-    NotJson(#[source] serde_json::Error),
+    #[error("the key secret is not a valid key document ({kind} at line {line}, column {column})")]
+    Invalid {
+        kind: &'static str,
+        line: usize,
+        column: usize,
+    },
+}
+
+impl DocumentError {
+    pub fn from_serde(e: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        Self::Invalid {
+            kind: match e.classify() {
+                Category::Syntax | Category::Eof => "JSON syntax error",
+                Category::Data => "wrong shape",
+                Category::Io => "read error",
+            },
+            line: e.line(),
+            column: e.column(),
+        }
+    }
+}
+
+/// Parses a key document, with an error that never quotes the document.
+pub fn parse_document(text: &str) -> Result<KeyDocument, DocumentError> {
+    serde_json::from_str(text).map_err(|e| DocumentError::from_serde(&e))
 }
 
 /// A loaded key document: each usable entry with its digest.
@@ -122,7 +148,7 @@ impl KeyRing {
     /// Parses the secret's text. Entries with neither a valid digest nor a key are skipped
     /// with a warning naming the entry (never its value).
     pub fn parse(text: &str) -> Result<Self, DocumentError> {
-        let doc: KeyDocument = serde_json::from_str(text).map_err(DocumentError::NotJson)?;
+        let doc = parse_document(text)?;
         Ok(Self::from_document(doc))
     }
 
@@ -453,5 +479,19 @@ mod tests {
         assert!(ring.find(&KeyDigest::of("other")).is_none());
         assert!(KeyRing::parse("not json").is_err());
         assert!(KeyRing::parse(r#"{"keys":[{"name":"x","key":"k","typo":1}]}"#).is_err());
+    }
+
+    #[test]
+    fn document_errors_never_quote_the_document() {
+        for text in [
+            r#"{"keys":["sup3r-s3cret-key"]}"#,
+            r#""sup3r-s3cret-key""#,
+            r#"{"keys":[{"name":"x","sup3r-s3cret-key":1}]}"#,
+            r#"{"keys":[{"name":"x","key":sup3r-s3cret-key}]}"#,
+        ] {
+            let e = KeyRing::parse(text).unwrap_err().to_string();
+            assert!(!e.contains("sup3r"), "{e}");
+            assert!(e.contains("line 1"), "{e}");
+        }
     }
 }

@@ -255,4 +255,17 @@ mod tests {
         assert_eq!(r.status(), 503);
         assert_eq!(r.body(), &Body::Empty);
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_slower_than_the_request_budget_is_503_not_a_lambda_timeout() {
+        let (store, _, h) = handler(vec![connector(1, Health::Unknown)]);
+        store.set_delay(std::time::Duration::from_secs(60));
+        let started = tokio::time::Instant::now();
+        let r = h
+            .handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()["retry-after"], "5");
+        assert_eq!(started.elapsed(), shared::http::REQUEST_BUDGET);
+    }
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 pub struct InMemoryConnectors {
     rows: RwLock<Vec<Connector>>,
     failing: AtomicBool,
+    delay: Mutex<Duration>,
 }
 
 impl InMemoryConnectors {
@@ -21,6 +22,7 @@ impl InMemoryConnectors {
         Self {
             rows: RwLock::new(rows),
             failing: AtomicBool::new(false),
+            delay: Mutex::new(Duration::ZERO),
         }
     }
 
@@ -28,7 +30,20 @@ impl InMemoryConnectors {
         self.failing.store(failing, Ordering::SeqCst);
     }
 
-    fn check(&self) -> Result<(), DependencyError> {
+    /// Makes every read take this long first, like a slow table.
+    pub fn set_delay(&self, delay: Duration) {
+        *self.delay.lock().unwrap_or_else(|p| p.into_inner()) = delay;
+    }
+
+    async fn check(&self) -> Result<(), DependencyError> {
+        let delay = *self.delay.lock().unwrap_or_else(|p| p.into_inner());
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        self.check_failing()
+    }
+
+    fn check_failing(&self) -> Result<(), DependencyError> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(DependencyError {
                 service: "in-memory store",
@@ -45,12 +60,12 @@ impl InMemoryConnectors {
 
 impl ConnectorReader for InMemoryConnectors {
     async fn list(&self) -> Result<Vec<Connector>, DependencyError> {
-        self.check()?;
+        self.check().await?;
         Ok(self.rows().clone())
     }
 
     async fn get(&self, id: ConnectorId) -> Result<Option<Connector>, DependencyError> {
-        self.check()?;
+        self.check().await?;
         Ok(self.rows().iter().find(|c| c.id == id).cloned())
     }
 }
