@@ -32,6 +32,7 @@ on_both_emulators!(
     an_older_result_never_overwrites_a_newer_one,
     a_connector_deleted_during_a_run_is_not_brought_back,
     a_healthy_result_clears_the_previous_error_details,
+    a_hand_written_last_checked_does_not_block_the_prober,
 );
 
 fn id(v: u32) -> ConnectorId {
@@ -270,4 +271,28 @@ async fn a_healthy_result_clears_the_previous_error_details(endpoint: String) {
     assert_eq!(raw[attr::RESPONSE_TIME_MS], AttributeValue::N("42".into()));
     assert_eq!(raw[attr::FEED_TYPE], AttributeValue::S("npm".into()));
     assert!(raw.contains_key(attr::NAME) && raw.contains_key(attr::URL));
+}
+
+async fn a_hand_written_last_checked_does_not_block_the_prober(endpoint: String) {
+    // Given rows whose lastChecked the prober did not write: another format that sorts
+    // after any real time, and plain text.
+    let world = given_rows(&endpoint, &[]).await;
+    for (i, stored) in [(1, "2026-03-01T13:00:00+01:00"), (2, "yesterday")] {
+        let mut item = item_from(&connector(i, Health::Unknown), Some("npm"));
+        item.insert(attr::STATE.into(), AttributeValue::S("healthy".into()));
+        item.insert(attr::LAST_CHECKED.into(), AttributeValue::S(stored.into()));
+        world.put_raw(item).await;
+    }
+    // When the prober writes a result for each
+    for i in [1, 2] {
+        let outcome = world
+            .store
+            .write(&error_record(i, t0(), "HTTP 503 Service Unavailable."))
+            .await
+            .expect("write");
+        // Then it is written, not refused as superseded
+        assert_eq!(outcome, WriteOutcome::Written, "row {i}");
+    }
+    let shown = world.store.list().await.expect("list");
+    assert!(shown.iter().all(|c| c.health.state() == State::Error));
 }

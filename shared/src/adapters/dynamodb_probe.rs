@@ -163,13 +163,25 @@ impl ProbeTargetReader for DynamoConnectorStore {
     }
 }
 
+/// The length of a timestamp as the prober writes it (`2026-01-01T00:00:00.000Z`).
+const CANONICAL_TIMESTAMP_LENGTH: usize = 24;
+const CANONICAL_LENGTH_VALUE: &str = ":canonicalTimestampLength";
+
 impl ProbeResultWriter for DynamoConnectorStore {
     async fn write(&self, record: &ProbeRecord) -> Result<WriteOutcome, DependencyError> {
-        let (expression, values, names) = update_for(record);
+        let (expression, mut values, names) = update_for(record);
         let lc_placeholder = format!("#{}", attr::LAST_CHECKED);
         let lc_value = format!(":{}", attr::LAST_CHECKED);
+        // Stored times are compared as strings, which orders the canonical form
+        // (`2026-01-01T00:00:00.000Z`, always 24 characters) correctly. A value of any
+        // other length was not written by the prober (edited by hand, another format):
+        // it must not block every later write, so it is overwritten.
+        values.insert(
+            CANONICAL_LENGTH_VALUE.to_owned(),
+            AttributeValue::N(CANONICAL_TIMESTAMP_LENGTH.to_string()),
+        );
         let condition = format!(
-            "attribute_exists(#id) AND (attribute_not_exists({lc_placeholder}) OR {lc_placeholder} < {lc_value})"
+            "attribute_exists(#id) AND (attribute_not_exists({lc_placeholder}) OR {lc_placeholder} < {lc_value} OR size({lc_placeholder}) <> {CANONICAL_LENGTH_VALUE})"
         );
         let written = self
             .client()
