@@ -109,6 +109,19 @@ pub struct Connector {
     pub diagnostics: Diagnostics,
 }
 
+/// A connector URL as the API shows it: a password in its user-info (which the prober needs
+/// for a private feed) is left out, since every key holder can read the API. Any other URL is
+/// shown exactly as stored.
+pub fn public_url(url: &str) -> std::borrow::Cow<'_, str> {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(None);
+            std::borrow::Cow::Owned(parsed.to_string())
+        }
+        _ => std::borrow::Cow::Borrowed(url),
+    }
+}
+
 /// Formats a timestamp the way the API does: RFC 3339, UTC, milliseconds, `Z`.
 pub fn format_timestamp(at: &DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -126,7 +139,7 @@ impl Serialize for Connector {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("id", &self.id.get())?;
         map.serialize_entry("name", &self.name)?;
-        map.serialize_entry("url", &self.url)?;
+        map.serialize_entry("url", &public_url(&self.url))?;
         map.serialize_entry("state", self.health.state().as_str())?;
         let (message, last_checked) = match &self.health {
             Health::Unknown => (None, None),
@@ -343,6 +356,27 @@ mod tests {
         };
         let text = serde_json::to_string(&c).unwrap();
         assert!(text.starts_with(r#"{"id":1,"name":"n","url":"u","state":"healthy","errorMessage":null,"lastChecked":"1970-01-01T00:00:00.000Z","responseTimeMs":12,"httpStatus":200,"consecutiveFailures":0,"stateChangedAt":"1970-01-01T00:00:00.001Z","certificateExpiresAt":"1970-01-01T00:00:00.002Z"}"#));
+    }
+
+    #[test]
+    fn passwords_in_urls_are_not_shown() {
+        assert_eq!(
+            public_url("https://ci:s3cret@nexus.example/repository/npm/"),
+            "https://ci@nexus.example/repository/npm/"
+        );
+        assert_eq!(
+            public_url("https://registry.npmjs.org"),
+            "https://registry.npmjs.org"
+        );
+        assert_eq!(public_url("not a url"), "not a url");
+        let c = Connector {
+            id: ConnectorId::new(1).unwrap(),
+            name: "n".into(),
+            url: "https://u:p@h.example/x".into(),
+            health: Health::Unknown,
+            diagnostics: Diagnostics::default(),
+        };
+        assert!(!serde_json::to_string(&c).unwrap().contains(":p@"));
     }
 
     fn raw(state: Option<&str>, last_checked: Option<&str>) -> RawConnector {
