@@ -417,3 +417,80 @@ async fn an_unknown_table_is_named_in_one_line() {
         "error: table no-such-table does not exist in region us-east-1"
     );
 }
+
+#[tokio::test]
+async fn stack_outputs_name_the_table_and_the_secret() {
+    // Given a CloudFormation stack whose outputs name this world's table and secret
+    let world = World::new().await;
+    let aws = shared::aws::sdk_config().await;
+    let cfn = aws_sdk_cloudformation::Client::from_conf(
+        aws_sdk_cloudformation::config::Builder::from(&aws)
+            .endpoint_url(&world.endpoint)
+            .build(),
+    );
+    let stack = format!("chadmin-stack-{}", uuid::Uuid::new_v4().simple());
+    let template = serde_json::json!({
+        "Resources": {"Marker": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": &stack}}},
+        "Outputs": {
+            "TableName": {"Value": &world.table},
+            "KeySecretArn": {"Value": &world.secret},
+            "ApiUrl": {"Value": "http://127.0.0.1:9"},
+            "ProbeFunctionName": {"Value": "probe"},
+        }
+    });
+    cfn.create_stack()
+        .stack_name(&stack)
+        .template_body(template.to_string())
+        .send()
+        .await
+        .expect("create stack");
+
+    // When chadmin is given only --stack (no table or secret in the environment)
+    let only_stack = |args: &'static [&'static str]| {
+        let world = world.clone();
+        let stack = stack.clone();
+        async move {
+            let mut full = vec!["--stack", stack.as_str()];
+            full.extend_from_slice(args);
+            chadmin(
+                &world,
+                &full,
+                &[("CONNECTORS_TABLE", ""), ("API_KEYS_SECRET_ID", "")],
+            )
+            .await
+        }
+    };
+    let (code, out, err) = only_stack(&[
+        "connectors",
+        "add",
+        "--name",
+        "npmjs.org",
+        "--url",
+        "https://registry.npmjs.org",
+    ])
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "1");
+    let (code, out, err) = only_stack(&["keys", "create", "--name", "from-stack"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim().len(), 64);
+
+    // Then both landed in the stack's table and secret
+    let (code, listed, err) = chadmin(&world, &["connectors", "list", "--json"], &[]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(listed.contains("npmjs.org"), "{listed}");
+    let (code, keys, err) = chadmin(&world, &["keys", "list"], &[]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(keys.contains("from-stack"), "{keys}");
+
+    // And an unknown stack is one clear line
+    let (code, _, err) = chadmin(
+        &world,
+        &["--stack", "no-such-stack", "connectors", "list"],
+        &[],
+    )
+    .await;
+    assert_ne!(code, 0);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("no-such-stack"), "{err}");
+}
