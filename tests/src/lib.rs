@@ -17,3 +17,21 @@ pub mod runtime_api;
 pub mod world;
 
 pub use guard::{dynalite_endpoint, endpoint};
+
+/// Runs each named `async fn(endpoint: String)` twice, as two tests: against moto and
+/// against dynalite (whose request validation is closer to real DynamoDB's).
+#[macro_export]
+macro_rules! on_both_emulators {
+    ($($body:ident),* $(,)?) => {$(
+        mod $body {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn moto() {
+                super::$body($crate::endpoint()).await
+            }
+            #[tokio::test(flavor = "multi_thread")]
+            async fn dynalite() {
+                super::$body($crate::dynalite_endpoint()).await
+            }
+        }
+    )*};
+}

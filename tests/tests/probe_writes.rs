@@ -10,22 +10,8 @@ use shared::ports::ConnectorReader;
 use shared::probe::outcome::ProbeRecord;
 use shared::probe::ports::{ProbeResultWriter, ProbeTargetReader, WriteOutcome};
 use shared::probe::target::FeedType;
+use testkit::on_both_emulators;
 use testkit::world::{connector, World};
-
-macro_rules! on_both_emulators {
-    ($($body:ident),* $(,)?) => {$(
-        mod $body {
-            #[tokio::test(flavor = "multi_thread")]
-            async fn moto() {
-                super::$body(testkit::endpoint()).await
-            }
-            #[tokio::test(flavor = "multi_thread")]
-            async fn dynalite() {
-                super::$body(testkit::dynalite_endpoint()).await
-            }
-        }
-    )*};
-}
 
 on_both_emulators!(
     targets_carry_probe_settings_and_the_previous_result,

@@ -7,23 +7,8 @@ use chrono::{TimeZone, Utc};
 use shared::adapters::dynamodb::{attr, item_from};
 use shared::domain::{ConnectorId, Health, MISSING_ERROR_MESSAGE};
 use shared::ports::ConnectorReader;
+use testkit::on_both_emulators;
 use testkit::world::{connector, sample_connectors, Item, World};
-
-/// Runs an `async fn(endpoint: String)` against moto and against dynalite.
-macro_rules! on_both_emulators {
-    ($($body:ident),* $(,)?) => {$(
-        mod $body {
-            #[tokio::test(flavor = "multi_thread")]
-            async fn moto() {
-                super::$body(testkit::endpoint()).await
-            }
-            #[tokio::test(flavor = "multi_thread")]
-            async fn dynalite() {
-                super::$body(testkit::dynalite_endpoint()).await
-            }
-        }
-    )*};
-}
 
 on_both_emulators!(
     rows_are_written_read_listed_in_id_order_and_deleted,
