@@ -8,7 +8,7 @@ use crate::output::stdout;
 use aws_sdk_dynamodb::types::AttributeValue;
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
-use shared::adapters::dynamodb::{attr, item_from, DynamoConnectorStore, SERVICE};
+use shared::adapters::dynamodb::{applied, attr, item_from, DynamoConnectorStore, SERVICE};
 use shared::domain::{Connector, ConnectorId};
 use shared::ports::DependencyError;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -73,25 +73,7 @@ pub async fn insert(
     if let Some(p) = &probe.package {
         item.insert(attr::PROBE_PACKAGE.into(), AttributeValue::S(p.clone()));
     }
-    let written = store
-        .client()
-        .put_item()
-        .table_name(store.table())
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(#id)")
-        .expression_attribute_names("#id", attr::ID)
-        .send()
-        .await;
-    match written {
-        Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(dependency(aws_sdk_dynamodb::error::DisplayErrorContext(&e))),
-    }
+    Ok(store.insert_item(item).await?)
 }
 
 /// One connector's configuration, as `export` writes it and `import` reads it.
@@ -269,27 +251,19 @@ async fn write(store: &DynamoConnectorStore, id: u32, to: &ConnectorConfig) -> R
     if !remove.is_empty() {
         expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
     }
-    let written = store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key(attr::ID, AttributeValue::N(id.to_string()))
-        .update_expression(expression)
-        .condition_expression("attribute_exists(#id)")
-        .set_expression_attribute_names(Some(names))
-        .set_expression_attribute_values(Some(values))
-        .send()
-        .await;
-    match written {
-        Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(dependency(aws_sdk_dynamodb::error::DisplayErrorContext(&e))),
-    }
+    Ok(applied(
+        store
+            .client()
+            .update_item()
+            .table_name(store.table())
+            .key(attr::ID, AttributeValue::N(id.to_string()))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(#id)")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await,
+    )?)
 }
 
 /// `connectors update ID [--name] [--url] [--feed-type] [--timeout] [--package] ...`

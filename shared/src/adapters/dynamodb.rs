@@ -8,7 +8,7 @@
 
 use crate::domain::{format_timestamp, Connector, ConnectorId, Diagnostics, Health, RawConnector};
 use crate::ports::{ConnectorReader, DependencyError};
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
@@ -48,6 +48,25 @@ where
     }
 }
 
+/// The outcome of a conditional write: `Ok(true)` when it was applied, `Ok(false)` when its
+/// condition refused it (`ConditionalCheckFailedException`), any other failure as a
+/// [`DependencyError`].
+pub fn applied<T, E>(result: Result<T, SdkError<E>>) -> Result<bool, DependencyError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(ProvideErrorMetadata::code)
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(dependency_error(SERVICE, e)),
+    }
+}
+
 /// The connector table.
 #[derive(Debug, Clone)]
 pub struct DynamoConnectorStore {
@@ -55,7 +74,8 @@ pub struct DynamoConnectorStore {
     table: String,
 }
 
-type Item = HashMap<String, AttributeValue>;
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
 
 fn s(item: &Item, name: &str) -> Option<String> {
     match item.get(name) {
@@ -266,49 +286,36 @@ impl DynamoConnectorStore {
         connector: &Connector,
         feed_type: Option<&str>,
     ) -> Result<bool, DependencyError> {
-        let written = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item_from(connector, feed_type)))
-            .condition_expression("attribute_not_exists(#id)")
-            .expression_attribute_names("#id", attr::ID)
-            .send()
-            .await;
-        match written {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(dependency_error(SERVICE, e)),
-        }
+        self.insert_item(item_from(connector, feed_type)).await
+    }
+
+    /// [`Self::insert`] for an item built by the caller (for example with probe settings).
+    pub async fn insert_item(&self, item: Item) -> Result<bool, DependencyError> {
+        applied(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(#id)")
+                .expression_attribute_names("#id", attr::ID)
+                .send()
+                .await,
+        )
     }
 
     /// Removes a connector row only if it exists (`attribute_exists(id)`). Returns `false`
     /// when there was no such row.
     pub async fn delete_existing(&self, id: ConnectorId) -> Result<bool, DependencyError> {
-        let deleted = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(attr::ID, AttributeValue::N(id.to_string()))
-            .condition_expression("attribute_exists(#id)")
-            .expression_attribute_names("#id", attr::ID)
-            .send()
-            .await;
-        match deleted {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(dependency_error(SERVICE, e)),
-        }
+        applied(
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key(attr::ID, AttributeValue::N(id.to_string()))
+                .condition_expression("attribute_exists(#id)")
+                .expression_attribute_names("#id", attr::ID)
+                .send()
+                .await,
+        )
     }
 
     /// Removes a connector row; removing an absent row is not an error.

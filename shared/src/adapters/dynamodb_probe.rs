@@ -7,7 +7,7 @@
 //! are stored as RFC 3339 UTC with milliseconds and `Z`, so string order is time order.
 //! Throttled or failed calls are retried with backoff by the SDK's standard retry mode.
 
-use super::dynamodb::{attr, dependency_error, DynamoConnectorStore, SERVICE};
+use super::dynamodb::{applied, attr, dependency_error, DynamoConnectorStore, SERVICE};
 use crate::domain::{format_timestamp, parse_timestamp, ConnectorId, State};
 use crate::ports::DependencyError;
 use crate::probe::outcome::ProbeRecord;
@@ -194,16 +194,11 @@ impl ProbeResultWriter for DynamoConnectorStore {
             .set_expression_attribute_values(Some(values))
             .send()
             .await;
-        match written {
-            Ok(_) => Ok(WriteOutcome::Written),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(WriteOutcome::Superseded)
-            }
-            Err(e) => Err(dependency_error(SERVICE, e)),
-        }
+        Ok(if applied(written)? {
+            WriteOutcome::Written
+        } else {
+            WriteOutcome::Superseded
+        })
     }
 }
 
