@@ -14,6 +14,17 @@ pub struct ReadDependencies {
 }
 
 impl ReadDependencies {
+    /// What both read functions do at cold start: typed config from the environment
+    /// (a bad variable is logged and named in the error), the lean SDK config, the clients.
+    pub async fn from_env() -> Result<Self, lambda_http::Error> {
+        let config = ApiConfig::from_env().map_err(|e| {
+            tracing::error!(error = %e, "invalid configuration");
+            lambda_http::Error::from(e.to_string())
+        })?;
+        let aws = crate::aws::sdk_config().await;
+        Ok(Self::new(&config, &aws))
+    }
+
     /// Builds the clients; makes no network call.
     pub fn new(config: &ApiConfig, aws: &SdkConfig) -> Self {
         Self {

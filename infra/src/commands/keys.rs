@@ -84,15 +84,21 @@ fn check_new_key(args: &CreateKeyArgs, now: DateTime<Utc>) -> Result<()> {
     Ok(())
 }
 
+/// A fresh key and the entry that stores only its digest, after checking the arguments.
+fn new_key(args: &CreateKeyArgs, now: DateTime<Utc>) -> Result<(String, KeyEntry)> {
+    check_new_key(args, now)?;
+    let key = generate_key();
+    let entry = entry_for(args, &digest_hex(&key));
+    Ok((key, entry))
+}
+
 /// Creates a key: adds its entry (refusing a name in use) and returns the key.
 pub async fn create(
     secret: &KeySecret,
     args: &CreateKeyArgs,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    check_new_key(args, now)?;
-    let key = generate_key();
-    let entry = entry_for(args, &digest_hex(&key));
+    let (key, entry) = new_key(args, now)?;
     secret
         .update(|doc| {
             if doc.keys.iter().any(|k| k.name == entry.name) {
@@ -119,9 +125,7 @@ pub async fn recreate(
     args: &CreateKeyArgs,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    check_new_key(args, now)?;
-    let key = generate_key();
-    let entry = entry_for(args, &digest_hex(&key));
+    let (key, entry) = new_key(args, now)?;
     secret
         .update(|doc| {
             doc.keys.retain(|k| k.name != entry.name);
