@@ -4,9 +4,14 @@
 //!
 //! `AWS_ENDPOINT_URL` (the local emulator) and the usual credential/region variables are
 //! honoured by the SDK itself. Building the configuration makes no network call.
+//!
+//! [`dependency_error`] turns a failed SDK call of any service into the typed
+//! [`DependencyError`] the handlers, the logs and the admin tool work from.
 
+use crate::ports::DependencyError;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use std::time::Duration;
 
@@ -26,4 +31,80 @@ pub async fn sdk_config() -> SdkConfig {
         )
         .load()
         .await
+}
+
+/// Error codes with which AWS services refuse a request for its rate.
+const THROTTLING_CODES: [&str; 6] = [
+    "ThrottlingException",
+    "Throttling",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "LimitExceededException",
+];
+
+/// Error codes with which AWS services reject the caller's credentials.
+const CREDENTIAL_CODES: [&str; 6] = [
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "ExpiredTokenException",
+    "MissingAuthenticationToken",
+];
+
+/// Error codes with which AWS services refuse an action to valid credentials.
+const DENIED_CODES: [&str; 2] = ["AccessDeniedException", "AccessDenied"];
+
+/// Whether the error, or anything in its source chain, is a failure to load credentials.
+fn credentials_failure(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.is::<aws_credential_types::provider::error::CredentialsError>() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
+/// What a failed AWS SDK call reports, classified by the SDK's error kinds and the
+/// service's error code (never by matching message text). `resource` names what the call
+/// was about (`table connectors`, `secret api-keys`), for a missing one.
+pub fn dependency_error<E, R>(
+    service: &'static str,
+    resource: &str,
+    err: SdkError<E, R>,
+) -> DependencyError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let detail = DisplayErrorContext(&err).to_string();
+    if credentials_failure(&err) {
+        return DependencyError::Credentials { service, detail };
+    }
+    match &err {
+        SdkError::TimeoutError(_) => DependencyError::TimedOut { service, detail },
+        SdkError::DispatchFailure(d) if d.is_timeout() => {
+            DependencyError::TimedOut { service, detail }
+        }
+        SdkError::ServiceError(s) => match s.err().code() {
+            Some("ResourceNotFoundException") => DependencyError::Missing {
+                service,
+                resource: resource.to_owned(),
+            },
+            Some(code) if THROTTLING_CODES.contains(&code) => {
+                DependencyError::Throttled { service, detail }
+            }
+            Some(code) if CREDENTIAL_CODES.contains(&code) => {
+                DependencyError::Credentials { service, detail }
+            }
+            Some(code) if DENIED_CODES.contains(&code) => {
+                DependencyError::Denied { service, detail }
+            }
+            _ => DependencyError::Other { service, detail },
+        },
+        _ => DependencyError::Other { service, detail },
+    }
 }

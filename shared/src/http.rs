@@ -4,11 +4,11 @@
 //! Expected failures are ordinary responses; nothing here returns `Err`, so the Lambda
 //! runtime never turns a failure into a bare 500.
 
-use crate::keys::Presented;
+use crate::auth::presented_key;
 use crate::ports::{AuthError, Authorizer, DependencyError};
 use http::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, Method, StatusCode};
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use std::future::Future;
 
@@ -120,29 +120,6 @@ pub fn auth_failure(error: AuthError, method: ReadMethod) -> Response<Body> {
     }
 }
 
-/// Every value of a query-string parameter: from the API Gateway event when there is
-/// one, else from the request URI (the local server).
-pub fn query_values(req: &Request, name: &str) -> Vec<String> {
-    if let Some(values) = req.query_string_parameters_ref().and_then(|q| q.all(name)) {
-        return values.into_iter().map(str::to_owned).collect();
-    }
-    req.uri()
-        .query()
-        .map(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .filter(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The key a request presents, reconciled over its header, query string and Basic auth.
-pub fn presented_key(req: &Request) -> Presented {
-    let query = query_values(req, "key");
-    Presented::from_parts(req.headers(), query.iter().map(String::as_str))
-}
-
 /// The pipeline both read functions share. `read` returns `Ok(None)` for "not found".
 pub async fn serve_read<A, F, Fut, T>(auth: &A, req: &Request, read: F) -> Response<Body>
 where
@@ -229,15 +206,5 @@ mod tests {
             auth_failure(AuthError::Unavailable, ReadMethod::Head).status(),
             503
         );
-    }
-
-    #[test]
-    fn query_values_come_from_the_uri_without_an_event() {
-        let req: Request = http::Request::builder()
-            .uri("http://localhost/api/connector-health?key=a%2Bb&x=1&key=c")
-            .body(Body::Empty)
-            .unwrap();
-        assert_eq!(query_values(&req, "key"), vec!["a+b", "c"]);
-        assert!(query_values(&req, "nope").is_empty());
     }
 }

@@ -1,25 +1,25 @@
-//! What the connector-health functions have in common.
+//! What the connector-health functions have in common, by capability:
 //!
-//! - [`domain`]: connector ids, health states and the JSON shape of the API (no AWS, no HTTP).
-//! - [`keys`]: the API key document, how keys are presented on a request and how one is judged.
-//! - [`key_cache`]: the in-memory cache of the key document, with its refresh rules.
-//! - [`ports`]: the narrow traits the handlers are generic over.
-//! - [`adapters`]: DynamoDB, Secrets Manager and in-memory implementations of the ports.
-//! - [`http`]: response helpers (JSON, HEAD, 403/404/405/503) and the shared request pipeline.
+//! - [`domain`]: ids, states, the connector as the API shows it, feed types, URL redaction
+//!   (no AWS, no HTTP).
+//! - [`auth`]: the API key document, how a request presents a key, the key cache.
 //! - [`config`]: typed configuration read from the environment at cold start.
-//! - [`aws`]: the lean AWS SDK configuration (rustls + ring, bounded timeouts).
-//! - `demo_pki` (feature `demo-pki`): a throwaway CA for TLS on 127.0.0.1 in tests and `make dev`.
+//! - [`probe`]: probe targets, outcomes and state-change events, as values and rules.
+//! - [`runner`]: one probe run (bounded concurrency, deadline, retries, contained panics).
+//! - [`ports`]: every trait the handlers and the run are generic over.
+//! - [`adapters`]: DynamoDB, Secrets Manager, EventBridge, the HTTP prober, and in-memory
+//!   fakes (feature `memory`).
+//! - [`http`]: JSON responses and the request pipeline both read functions share.
+//! - [`aws`]: the lean AWS SDK configuration, and typed dependency errors.
+//! - [`wiring`]: one builder for the read functions and one for a probe run.
 
 pub mod adapters;
+pub mod auth;
 pub mod aws;
 pub mod config;
-#[cfg(feature = "demo-pki")]
-pub mod demo_pki;
 pub mod domain;
 pub mod http;
-pub mod key_cache;
-pub mod keys;
 pub mod ports;
 pub mod probe;
-
+pub mod runner;
 pub mod wiring;

@@ -1,20 +1,95 @@
-//! The narrow capabilities the handlers are generic over. A read-only function only
-//! gets [`ConnectorReader`], mirroring its read-only IAM policy.
+//! Every narrow capability the handlers and the probe run are generic over, and the one
+//! error a dependency reports. A read-only function only gets [`ConnectorReader`],
+//! mirroring its read-only IAM policy; reading probe targets and writing results are
+//! separate traits, so code that only reads cannot write.
 
-use crate::domain::{Connector, ConnectorId};
-use crate::keys::Presented;
+use crate::domain::{Catalog, Connector, ConnectorId, ConnectorSettings};
+use crate::probe::events::StateChange;
+use crate::probe::outcome::{ProbeOutcome, ProbeRecord};
+use crate::probe::target::ProbeTarget;
+use crate::domain::Presented;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use std::future::Future;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// A dependency (DynamoDB, Secrets Manager) could not answer. Always retryable from the
-/// caller's point of view; `detail` is for the log only, never for a response body.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{service} request failed: {detail}")]
-pub struct DependencyError {
-    pub service: &'static str,
-    pub detail: String,
+/// A dependency (DynamoDB, Secrets Manager, EventBridge) could not answer, and what went
+/// wrong, as the AWS SDK's error kinds tell it. Always retryable from an API client's point
+/// of view (a 503); the admin tool words each kind for a person. `detail` is for the log
+/// only, never for a response body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DependencyError {
+    /// The table, secret or bus does not exist.
+    #[error("{service} request failed: {resource} does not exist")]
+    Missing {
+        service: &'static str,
+        resource: String,
+    },
+    /// The service refused the request for its rate.
+    #[error("{service} request failed: throttled ({detail})")]
+    Throttled {
+        service: &'static str,
+        detail: String,
+    },
+    /// No answer in time (connect, attempt or operation timeout).
+    #[error("{service} request failed: timed out ({detail})")]
+    TimedOut {
+        service: &'static str,
+        detail: String,
+    },
+    /// No AWS credentials could be loaded, or the service rejected them.
+    #[error("{service} request failed: no usable AWS credentials ({detail})")]
+    Credentials {
+        service: &'static str,
+        detail: String,
+    },
+    /// The credentials are valid but may not do this.
+    #[error("{service} request failed: access denied ({detail})")]
+    Denied {
+        service: &'static str,
+        detail: String,
+    },
+    /// Anything else: unreachable, an unexpected answer, a server error.
+    #[error("{service} request failed: {detail}")]
+    Other {
+        service: &'static str,
+        detail: String,
+    },
+}
+
+impl DependencyError {
+    /// An error of kind [`DependencyError::Other`].
+    pub fn other(service: &'static str, detail: impl Into<String>) -> Self {
+        Self::Other {
+            service,
+            detail: detail.into(),
+        }
+    }
+
+    /// Which dependency failed (`DynamoDB`, `Secrets Manager`, `EventBridge`, ...).
+    pub fn service(&self) -> &'static str {
+        match self {
+            Self::Missing { service, .. }
+            | Self::Throttled { service, .. }
+            | Self::TimedOut { service, .. }
+            | Self::Credentials { service, .. }
+            | Self::Denied { service, .. }
+            | Self::Other { service, .. } => service,
+        }
+    }
+
+    /// The kind, as one word for log fields and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Missing { .. } => "missing",
+            Self::Throttled { .. } => "throttled",
+            Self::TimedOut { .. } => "timed_out",
+            Self::Credentials { .. } => "credentials",
+            Self::Denied { .. } => "denied",
+            Self::Other { .. } => "other",
+        }
+    }
 }
 
 /// Reads connector rows.
@@ -26,6 +101,34 @@ pub trait ConnectorReader: Send + Sync {
         &self,
         id: ConnectorId,
     ) -> impl Future<Output = Result<Option<Connector>, DependencyError>> + Send;
+}
+
+/// The operator's tools' reads and writes of connector rows. Every write is conditional,
+/// so two operators (or an operator and a probe run) never undo each other's work.
+pub trait ConnectorCatalog: Send + Sync {
+    /// Every row, as one read saw it.
+    fn catalog(&self) -> impl Future<Output = Result<Catalog, DependencyError>> + Send;
+    /// One row's settings (read consistently), or `None` when there is no usable row.
+    fn settings(
+        &self,
+        id: ConnectorId,
+    ) -> impl Future<Output = Result<Option<ConnectorSettings>, DependencyError>> + Send;
+    /// Adds `connector` (its id, state and diagnostics) with `settings`, only if its id is
+    /// free. `false`, writing nothing, when the id is taken.
+    fn insert(
+        &self,
+        connector: &Connector,
+        settings: &ConnectorSettings,
+    ) -> impl Future<Output = Result<bool, DependencyError>> + Send;
+    /// Sets a row's settings to `to`, only if the row exists (its probe results stay).
+    /// `false` when there is no such row.
+    fn update_settings(
+        &self,
+        id: ConnectorId,
+        to: &ConnectorSettings,
+    ) -> impl Future<Output = Result<bool, DependencyError>> + Send;
+    /// Removes a row, only if it exists. `false` when there was none.
+    fn remove(&self, id: ConnectorId) -> impl Future<Output = Result<bool, DependencyError>> + Send;
 }
 
 /// Fetches the text of the API key document.
@@ -72,7 +175,7 @@ impl Clock for SystemClock {
     }
 }
 
-impl<T: ConnectorReader> ConnectorReader for std::sync::Arc<T> {
+impl<T: ConnectorReader> ConnectorReader for Arc<T> {
     fn list(&self) -> impl Future<Output = Result<Vec<Connector>, DependencyError>> + Send {
         (**self).list()
     }
@@ -84,17 +187,138 @@ impl<T: ConnectorReader> ConnectorReader for std::sync::Arc<T> {
     }
 }
 
-impl<T: KeySource> KeySource for std::sync::Arc<T> {
+impl<T: KeySource> KeySource for Arc<T> {
     fn fetch(&self) -> impl Future<Output = Result<SecretString, DependencyError>> + Send {
         (**self).fetch()
     }
 }
 
-impl<T: Authorizer> Authorizer for std::sync::Arc<T> {
+impl<T: Authorizer> Authorizer for Arc<T> {
     fn authorize(
         &self,
         presented: &Presented,
     ) -> impl Future<Output = Result<(), AuthError>> + Send {
         (**self).authorize(presented)
+    }
+}
+
+// ---- The probe run ----
+
+/// Reads the connectors to probe, with their probe settings and previous result.
+pub trait ProbeTargetReader: Send + Sync {
+    /// Every probeable connector (rows without a valid id or URL are skipped and logged).
+    fn targets(&self) -> impl Future<Output = Result<Vec<ProbeTarget>, DependencyError>> + Send;
+    /// One connector, or `None` when there is no probeable row with this id.
+    fn target(
+        &self,
+        id: ConnectorId,
+    ) -> impl Future<Output = Result<Option<ProbeTarget>, DependencyError>> + Send;
+}
+
+/// What happened to a conditional result write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    /// Not written: the row is gone, or it already holds a result at least as recent.
+    Superseded,
+}
+
+/// Writes one probe result: only if the row still exists and its `lastChecked` is absent
+/// or older than the result's.
+pub trait ProbeResultWriter: Send + Sync {
+    fn write(
+        &self,
+        record: &ProbeRecord,
+    ) -> impl Future<Output = Result<WriteOutcome, DependencyError>> + Send;
+}
+
+/// Makes one probe attempt, bounded by `timeout` (the prober enforces it itself).
+pub trait Prober: Send + Sync {
+    fn probe(
+        &self,
+        target: &ProbeTarget,
+        timeout: Duration,
+    ) -> impl Future<Output = ProbeOutcome> + Send;
+}
+
+/// Publishes a connector's state change (after its result was written). A failure is
+/// reported to the caller, which logs and counts it; it never stops a run.
+pub trait StateChangePublisher: Send + Sync {
+    /// Whether events are published at all (`false`: the run does not even try).
+    fn enabled(&self) -> bool {
+        true
+    }
+    fn publish(
+        &self,
+        change: &StateChange,
+    ) -> impl Future<Output = Result<(), DependencyError>> + Send;
+}
+
+/// State-change events switched off.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoEvents;
+
+impl StateChangePublisher for NoEvents {
+    fn enabled(&self) -> bool {
+        false
+    }
+    async fn publish(&self, _: &StateChange) -> Result<(), DependencyError> {
+        Ok(())
+    }
+}
+
+/// `None` publishes nothing: state-change events switched off.
+impl<T: StateChangePublisher> StateChangePublisher for Option<T> {
+    fn enabled(&self) -> bool {
+        self.as_ref().is_some_and(T::enabled)
+    }
+    async fn publish(&self, change: &StateChange) -> Result<(), DependencyError> {
+        match self {
+            Some(p) => p.publish(change).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl<T: StateChangePublisher> StateChangePublisher for Arc<T> {
+    fn enabled(&self) -> bool {
+        (**self).enabled()
+    }
+    fn publish(
+        &self,
+        change: &StateChange,
+    ) -> impl Future<Output = Result<(), DependencyError>> + Send {
+        (**self).publish(change)
+    }
+}
+
+impl<T: ProbeTargetReader> ProbeTargetReader for Arc<T> {
+    fn targets(&self) -> impl Future<Output = Result<Vec<ProbeTarget>, DependencyError>> + Send {
+        (**self).targets()
+    }
+    fn target(
+        &self,
+        id: ConnectorId,
+    ) -> impl Future<Output = Result<Option<ProbeTarget>, DependencyError>> + Send {
+        (**self).target(id)
+    }
+}
+
+impl<T: ProbeResultWriter> ProbeResultWriter for Arc<T> {
+    fn write(
+        &self,
+        record: &ProbeRecord,
+    ) -> impl Future<Output = Result<WriteOutcome, DependencyError>> + Send {
+        (**self).write(record)
+    }
+}
+
+impl<T: Prober> Prober for Arc<T> {
+    fn probe(
+        &self,
+        target: &ProbeTarget,
+        timeout: Duration,
+    ) -> impl Future<Output = ProbeOutcome> + Send {
+        (**self).probe(target, timeout)
     }
 }

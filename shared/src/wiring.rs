@@ -1,11 +1,17 @@
-//! Production wiring shared by both read functions and the local server: the DynamoDB
-//! store and the cached Secrets Manager key source, built once per container.
+//! Production wiring, built once per container: one builder for the read functions and
+//! one for a probe run. The Lambdas, the admin tool and the local stack all use these, so
+//! what runs locally is wired exactly as what runs in AWS.
 
 use crate::adapters::dynamodb::DynamoConnectorStore;
+use crate::adapters::eventbridge::EventBridgePublisher;
+use crate::adapters::http_prober::{tls, HttpProber, SystemResolver};
 use crate::adapters::secrets_manager::SecretsManagerKeySource;
-use crate::config::ApiConfig;
-use crate::key_cache::KeyCache;
+use crate::auth::KeyCache;
+use crate::config::{ApiConfig, ConfigError, ProbeConfig};
+use crate::ports::SystemClock;
+use crate::runner::RunPorts;
 use aws_config::SdkConfig;
+use std::sync::Arc;
 
 /// What a read function needs: where connectors are read from, and who judges API keys.
 pub struct ReadDependencies {
@@ -13,14 +19,17 @@ pub struct ReadDependencies {
     pub keys: KeyCache<SecretsManagerKeySource>,
 }
 
+/// Logs a bad configuration once and makes it the cold start's error.
+fn invalid(e: ConfigError) -> lambda_runtime::Error {
+    tracing::error!(error = %e, "invalid configuration");
+    lambda_runtime::Error::from(e.to_string())
+}
+
 impl ReadDependencies {
     /// What both read functions do at cold start: typed config from the environment
     /// (a bad variable is logged and named in the error), the lean SDK config, the clients.
-    pub async fn from_env() -> Result<Self, lambda_http::Error> {
-        let config = ApiConfig::from_env().map_err(|e| {
-            tracing::error!(error = %e, "invalid configuration");
-            lambda_http::Error::from(e.to_string())
-        })?;
+    pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
+        let config = ApiConfig::from_env().map_err(invalid)?;
         let aws = crate::aws::sdk_config().await;
         Ok(Self::new(&config, &aws))
     }
@@ -39,6 +48,55 @@ impl ReadDependencies {
                 ),
                 config.key_cache,
             ),
+        }
+    }
+}
+
+/// The ports of a production probe run: the table (targets and results), the HTTP
+/// prober, the system clock, and state-change events on EventBridge (`None`: off).
+pub type ProbePorts =
+    RunPorts<DynamoConnectorStore, HttpProber, SystemClock, Option<EventBridgePublisher>>;
+
+/// What a probe run needs, built from its configuration.
+pub struct ProbeDependencies {
+    pub store: Arc<DynamoConnectorStore>,
+    pub ports: ProbePorts,
+}
+
+impl ProbeDependencies {
+    /// What the probe function does at cold start: typed config, the SDK config, the
+    /// clients, and the prober trusting the system's root certificates.
+    pub async fn from_env() -> Result<(ProbeConfig, Self), lambda_runtime::Error> {
+        let config = ProbeConfig::from_env().map_err(invalid)?;
+        let aws = crate::aws::sdk_config().await;
+        let tls = tls::system_client_config().map_err(|e| {
+            tracing::error!(error = %e, "TLS client setup failed");
+            lambda_runtime::Error::from(e.to_string())
+        })?;
+        let deps = Self::new(&config, &aws, tls);
+        Ok((config, deps))
+    }
+
+    /// Builds the clients and the prober with the given TLS trust (the admin tool and the
+    /// local stack add their own roots); makes no network call.
+    pub fn new(config: &ProbeConfig, aws: &SdkConfig, tls: Arc<rustls::ClientConfig>) -> Self {
+        let store = Arc::new(DynamoConnectorStore::new(
+            aws_sdk_dynamodb::Client::new(aws),
+            config.table.clone(),
+        ));
+        let prober = HttpProber::new(config.prober_settings(), tls, Arc::new(SystemResolver));
+        let events = config
+            .event_bus
+            .as_deref()
+            .map(|bus| EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(aws), bus));
+        Self {
+            ports: RunPorts {
+                writer: store.clone(),
+                prober: Arc::new(prober),
+                clock: Arc::new(SystemClock),
+                events: Arc::new(events),
+            },
+            store,
         }
     }
 }

@@ -48,7 +48,7 @@ mod tests {
     use lambda_http::RequestExt;
     use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
     use shared::domain::{Connector, Diagnostics, Health};
-    use shared::key_cache::{CachePolicy, KeyCache};
+    use shared::auth::{CachePolicy, KeyCache};
     use std::collections::HashMap;
     use std::sync::Arc;
 

@@ -11,8 +11,8 @@ use lambda_http::{Body, Request};
 use list_connectors::handler::ListConnectors;
 use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
 use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
-use shared::key_cache::{CachePolicy, KeyCache};
-use shared::keys::KeyDigest;
+use shared::auth::{CachePolicy, KeyCache};
+use shared::auth::KeyDigest;
 
 const KEY: &str = "bench-key-0123456789abcdef";
 

@@ -29,8 +29,8 @@ mod tests {
     use chrono::{TimeZone, Utc};
     use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
     use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
-    use shared::key_cache::{CachePolicy, KeyCache};
-    use shared::keys::KeyDigest;
+    use shared::auth::{CachePolicy, KeyCache};
+    use shared::auth::KeyDigest;
     use std::sync::Arc;
 
     const KEY: &str = "test-key-1";

@@ -4,12 +4,12 @@
 //! `{"connectorId": N}` (probe that one now). The run ends with one structured log line
 //! of counts and the same figures as a CloudWatch Embedded Metric Format line.
 
-use crate::run::{run, RunPorts, RunSettings, RunSummary};
 use serde_json::{json, Value};
 use shared::domain::ConnectorId;
-use shared::ports::{Clock, DependencyError};
-use shared::probe::ports::{ProbeResultWriter, ProbeTargetReader, Prober, StateChangePublisher};
-use std::sync::Arc;
+use shared::ports::{
+    Clock, DependencyError, ProbeResultWriter, ProbeTargetReader, Prober, StateChangePublisher,
+};
+use shared::runner::{run, RunPorts, RunSettings, RunSummary};
 use std::time::{Duration, Instant, SystemTime};
 
 /// The CloudWatch namespace of the run's metrics.
@@ -88,22 +88,10 @@ where
     C: Clock + 'static,
     E: StateChangePublisher + 'static,
 {
-    pub fn new(
-        targets: T,
-        writer: Arc<W>,
-        prober: Arc<P>,
-        clock: Arc<C>,
-        events: Arc<E>,
-        settings: RunSettings,
-    ) -> Self {
+    pub fn new(targets: T, ports: RunPorts<W, P, C, E>, settings: RunSettings) -> Self {
         Self {
             targets,
-            ports: RunPorts {
-                writer,
-                prober,
-                clock,
-                events,
-            },
+            ports,
             settings,
         }
     }
@@ -202,11 +190,12 @@ pub fn emf(s: &RunSummary, timestamp_ms: i64, function: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::adapters::memory::ManualClock;
-    use shared::adapters::memory_probe::InMemoryProbeStore;
+    use shared::adapters::memory::{InMemoryProbeStore, ManualClock};
+    use shared::domain::FeedType;
+    use shared::ports::NoEvents;
     use shared::probe::outcome::{Observation, ProbeOutcome};
-    use shared::probe::ports::NoEvents;
-    use shared::probe::target::{FeedType, ProbeTarget};
+    use shared::probe::target::ProbeTarget;
+    use std::sync::Arc;
 
     struct AlwaysHealthy;
     impl Prober for AlwaysHealthy {
@@ -233,10 +222,12 @@ mod tests {
         })));
         let h = ProbeConnectors::new(
             store.clone(),
-            store.clone(),
-            Arc::new(AlwaysHealthy),
-            Arc::new(ManualClock::new()),
-            Arc::new(NoEvents),
+            RunPorts {
+                writer: store.clone(),
+                prober: Arc::new(AlwaysHealthy),
+                clock: Arc::new(ManualClock::new()),
+                events: Arc::new(NoEvents),
+            },
             RunSettings::default(),
         );
         (store, h)

@@ -3,10 +3,9 @@
 //! `PutEvents` answers 200 even when an entry was refused (throttled, too large, ...): the
 //! refusal is in `FailedEntryCount` and the entry's error code, so both are checked.
 
-use super::dynamodb::dependency_error;
-use crate::ports::DependencyError;
+use crate::aws::dependency_error;
+use crate::ports::{DependencyError, StateChangePublisher};
 use crate::probe::events::{StateChange, DETAIL_TYPE, SOURCE};
-use crate::probe::ports::StateChangePublisher;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 
@@ -53,7 +52,7 @@ impl StateChangePublisher for EventBridgePublisher {
             .entries(self.entry(change))
             .send()
             .await
-            .map_err(|e| dependency_error(SERVICE, e))?;
+            .map_err(|e| dependency_error(SERVICE, &format!("event bus {}", self.bus), e))?;
         if out.failed_entry_count() > 0 {
             let why = out
                 .entries()
@@ -64,10 +63,10 @@ impl StateChangePublisher for EventBridgePublisher {
                     })
                 })
                 .unwrap_or_else(|| "no error code".to_owned());
-            return Err(DependencyError {
-                service: SERVICE,
-                detail: format!("the event was refused ({why})"),
-            });
+            return Err(DependencyError::other(
+                SERVICE,
+                format!("the event was refused ({why})"),
+            ));
         }
         Ok(())
     }

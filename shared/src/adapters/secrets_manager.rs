@@ -1,6 +1,6 @@
 //! The API key document in AWS Secrets Manager.
 
-use crate::adapters::dynamodb::dependency_error;
+use crate::aws::dependency_error;
 use crate::ports::{DependencyError, KeySource};
 use aws_sdk_secretsmanager::Client;
 use secrecy::SecretString;
@@ -34,12 +34,9 @@ impl KeySource for SecretsManagerKeySource {
             .version_stage("AWSCURRENT")
             .send()
             .await
-            .map_err(|e| dependency_error(SERVICE, e))?;
+            .map_err(|e| dependency_error(SERVICE, &format!("secret {}", self.secret_id), e))?;
         out.secret_string
             .map(SecretString::from)
-            .ok_or_else(|| DependencyError {
-                service: SERVICE,
-                detail: "the key secret has no SecretString".into(),
-            })
+            .ok_or_else(|| DependencyError::other(SERVICE, "the key secret has no SecretString"))
     }
 }

@@ -4,7 +4,7 @@
 //! On EventBridge it is one entry with source [`SOURCE`], detail-type [`DETAIL_TYPE`] and
 //! [`StateChange`] as its detail (camelCase JSON, `errorMessage` null when healthy).
 
-use crate::domain::{ConnectorId, State};
+use crate::domain::{redact, ConnectorId, State, UrlView};
 use chrono::{DateTime, Utc};
 
 /// The `source` of every state-change event.
@@ -43,7 +43,7 @@ impl StateChange {
         Some(Self {
             id: record.id,
             name: name.unwrap_or_default().to_owned(),
-            url: crate::adapters::http_prober::redact(url),
+            url: redact(url, UrlView::Location).into_owned(),
             previous_state,
             state: record.state,
             error_message: record.error_message.clone(),

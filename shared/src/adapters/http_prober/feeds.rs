@@ -2,9 +2,10 @@
 //! and how its response is judged.
 
 use super::client::status_failure;
-use super::redact;
+use crate::domain::{redact, UrlView};
 use crate::probe::outcome::{Failure, FailureKind};
-use crate::probe::target::{FeedType, ProbeTarget, DEFAULT_PYPI_PROJECT, DEFAULT_RUBYGEM};
+use crate::domain::FeedType;
+use crate::probe::target::{ProbeTarget, DEFAULT_PYPI_PROJECT, DEFAULT_RUBYGEM};
 use http::{HeaderMap, Method, StatusCode};
 use url::Url;
 
@@ -236,7 +237,7 @@ pub(super) fn judge(
                 FailureKind::UnexpectedResponse,
                 format!(
                     "Registry at {} does not implement the Docker registry v2 API (HTTP 404).",
-                    redact(&target.url)
+                    redact(&target.url, UrlView::Location)
                 ),
             )),
             _ => Err(status_failure(status)),

@@ -6,7 +6,7 @@
 //! hands, sends the feed type's request ([`feeds`]), follows at most 5 redirects, reads at
 //! most 1 MiB of body and only when the check needs it, keeps no cookies, and sends
 //! `User-Agent: connector-health/<version>`. The whole attempt is bounded by the timeout.
-//! URLs in messages and logs go through [`redact`]: no user-info, no query.
+//! URLs in messages and logs go through [`crate::domain::redact`]: no user-info, no query.
 
 pub mod address;
 mod client;
@@ -15,7 +15,7 @@ pub mod resolver;
 pub mod tls;
 
 use crate::probe::outcome::{Failure, FailureKind, Observation, ProbeOutcome};
-use crate::probe::ports::Prober;
+use crate::ports::Prober;
 use crate::probe::target::ProbeTarget;
 use http_body_util::BodyExt;
 pub use resolver::{Resolver, StaticResolver, SystemResolver};
@@ -123,21 +123,6 @@ fn timeout_failure(progress: &Progress, timeout: Duration) -> Failure {
     Failure::new(FailureKind::Timeout, message)
 }
 
-/// A URL fit for messages and logs: scheme, host, port and path only (no user-info, no
-/// query, no fragment). Unparseable input gives a placeholder, never the input.
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if matches!(u.scheme(), "http" | "https") => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.set_query(None);
-            u.set_fragment(None);
-            u.to_string()
-        }
-        _ => "(invalid URL)".to_owned(),
-    }
-}
-
 impl HttpProber {
     async fn check(
         &self,
@@ -241,16 +226,6 @@ impl Prober for HttpProber {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redaction_drops_credentials_and_queries() {
-        assert_eq!(
-            redact("https://user:s3cret@registry.test:8443/npm/?token=abc#x"),
-            "https://registry.test:8443/npm/"
-        );
-        assert_eq!(redact("https://user:p%40ss@r.test"), "https://r.test/");
-        assert_eq!(redact("user:pass@nothing"), "(invalid URL)");
-    }
 
     #[test]
     fn durations_read_naturally() {

@@ -1,0 +1,77 @@
+//! The read functions' side: every showable connector (one Scan, page by page) and one
+//! connector (one GetItem). Rows that cannot be shown are logged and skipped, or shown as
+//! `unknown` (see [`RawConnector::validate`](crate::domain::RawConnector::validate)).
+
+use super::schema::{attr, key, raw_from_item};
+use super::{DynamoConnectorStore, Item};
+use crate::domain::{Connector, ConnectorId};
+use crate::ports::{ConnectorReader, DependencyError};
+
+/// Validates an item; logs and drops rows that cannot be shown.
+fn showable(item: &Item) -> Option<Connector> {
+    match raw_from_item(item).validate() {
+        Ok(v) => {
+            if let Some(why) = v.downgraded {
+                tracing::warn!(connector_id = %v.connector.id, reason = why, "connector row shown as unknown");
+            }
+            Some(v.connector)
+        }
+        Err(e) => {
+            tracing::warn!(reason = %e, "skipping malformed connector row");
+            None
+        }
+    }
+}
+
+impl DynamoConnectorStore {
+    /// Every item in the table, following `LastEvaluatedKey` page by page.
+    pub async fn scan_items(&self) -> Result<(Vec<Item>, usize), DependencyError> {
+        let mut items = Vec::new();
+        let mut pages = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.error(e))?;
+            pages += 1;
+            items.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok((items, pages))
+    }
+}
+
+impl ConnectorReader for DynamoConnectorStore {
+    async fn list(&self) -> Result<Vec<Connector>, DependencyError> {
+        let (items, pages) = self.scan_items().await?;
+        let mut connectors: Vec<Connector> = items.iter().filter_map(showable).collect();
+        connectors.sort_by_key(|c| c.id);
+        tracing::debug!(
+            pages,
+            rows = items.len(),
+            shown = connectors.len(),
+            "listed connectors"
+        );
+        Ok(connectors)
+    }
+
+    async fn get(&self, id: ConnectorId) -> Result<Option<Connector>, DependencyError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(attr::ID, key(id))
+            .send()
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(out.item.as_ref().and_then(showable))
+    }
+}

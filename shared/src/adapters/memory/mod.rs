@@ -1,0 +1,161 @@
+//! In-memory implementations of the ports (feature `memory`): the fakes that handler
+//! tests, the run's tests and the benchmarks use in place of AWS.
+
+mod probe;
+
+pub use probe::{InMemoryEvents, InMemoryProbeStore};
+
+use crate::domain::{Connector, ConnectorId};
+use crate::ports::{Clock, ConnectorReader, DependencyError, KeySource};
+use chrono::{DateTime, TimeZone, Utc};
+use secrecy::SecretString;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// Connectors held in memory. Can be told to fail, like an unreachable table.
+#[derive(Debug, Default)]
+pub struct InMemoryConnectors {
+    rows: RwLock<Vec<Connector>>,
+    failing: AtomicBool,
+    delay: Mutex<Duration>,
+}
+
+impl InMemoryConnectors {
+    pub fn new(mut rows: Vec<Connector>) -> Self {
+        rows.sort_by_key(|c| c.id);
+        Self {
+            rows: RwLock::new(rows),
+            failing: AtomicBool::new(false),
+            delay: Mutex::new(Duration::ZERO),
+        }
+    }
+
+    pub fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Makes every read take this long first, like a slow table.
+    pub fn set_delay(&self, delay: Duration) {
+        *self.delay.lock().unwrap_or_else(|p| p.into_inner()) = delay;
+    }
+
+    async fn check(&self) -> Result<(), DependencyError> {
+        let delay = *self.delay.lock().unwrap_or_else(|p| p.into_inner());
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        self.check_failing()
+    }
+
+    fn check_failing(&self) -> Result<(), DependencyError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(DependencyError::other("in-memory store", "told to fail"));
+        }
+        Ok(())
+    }
+
+    fn rows(&self) -> std::sync::RwLockReadGuard<'_, Vec<Connector>> {
+        self.rows.read().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl ConnectorReader for InMemoryConnectors {
+    async fn list(&self) -> Result<Vec<Connector>, DependencyError> {
+        self.check().await?;
+        Ok(self.rows().clone())
+    }
+
+    async fn get(&self, id: ConnectorId) -> Result<Option<Connector>, DependencyError> {
+        self.check().await?;
+        Ok(self.rows().iter().find(|c| c.id == id).cloned())
+    }
+}
+
+/// A key document held in memory; counts fetches and can be told to fail.
+#[derive(Debug)]
+pub struct InMemoryKeySource {
+    text: Mutex<String>,
+    failing: AtomicBool,
+    fetches: AtomicU64,
+}
+
+impl InMemoryKeySource {
+    pub fn new(text: String) -> Self {
+        Self {
+            text: Mutex::new(text),
+            failing: AtomicBool::new(false),
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    pub fn set(&self, text: String) {
+        *self.text.lock().unwrap_or_else(|p| p.into_inner()) = text;
+    }
+
+    pub fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    pub fn fetches(&self) -> u64 {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+impl KeySource for InMemoryKeySource {
+    async fn fetch(&self) -> Result<SecretString, DependencyError> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(DependencyError::other("in-memory key source", "told to fail"));
+        }
+        Ok(SecretString::from(
+            self.text.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        ))
+    }
+}
+
+/// A clock that only moves when told to.
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    start: Instant,
+    offset: Arc<Mutex<Duration>>,
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ManualClock {
+    /// The wall-clock time at which every manual clock starts.
+    pub fn start_utc() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    pub fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            offset: Arc::new(Mutex::new(Duration::ZERO)),
+        }
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.offset.lock().unwrap_or_else(|p| p.into_inner()) += by;
+    }
+
+    fn offset(&self) -> Duration {
+        *self.offset.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        Self::start_utc() + chrono::Duration::from_std(self.offset()).unwrap_or_default()
+    }
+    fn instant(&self) -> Instant {
+        self.start + self.offset()
+    }
+}

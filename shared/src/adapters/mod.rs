@@ -1,0 +1,14 @@
+//! Implementations of the ports, one folder or file per thing that backs them.
+//!
+//! - [`dynamodb`]: the connector table (the only code that knows the row schema).
+//! - [`secrets_manager`]: the API key document.
+//! - [`eventbridge`]: state-change events.
+//! - [`http_prober`]: the HTTP(S) prober.
+//! - `memory` (feature `memory`): in-memory fakes of every port, for tests and benchmarks.
+
+pub mod dynamodb;
+pub mod eventbridge;
+pub mod http_prober;
+#[cfg(any(test, feature = "memory"))]
+pub mod memory;
+pub mod secrets_manager;

@@ -1,0 +1,92 @@
+//! What the two read functions need: the table, the key secret and the key cache's rules.
+
+use super::{ConfigError, Env, TABLE_VAR};
+use crate::auth::CachePolicy;
+use std::time::Duration;
+
+pub const SECRET_VAR: &str = "API_KEYS_SECRET_ID";
+pub const TTL_VAR: &str = "API_KEYS_CACHE_TTL_SECONDS";
+pub const MIN_REFRESH_VAR: &str = "API_KEYS_MIN_REFRESH_SECONDS";
+pub const BACKOFF_VAR: &str = "API_KEYS_FAILURE_BACKOFF_SECONDS";
+pub const STALENESS_VAR: &str = "API_KEYS_MAX_STALENESS_SECONDS";
+
+/// The floor of `API_KEYS_MIN_REFRESH_SECONDS` and of the TTL: unknown keys must not be
+/// able to make a container call Secrets Manager more often than this.
+pub const MIN_REFRESH_FLOOR_SECONDS: u64 = 30;
+
+/// What the two read functions need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    pub table: String,
+    pub key_secret_id: String,
+    pub key_cache: CachePolicy,
+}
+
+impl ApiConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(lookup);
+        let at_least = |name: &'static str, value: Duration| {
+            if value.as_secs() < MIN_REFRESH_FLOOR_SECONDS {
+                Err(ConfigError::TooShort(name, MIN_REFRESH_FLOOR_SECONDS))
+            } else {
+                Ok(value)
+            }
+        };
+        let d = CachePolicy::default();
+        Ok(Self {
+            table: env.required(TABLE_VAR)?,
+            key_secret_id: env.required(SECRET_VAR)?,
+            key_cache: CachePolicy {
+                ttl: at_least(TTL_VAR, env.seconds(TTL_VAR, d.ttl)?)?,
+                min_refresh_interval: at_least(
+                    MIN_REFRESH_VAR,
+                    env.seconds(MIN_REFRESH_VAR, d.min_refresh_interval)?,
+                )?,
+                failure_backoff: env.seconds(BACKOFF_VAR, d.failure_backoff)?,
+                max_staleness: env.seconds(STALENESS_VAR, d.max_staleness)?,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<ApiConfig, ConfigError> {
+        ApiConfig::from_lookup(crate::config::lookup(pairs))
+    }
+
+    #[test]
+    fn required_variables_are_named_when_missing() {
+        assert_eq!(cfg(&[]), Err(ConfigError::Missing(TABLE_VAR)));
+        assert_eq!(
+            cfg(&[(TABLE_VAR, "t"), (SECRET_VAR, " ")]),
+            Err(ConfigError::Missing(SECRET_VAR))
+        );
+    }
+
+    #[test]
+    fn durations_default_and_parse() {
+        let c = cfg(&[(TABLE_VAR, "t"), (SECRET_VAR, "s")]).unwrap();
+        assert_eq!(c.key_cache, CachePolicy::default());
+        let c = cfg(&[(TABLE_VAR, "t"), (SECRET_VAR, "s"), (TTL_VAR, "60")]).unwrap();
+        assert_eq!(c.key_cache.ttl, Duration::from_secs(60));
+        assert_eq!(
+            cfg(&[(TABLE_VAR, "t"), (SECRET_VAR, "s"), (TTL_VAR, "5m")]),
+            Err(ConfigError::NotSeconds(TTL_VAR))
+        );
+        assert_eq!(
+            cfg(&[(TABLE_VAR, "t"), (SECRET_VAR, "s"), (MIN_REFRESH_VAR, "0")]),
+            Err(ConfigError::TooShort(MIN_REFRESH_VAR, 30))
+        );
+        assert_eq!(
+            cfg(&[(TABLE_VAR, "t"), (SECRET_VAR, "s"), (TTL_VAR, "29")]),
+            Err(ConfigError::TooShort(TTL_VAR, 30))
+        );
+    }
+}

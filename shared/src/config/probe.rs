@@ -1,0 +1,168 @@
+//! What a probe run needs: the table, the run's settings, the prober's and the event bus.
+
+use super::{ConfigError, Env, TABLE_VAR};
+use crate::adapters::eventbridge::DEFAULT_BUS;
+use crate::adapters::http_prober::{ProberSettings, ALLOW_PRIVATE_SETTING};
+use crate::probe::target::MAX_PROBE_TIMEOUT;
+use crate::runner::RunSettings;
+use std::time::Duration;
+
+pub const CONCURRENCY_VAR: &str = "PROBE_CONCURRENCY";
+pub const TIMEOUT_VAR: &str = "PROBE_TIMEOUT_SECONDS";
+pub const RETRIES_VAR: &str = "PROBE_RETRIES";
+pub const BACKOFF_VAR: &str = "PROBE_RETRY_BACKOFF_MS";
+pub const WRITE_RESERVE_VAR: &str = "PROBE_WRITE_RESERVE_MS";
+pub const CERT_WARNING_VAR: &str = "CERT_EXPIRY_WARNING_DAYS";
+pub const ALLOW_PRIVATE_VAR: &str = ALLOW_PRIVATE_SETTING;
+/// The EventBridge bus for state-change events (name or ARN; default `default`).
+pub const EVENT_BUS_VAR: &str = "EVENT_BUS_NAME";
+/// `false` switches state-change events off (default `true`).
+pub const EVENTS_ENABLED_VAR: &str = "STATE_CHANGE_EVENTS_ENABLED";
+
+/// Everything the probe function needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeConfig {
+    pub table: String,
+    pub run: RunSettings,
+    pub allow_private: bool,
+    /// The bus state-change events go to; `None` when they are switched off.
+    pub event_bus: Option<String>,
+}
+
+impl ProbeConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(lookup);
+        let d = RunSettings::default();
+        let allow_private = env.flag(ALLOW_PRIVATE_VAR, false)?;
+        let event_bus = env
+            .flag(EVENTS_ENABLED_VAR, true)?
+            .then(|| env.get(EVENT_BUS_VAR).unwrap_or_else(|| DEFAULT_BUS.to_owned()));
+        Ok(Self {
+            table: env.required(TABLE_VAR)?,
+            run: RunSettings {
+                concurrency: env.number(CONCURRENCY_VAR, d.concurrency as u64, 1, 1024)? as usize,
+                default_timeout: Duration::from_secs(env.number(
+                    TIMEOUT_VAR,
+                    d.default_timeout.as_secs(),
+                    1,
+                    MAX_PROBE_TIMEOUT.as_secs(),
+                )?),
+                retries: env.number(RETRIES_VAR, u64::from(d.retries), 0, 3)? as u32,
+                retry_backoff: Duration::from_millis(env.number(
+                    BACKOFF_VAR,
+                    d.retry_backoff.as_millis() as u64,
+                    0,
+                    10_000,
+                )?),
+                write_reserve: Duration::from_millis(env.number(
+                    WRITE_RESERVE_VAR,
+                    d.write_reserve.as_millis() as u64,
+                    0,
+                    60_000,
+                )?),
+                certificate_warning_days: env.number(
+                    CERT_WARNING_VAR,
+                    u64::from(d.certificate_warning_days),
+                    0,
+                    365,
+                )? as u32,
+            },
+            allow_private,
+            event_bus,
+        })
+    }
+
+    /// The HTTP prober's settings.
+    pub fn prober_settings(&self) -> ProberSettings {
+        ProberSettings {
+            allow_private: self.allow_private,
+            ..ProberSettings::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<ProbeConfig, ConfigError> {
+        ProbeConfig::from_lookup(crate::config::lookup(pairs))
+    }
+
+    #[test]
+    fn defaults_apply_and_the_table_is_required() {
+        assert_eq!(cfg(&[]), Err(ConfigError::Missing(TABLE_VAR)));
+        let c = cfg(&[(TABLE_VAR, "connectors")]).unwrap();
+        assert_eq!(c.table, "connectors");
+        assert_eq!(c.run, RunSettings::default());
+        assert_eq!(c.run.concurrency, 32);
+        assert_eq!(c.run.default_timeout, Duration::from_secs(10));
+        assert_eq!(c.run.retries, 1);
+        assert_eq!(c.run.certificate_warning_days, 14);
+        assert!(!c.allow_private);
+        assert!(!c.prober_settings().allow_private);
+        assert_eq!(c.event_bus.as_deref(), Some("default"));
+    }
+
+    #[test]
+    fn events_go_to_the_named_bus_or_are_switched_off() {
+        let base = (TABLE_VAR, "t");
+        let c = cfg(&[base, (EVENT_BUS_VAR, "ops")]).unwrap();
+        assert_eq!(c.event_bus.as_deref(), Some("ops"));
+        let c = cfg(&[base, (EVENT_BUS_VAR, "ops"), (EVENTS_ENABLED_VAR, "false")]).unwrap();
+        assert_eq!(c.event_bus, None);
+        assert_eq!(
+            cfg(&[base, (EVENTS_ENABLED_VAR, "off")]),
+            Err(ConfigError::NotBool(EVENTS_ENABLED_VAR))
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let base = (TABLE_VAR, "t");
+        assert_eq!(
+            cfg(&[base, (RETRIES_VAR, "4")]),
+            Err(ConfigError::OutOfRange {
+                name: RETRIES_VAR,
+                min: 0,
+                max: 3
+            })
+        );
+        assert!(matches!(
+            cfg(&[base, (CONCURRENCY_VAR, "0")]),
+            Err(ConfigError::OutOfRange {
+                name: CONCURRENCY_VAR,
+                ..
+            })
+        ));
+        assert!(matches!(
+            cfg(&[base, (TIMEOUT_VAR, "10s")]),
+            Err(ConfigError::OutOfRange {
+                name: TIMEOUT_VAR,
+                ..
+            })
+        ));
+        assert_eq!(
+            cfg(&[base, (ALLOW_PRIVATE_VAR, "maybe")]),
+            Err(ConfigError::NotBool(ALLOW_PRIVATE_VAR))
+        );
+        let c = cfg(&[
+            base,
+            (RETRIES_VAR, "0"),
+            (CONCURRENCY_VAR, "128"),
+            (ALLOW_PRIVATE_VAR, "true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.run.retries, c.run.concurrency, c.allow_private),
+            (0, 128, true)
+        );
+        assert!(ConfigError::Missing(TABLE_VAR)
+            .to_string()
+            .contains(TABLE_VAR));
+    }
+}

@@ -1,0 +1,21 @@
+//! The connector health domain: ids, states, the connector as the API shows it, feed
+//! types and URL redaction. No AWS, no HTTP.
+
+mod connector;
+mod feed_type;
+mod id;
+mod presented;
+mod settings;
+pub mod redact;
+mod time;
+
+pub use connector::{
+    Connector, Diagnostics, Health, RawConnector, RowError, State, Validated,
+    MISSING_ERROR_MESSAGE,
+};
+pub use feed_type::FeedType;
+pub use id::ConnectorId;
+pub use presented::Presented;
+pub use settings::{Catalog, CatalogRow, ConnectorSettings};
+pub use redact::{redact, UrlView};
+pub use time::{format_timestamp, parse_timestamp};

@@ -1,0 +1,746 @@
+//! One probe run: every target probed with bounded concurrency, each result written as soon
+//! as its probe ends, no probe started that could not finish before the deadline, a panic in
+//! one probe contained to that probe. A result that changes the connector's state is
+//! published as a state-change event once it is written (never for a write that lost).
+
+use serde::Serialize;
+use crate::domain::{ConnectorId, State};
+use crate::probe::events::StateChange;
+use crate::probe::outcome::{Failure, FailureKind, Observation, ProbeOutcome, ProbeRecord};
+use crate::ports::{
+    Clock, NoEvents, ProbeResultWriter, Prober, StateChangePublisher, WriteOutcome,
+};
+use crate::probe::target::ProbeTarget;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// How a run behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSettings {
+    /// Probes in flight at once.
+    pub concurrency: usize,
+    /// Per-connector timeout unless the row sets its own.
+    pub default_timeout: Duration,
+    /// Extra attempts after a transient failure (0–3).
+    pub retries: u32,
+    /// Pause before a retry.
+    pub retry_backoff: Duration,
+    /// Time kept free before the deadline for writing a result.
+    pub write_reserve: Duration,
+    /// A certificate expiring within this many days is logged as a warning.
+    pub certificate_warning_days: u32,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 32,
+            default_timeout: Duration::from_secs(10),
+            retries: 1,
+            retry_backoff: Duration::from_millis(500),
+            write_reserve: Duration::from_millis(1500),
+            certificate_warning_days: 14,
+        }
+    }
+}
+
+/// What a run did. `total` = `healthy` + `error` + `skipped` + `panicked`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    pub total: u64,
+    pub healthy: u64,
+    pub error: u64,
+    /// Not started because they could not finish before the deadline (rows untouched).
+    pub skipped: u64,
+    /// Probes that panicked (rows untouched; the panic is logged).
+    pub panicked: u64,
+    /// Probes that needed a retry.
+    pub retried: u64,
+    pub written: u64,
+    /// Results not written because the row was deleted or holds a newer result.
+    pub superseded: u64,
+    pub write_failures: u64,
+    /// Certificates expiring within the warning window.
+    pub certificates_expiring: u64,
+    /// State-change events published.
+    pub events_published: u64,
+    /// State-change events that could not be published (logged).
+    pub event_failures: u64,
+    pub duration_ms: u64,
+}
+
+/// What one probe task reports.
+struct ProbeReport {
+    state: State,
+    retried: bool,
+    write: Option<WriteOutcome>,
+    certificate_expiring: bool,
+    /// `Some(true)`: a state-change event was published; `Some(false)`: publishing failed.
+    event: Option<bool>,
+}
+
+/// The ports a run uses; [`no_events`] switches state-change events off.
+pub struct RunPorts<W, P, C, E> {
+    pub writer: Arc<W>,
+    pub prober: Arc<P>,
+    pub clock: Arc<C>,
+    pub events: Arc<E>,
+}
+
+impl<W, P, C, E> Clone for RunPorts<W, P, C, E> {
+    fn clone(&self) -> Self {
+        Self {
+            writer: self.writer.clone(),
+            prober: self.prober.clone(),
+            clock: self.clock.clone(),
+            events: self.events.clone(),
+        }
+    }
+}
+
+/// State-change events switched off.
+pub fn no_events() -> Arc<NoEvents> {
+    Arc::new(NoEvents)
+}
+
+/// Whether an attempt of `timeout`, started now, and its write could end before `deadline`.
+fn fits(now: Instant, timeout: Duration, reserve: Duration, deadline: Instant) -> bool {
+    now.checked_add(timeout + reserve)
+        .is_some_and(|end| end <= deadline)
+}
+
+/// Probes `targets` and writes each result; returns the counts.
+pub async fn run<W, P, C, E>(
+    targets: Vec<ProbeTarget>,
+    ports: RunPorts<W, P, C, E>,
+    settings: &RunSettings,
+    deadline: Instant,
+) -> RunSummary
+where
+    W: ProbeResultWriter + 'static,
+    P: Prober + 'static,
+    C: Clock + 'static,
+    E: StateChangePublisher + 'static,
+{
+    let started = Instant::now();
+    let mut summary = RunSummary {
+        total: targets.len() as u64,
+        ..RunSummary::default()
+    };
+    let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    let mut task_ids = HashMap::new();
+    for target in targets {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break; // never closed
+        };
+        let timeout = target.timeout_or(settings.default_timeout);
+        if !fits(Instant::now(), timeout, settings.write_reserve, deadline) {
+            summary.skipped += 1;
+            continue;
+        }
+        let id = target.id;
+        let ports = ports.clone();
+        let settings = settings.clone();
+        let handle = tasks.spawn(async move {
+            let _permit = permit;
+            probe_one(target, timeout, ports, &settings, deadline).await
+        });
+        task_ids.insert(handle.id(), id);
+    }
+    if summary.skipped > 0 {
+        tracing::warn!(
+            skipped = summary.skipped,
+            "some connectors were not probed: they could not finish before the deadline"
+        );
+    }
+    while let Some(joined) = tasks.join_next_with_id().await {
+        match joined {
+            Ok((_, report)) => {
+                match report.state {
+                    State::Healthy => summary.healthy += 1,
+                    _ => summary.error += 1,
+                }
+                summary.retried += u64::from(report.retried);
+                summary.certificates_expiring += u64::from(report.certificate_expiring);
+                match report.write {
+                    Some(WriteOutcome::Written) => summary.written += 1,
+                    Some(WriteOutcome::Superseded) => summary.superseded += 1,
+                    None => summary.write_failures += 1,
+                }
+                match report.event {
+                    Some(true) => summary.events_published += 1,
+                    Some(false) => summary.event_failures += 1,
+                    None => {}
+                }
+            }
+            Err(e) => {
+                summary.panicked += 1;
+                let connector_id = task_ids.get(&e.id()).map(|id| id.get());
+                if e.is_panic() {
+                    tracing::error!(?connector_id, "probe panicked; its row is left as it was");
+                } else {
+                    tracing::error!(?connector_id, "probe task was cancelled");
+                }
+            }
+        }
+    }
+    summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    summary
+}
+
+/// A guard for a prober that overruns its own timeout: the run still moves on.
+const PROBER_GRACE: Duration = Duration::from_secs(1);
+
+async fn attempt<P: Prober>(prober: &P, target: &ProbeTarget, timeout: Duration) -> ProbeOutcome {
+    match tokio::time::timeout(timeout + PROBER_GRACE, prober.probe(target, timeout)).await {
+        Ok(outcome) => outcome,
+        Err(_) => ProbeOutcome::failed(
+            Failure::new(
+                FailureKind::Timeout,
+                format!("Timed out after {} s.", timeout.as_secs_f64()),
+            ),
+            Observation::default(),
+        ),
+    }
+}
+
+async fn probe_one<W, P, C, E>(
+    target: ProbeTarget,
+    timeout: Duration,
+    ports: RunPorts<W, P, C, E>,
+    settings: &RunSettings,
+    deadline: Instant,
+) -> ProbeReport
+where
+    W: ProbeResultWriter,
+    P: Prober,
+    C: Clock,
+    E: StateChangePublisher,
+{
+    let mut attempts = 1;
+    let outcome = loop {
+        let outcome = attempt(ports.prober.as_ref(), &target, timeout).await;
+        let may_retry = outcome.is_transient_failure()
+            && attempts <= settings.retries
+            && fits(
+                Instant::now() + settings.retry_backoff,
+                timeout,
+                settings.write_reserve,
+                deadline,
+            );
+        if !may_retry {
+            break outcome;
+        }
+        tracing::debug!(
+            connector_id = target.id.get(),
+            attempts,
+            "transient failure; retrying"
+        );
+        tokio::time::sleep(settings.retry_backoff).await;
+        attempts += 1;
+    };
+    let now = ports.clock.now();
+    let record = ProbeRecord::new(target.id, &target.previous, &outcome, now);
+    let certificate_expiring = record.certificate_expires_at.is_some_and(|at| {
+        at <= now + chrono::Duration::days(i64::from(settings.certificate_warning_days))
+    });
+    log_result(target.id, &record, attempts, certificate_expiring);
+    let write = match ports.writer.write(&record).await {
+        Ok(w) => {
+            if w == WriteOutcome::Superseded {
+                tracing::info!(
+                    connector_id = target.id.get(),
+                    "result not written: the connector was deleted or has a newer result"
+                );
+            }
+            Some(w)
+        }
+        Err(e) => {
+            tracing::error!(connector_id = target.id.get(), error = %e, "could not write probe result");
+            None
+        }
+    };
+    // Only a result that was written changes the row, so only then is there an event.
+    let event = match write {
+        Some(WriteOutcome::Written) if ports.events.enabled() => {
+            publish_change(ports.events.as_ref(), &target, &record).await
+        }
+        _ => None,
+    };
+    ProbeReport {
+        state: record.state,
+        retried: attempts > 1,
+        write,
+        certificate_expiring,
+        event,
+    }
+}
+
+/// Publishes the change from the row's previous state to `record`'s, if it is one.
+async fn publish_change<E: StateChangePublisher>(
+    events: &E,
+    target: &ProbeTarget,
+    record: &ProbeRecord,
+) -> Option<bool> {
+    let change = StateChange::detect(
+        target.previous.state,
+        record,
+        target.name.as_deref(),
+        &target.url,
+    )?;
+    match events.publish(&change).await {
+        Ok(()) => {
+            tracing::info!(
+                connector_id = target.id.get(),
+                previous_state = change.previous_state.as_str(),
+                state = change.state.as_str(),
+                "published state change"
+            );
+            Some(true)
+        }
+        Err(e) => {
+            tracing::error!(connector_id = target.id.get(), error = %e, "could not publish state change");
+            Some(false)
+        }
+    }
+}
+
+fn log_result(id: ConnectorId, record: &ProbeRecord, attempts: u32, certificate_expiring: bool) {
+    tracing::info!(
+        connector_id = id.get(),
+        state = record.state.as_str(),
+        error_message = record.error_message.as_deref(),
+        http_status = record.http_status,
+        response_time_ms = record.response_time_ms,
+        attempts,
+        "probed connector"
+    );
+    if certificate_expiring {
+        tracing::warn!(
+            connector_id = id.get(),
+            certificate_expires_at = record
+                .certificate_expires_at
+                .as_ref()
+                .map(crate::domain::format_timestamp),
+            "TLS certificate expires soon"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::memory::ManualClock;
+    use crate::adapters::memory::InMemoryProbeStore;
+    use crate::domain::FeedType;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Mutex;
+
+    /// A prober scripted per connector id: each call pops the next outcome (the last one
+    /// repeats); the connector `panic_id` makes it panic.
+    #[derive(Default)]
+    struct ScriptedProber {
+        script: Mutex<HashMap<u32, Vec<ProbeOutcome>>>,
+        calls: AtomicU32,
+        in_flight: AtomicU32,
+        max_in_flight: AtomicU32,
+        delay: Duration,
+        panic_id: u32,
+    }
+
+    impl ScriptedProber {
+        fn with(self, id: u32, outcomes: Vec<ProbeOutcome>) -> Self {
+            self.script.lock().unwrap().insert(id, outcomes);
+            self
+        }
+    }
+
+    impl Prober for ScriptedProber {
+        async fn probe(&self, target: &ProbeTarget, _timeout: Duration) -> ProbeOutcome {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            if !self.delay.is_zero() {
+                tokio::time::sleep(self.delay).await;
+            }
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            assert!(target.id.get() != self.panic_id, "scripted panic");
+            let mut script = self.script.lock().unwrap();
+            match script.get_mut(&target.id.get()) {
+                Some(list) if list.len() > 1 => list.remove(0),
+                Some(list) => list[0].clone(),
+                None => healthy(),
+            }
+        }
+    }
+
+    fn healthy() -> ProbeOutcome {
+        ProbeOutcome::healthy(Observation {
+            http_status: Some(200),
+            ..Observation::default()
+        })
+    }
+
+    fn status(code: u16, message: &str) -> ProbeOutcome {
+        ProbeOutcome::failed(
+            Failure::new(FailureKind::HttpStatus, message),
+            Observation {
+                http_status: Some(code),
+                ..Observation::default()
+            },
+        )
+    }
+
+    fn targets(ids: impl IntoIterator<Item = u32>) -> Vec<ProbeTarget> {
+        ids.into_iter()
+            .map(|i| {
+                ProbeTarget::new(
+                    ConnectorId::new(i).unwrap(),
+                    format!("http://c{i}.test"),
+                    FeedType::Generic,
+                )
+            })
+            .collect()
+    }
+
+    fn settings() -> RunSettings {
+        RunSettings {
+            retry_backoff: Duration::from_millis(1),
+            write_reserve: Duration::from_millis(10),
+            ..RunSettings::default()
+        }
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(3600)
+    }
+
+    async fn go(
+        store: &Arc<InMemoryProbeStore>,
+        prober: &Arc<ScriptedProber>,
+        settings: &RunSettings,
+        deadline: Instant,
+    ) -> RunSummary {
+        let targets = crate::ports::ProbeTargetReader::targets(store.as_ref())
+            .await
+            .unwrap();
+        let ports = RunPorts {
+            writer: store.clone(),
+            prober: prober.clone(),
+            clock: Arc::new(ManualClock::new()),
+            events: no_events(),
+        };
+        run(targets, ports, settings, deadline).await
+    }
+
+    fn id(i: u32) -> ConnectorId {
+        ConnectorId::new(i).unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_connector_is_probed_and_written_once() {
+        let store = Arc::new(InMemoryProbeStore::new(targets(1..=50)));
+        let prober = Arc::new(
+            ScriptedProber::default().with(7, vec![status(500, "HTTP 500 Internal Server Error.")]),
+        );
+        let s = go(&store, &prober, &settings(), far()).await;
+        assert_eq!((s.total, s.healthy, s.error, s.skipped), (50, 49, 1, 0));
+        assert_eq!((s.written, s.write_failures, s.superseded), (50, 0, 0));
+        assert_eq!(store.write_calls(), 50);
+        let r = store.record(id(7)).unwrap();
+        assert_eq!(r.state, State::Error);
+        assert_eq!(
+            r.error_message.as_deref(),
+            Some("HTTP 500 Internal Server Error.")
+        );
+        assert_eq!(r.consecutive_failures, 1);
+        assert_eq!(store.record(id(8)).unwrap().state, State::Healthy);
+        assert_eq!(
+            prober.calls.load(Ordering::SeqCst),
+            50,
+            "500 is not retried"
+        );
+    }
+
+    #[tokio::test]
+    async fn transient_failures_are_retried_up_to_the_limit() {
+        let store = Arc::new(InMemoryProbeStore::new(targets(1..=3)));
+        let prober = Arc::new(
+            ScriptedProber::default()
+                .with(
+                    1,
+                    vec![status(503, "HTTP 503 Service Unavailable."), healthy()],
+                )
+                .with(2, vec![status(502, "HTTP 502 Bad Gateway.")]),
+        );
+        let mut st = settings();
+        st.retries = 2;
+        let s = go(&store, &prober, &st, far()).await;
+        assert_eq!((s.healthy, s.error, s.retried), (2, 1, 2));
+        assert_eq!(store.record(id(1)).unwrap().state, State::Healthy);
+        let r = store.record(id(2)).unwrap();
+        assert_eq!(r.error_message.as_deref(), Some("HTTP 502 Bad Gateway."));
+        assert_eq!(r.http_status, Some(502));
+        // 1: 2 calls, 2: 1 + 2 retries, 3: 1
+        assert_eq!(prober.calls.load(Ordering::SeqCst), 6);
+    }
+
+    #[tokio::test]
+    async fn no_retry_when_retries_are_off() {
+        let store = Arc::new(InMemoryProbeStore::new(targets([1])));
+        let prober = Arc::new(ScriptedProber::default().with(
+            1,
+            vec![status(503, "HTTP 503 Service Unavailable."), healthy()],
+        ));
+        let mut st = settings();
+        st.retries = 0;
+        let s = go(&store, &prober, &st, far()).await;
+        assert_eq!((s.healthy, s.error, s.retried), (0, 1, 0));
+    }
+
+    #[tokio::test]
+    async fn concurrency_is_bounded() {
+        let store = Arc::new(InMemoryProbeStore::new(targets(1..=40)));
+        let prober = Arc::new(ScriptedProber {
+            delay: Duration::from_millis(20),
+            ..ScriptedProber::default()
+        });
+        let mut st = settings();
+        st.concurrency = 4;
+        let s = go(&store, &prober, &st, far()).await;
+        assert_eq!(s.healthy, 40);
+        let max = prober.max_in_flight.load(Ordering::SeqCst);
+        assert!(max <= 4, "at most 4 in flight, saw {max}");
+        assert!(max >= 2, "probes ran concurrently, saw {max}");
+    }
+
+    #[tokio::test]
+    async fn probes_that_cannot_finish_before_the_deadline_are_skipped() {
+        let mut ts = targets(1..=4);
+        ts[1].timeout = Some(Duration::from_secs(60));
+        ts[3].timeout = Some(Duration::from_secs(60));
+        let store = Arc::new(InMemoryProbeStore::new(ts));
+        let prober = Arc::new(ScriptedProber::default());
+        let mut st = settings();
+        st.default_timeout = Duration::from_secs(1);
+        let s = go(
+            &store,
+            &prober,
+            &st,
+            Instant::now() + Duration::from_secs(30),
+        )
+        .await;
+        assert_eq!((s.total, s.healthy, s.skipped), (4, 2, 2));
+        assert!(store.record(id(2)).is_none(), "skipped rows are untouched");
+        assert!(store.record(id(4)).is_none());
+        assert_eq!(prober.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_probe_is_contained() {
+        let store = Arc::new(InMemoryProbeStore::new(targets([12, 13, 14])));
+        let prober = Arc::new(ScriptedProber {
+            panic_id: 13,
+            ..ScriptedProber::default()
+        });
+        let s = go(&store, &prober, &settings(), far()).await;
+        assert_eq!((s.total, s.healthy, s.panicked), (3, 2, 1));
+        assert!(store.record(id(13)).is_none());
+        assert!(store.record(id(14)).is_some());
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_is_counted_and_the_run_goes_on() {
+        let store = Arc::new(InMemoryProbeStore::new(targets(1..=3)));
+        store.fail_next_writes(1);
+        let prober = Arc::new(ScriptedProber::default());
+        let mut st = settings();
+        st.concurrency = 1;
+        let s = go(&store, &prober, &st, far()).await;
+        assert_eq!((s.healthy, s.written, s.write_failures), (3, 2, 1));
+    }
+
+    #[tokio::test]
+    async fn a_connector_deleted_mid_run_is_not_recreated() {
+        let store = Arc::new(InMemoryProbeStore::new(targets([1, 2])));
+        let targets = crate::ports::ProbeTargetReader::targets(store.as_ref())
+            .await
+            .unwrap();
+        store.delete(id(2));
+        let ports = RunPorts {
+            writer: store.clone(),
+            prober: Arc::new(ScriptedProber::default()),
+            clock: Arc::new(ManualClock::new()),
+            events: no_events(),
+        };
+        let s = run(targets, ports, &settings(), far()).await;
+        assert_eq!((s.written, s.superseded), (1, 1));
+        assert!(!store.contains(id(2)));
+    }
+
+    #[tokio::test]
+    async fn state_changes_are_dated_and_failures_counted_across_runs() {
+        let store = Arc::new(InMemoryProbeStore::new(targets([1])));
+        let clock = Arc::new(ManualClock::new());
+        let prober = Arc::new(
+            ScriptedProber::default().with(1, vec![status(500, "HTTP 500 Internal Server Error.")]),
+        );
+        let mut st = settings();
+        st.retries = 0;
+        for _ in 0..2 {
+            let mut ts = crate::ports::ProbeTargetReader::targets(store.as_ref())
+                .await
+                .unwrap();
+            if let Some(r) = store.record(id(1)) {
+                ts[0].previous = crate::probe::target::PreviousResult {
+                    state: Some(r.state),
+                    last_checked: Some(r.last_checked),
+                    consecutive_failures: r.consecutive_failures,
+                    state_changed_at: Some(r.state_changed_at),
+                };
+            }
+            let ports = RunPorts {
+                writer: store.clone(),
+                prober: prober.clone(),
+                clock: clock.clone(),
+                events: no_events(),
+            };
+            run(ts, ports, &st, far()).await;
+            clock.advance(Duration::from_secs(60));
+        }
+        let r = store.record(id(1)).unwrap();
+        assert_eq!(r.consecutive_failures, 2);
+        assert_eq!(r.state_changed_at, ManualClock::start_utc());
+        assert_eq!(
+            r.last_checked,
+            ManualClock::start_utc() + chrono::Duration::seconds(60)
+        );
+    }
+
+    async fn go_with_events(
+        targets: Vec<ProbeTarget>,
+        store: &Arc<InMemoryProbeStore>,
+        prober: ScriptedProber,
+        events: &Arc<crate::adapters::memory::InMemoryEvents>,
+    ) -> RunSummary {
+        let ports = RunPorts {
+            writer: store.clone(),
+            prober: Arc::new(prober),
+            clock: Arc::new(ManualClock::new()),
+            events: events.clone(),
+        };
+        let mut st = settings();
+        st.retries = 0;
+        run(targets, ports, &st, far()).await
+    }
+
+    fn with_previous(mut t: ProbeTarget, state: Option<State>) -> ProbeTarget {
+        t.name = Some(format!("connector {}", t.id));
+        t.previous.state = state;
+        t
+    }
+
+    #[tokio::test]
+    async fn one_event_per_state_change_and_none_without_one() {
+        // 1 healthy → error, 2 healthy → healthy, 3 error → healthy, 4 never probed → error,
+        // 5 error → error.
+        let ts = vec![
+            with_previous(targets([1]).remove(0), Some(State::Healthy)),
+            with_previous(targets([2]).remove(0), Some(State::Healthy)),
+            with_previous(targets([3]).remove(0), Some(State::Error)),
+            with_previous(targets([4]).remove(0), None),
+            with_previous(targets([5]).remove(0), Some(State::Error)),
+        ];
+        let store = Arc::new(InMemoryProbeStore::new(ts.clone()));
+        let down = status(500, "HTTP 500 Internal Server Error.");
+        let prober = ScriptedProber::default()
+            .with(1, vec![down.clone()])
+            .with(4, vec![down.clone()])
+            .with(5, vec![down]);
+        let events = Arc::new(crate::adapters::memory::InMemoryEvents::default());
+        let s = go_with_events(ts, &store, prober, &events).await;
+        assert_eq!((s.events_published, s.event_failures), (3, 0));
+        let mut published = events.published();
+        published.sort_by_key(|c| c.id);
+        let seen: Vec<(u32, State, State)> = published
+            .iter()
+            .map(|c| (c.id.get(), c.previous_state, c.state))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (1, State::Healthy, State::Error),
+                (3, State::Error, State::Healthy),
+                (4, State::Unknown, State::Error),
+            ]
+        );
+        let first = &published[0];
+        assert_eq!(first.name, "connector 1");
+        assert_eq!(first.url, "http://c1.test/");
+        assert_eq!(
+            first.error_message.as_deref(),
+            Some("HTTP 500 Internal Server Error.")
+        );
+        assert_eq!(
+            first.last_checked,
+            store.record(id(1)).unwrap().last_checked
+        );
+    }
+
+    #[tokio::test]
+    async fn a_result_that_was_not_written_publishes_nothing() {
+        let down = || {
+            ScriptedProber::default().with(1, vec![status(500, "HTTP 500 Internal Server Error.")])
+        };
+        let ts = vec![with_previous(targets([1]).remove(0), Some(State::Healthy))];
+        let events = Arc::new(crate::adapters::memory::InMemoryEvents::default());
+        // Deleted during the run: the conditional write loses.
+        let store = Arc::new(InMemoryProbeStore::new(ts.clone()));
+        store.delete(id(1));
+        let s = go_with_events(ts.clone(), &store, down(), &events).await;
+        assert_eq!((s.error, s.superseded), (1, 1));
+        // The table is unreachable: the write fails.
+        let store = Arc::new(InMemoryProbeStore::new(ts.clone()));
+        store.fail_next_writes(1);
+        let s = go_with_events(ts, &store, down(), &events).await;
+        assert_eq!((s.error, s.write_failures), (1, 1));
+        assert_eq!(events.attempts(), 0);
+        assert_eq!(s.events_published, 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_publish_is_counted_and_the_run_goes_on() {
+        let ts: Vec<ProbeTarget> = targets(1..=3)
+            .into_iter()
+            .map(|t| with_previous(t, Some(State::Error)))
+            .collect();
+        let store = Arc::new(InMemoryProbeStore::new(ts.clone()));
+        let events = Arc::new(crate::adapters::memory::InMemoryEvents::default());
+        events.fail_next(1);
+        let s = go_with_events(ts, &store, ScriptedProber::default(), &events).await;
+        assert_eq!((s.healthy, s.written), (3, 3));
+        assert_eq!((s.events_published, s.event_failures), (2, 1));
+        assert_eq!(events.attempts(), 3);
+        assert!(store.record(id(1)).is_some() && store.record(id(3)).is_some());
+    }
+
+    #[tokio::test]
+    async fn switched_off_events_are_not_even_attempted() {
+        let ts = vec![with_previous(targets([1]).remove(0), None)];
+        let store = Arc::new(InMemoryProbeStore::new(ts.clone()));
+        let events: Arc<Option<crate::adapters::memory::InMemoryEvents>> = Arc::new(None);
+        let ports = RunPorts {
+            writer: store.clone(),
+            prober: Arc::new(ScriptedProber::default()),
+            clock: Arc::new(ManualClock::new()),
+            events,
+        };
+        let s = run(ts, ports, &settings(), far()).await;
+        assert_eq!((s.written, s.events_published, s.event_failures), (1, 0, 0));
+    }
+}
