@@ -108,3 +108,56 @@ where
         _ => DependencyError::Other { service, detail },
     }
 }
+
+/// Whether an endpoint URL points at this machine: an `http(s)://` URL whose host is
+/// `localhost`, 127.0.0.0/8 or `[::1]`, with no user-info. What the tools and the tests
+/// require before they create or delete anything on an endpoint, so they never reach AWS.
+pub fn is_local_endpoint(url: &str) -> bool {
+    let url = url.trim();
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .unwrap_or("");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return false;
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_endpoint;
+
+    #[test]
+    fn only_loopback_endpoints_are_local() {
+        for ok in [
+            "http://127.0.0.1:4566",
+            "http://localhost:8000/",
+            "http://[::1]:9000",
+            "http://[::1]:9/",
+            "https://127.0.0.1",
+            "https://127.1.2.3",
+        ] {
+            assert!(is_local_endpoint(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "127.0.0.1:4566",
+            "https://dynamodb.us-east-1.amazonaws.com",
+            "http://127.0.0.1.example.com:80",
+            "http://localhost.example.com",
+            "http://localhost@evil.example",
+            "http://10.0.0.1:4566",
+        ] {
+            assert!(!is_local_endpoint(bad), "{bad}");
+        }
+    }
+}
