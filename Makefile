@@ -1,62 +1,69 @@
-# connector-health: the two commands are `make dev` and `make test` (see README.md).
+# connector-health: the two commands are `make dev` and `make test` (see README.md);
+# `make help` lists the rest. Builds use `--workspace` wherever they can: building one
+# package alone unifies features differently and recompiles shared dependencies.
 SHELL := /bin/bash
 VENV := .venv
-NODE_TOOLS := infra/dev/node_modules
+SCRIPTS := infra/devstack/scripts
+NODE_TOOLS := $(SCRIPTS)/node_modules
 CARGO ?= cargo
+# The integration binary fails, instead of skipping, when the emulators are missing.
+WITH_EMULATORS := $(SCRIPTS)/with-emulators.sh env CONNECTOR_HEALTH_REQUIRE_EMULATORS=1
 
-.PHONY: dev test lint unit integration build release bench perf clean-tools
+.DEFAULT_GOAL := help
+.PHONY: help dev test lint unit integration build release bench perf clean-tools
 
-## Run the API locally on http://127.0.0.1:3000 against the AWS emulator (Ctrl-C stops all).
-dev: $(VENV)/.installed
-	$(CARGO) build -p connector-health-admin
-	infra/dev/dev.sh
+help: ## List the targets.
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
 
-## Every check CI runs: formatting, clippy, then all tests with the emulators started here.
-test: $(VENV)/.installed $(NODE_TOOLS)/.installed lint validate-template
+dev: $(VENV)/.installed ## Run the API on http://127.0.0.1:3000 against the AWS emulator, probing demo upstreams (Ctrl-C stops all).
 	$(CARGO) build --workspace --bins
-	infra/dev/with-emulators.sh $(CARGO) test --workspace --no-fail-fast
+	$(SCRIPTS)/dev.sh
+
+test: $(VENV)/.smoke-installed $(NODE_TOOLS)/.installed lint validate-template ## Every check CI runs: format, clippy, template, unit and integration tests, smoke suite, schemathesis.
+	$(CARGO) build --workspace --bins
+	$(WITH_EMULATORS) $(CARGO) test --workspace --no-fail-fast
 	$(MAKE) --no-print-directory smoke-local
 
-lint:
+lint: ## cargo fmt --check, clippy with every warning denied, no import cycle between modules.
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	python3 $(SCRIPTS)/module-cycles.py shared/src functions/*/src infra/*/src tests/testkit/src
 
-## Unit tests only (no emulator needed).
-unit:
+unit: ## Unit tests only: offline, no emulator needed.
 	$(CARGO) test --workspace --lib --bins
 
-build:
+integration: $(VENV)/.installed $(NODE_TOOLS)/.installed ## The integration binary, with the emulators started and stopped here.
+	$(CARGO) build --workspace --bins
+	$(WITH_EMULATORS) $(CARGO) test -p connector-health-integration --no-fail-fast
+
+build: ## Debug build of everything.
 	$(CARGO) build --workspace
 
-release:
+release: ## Release build of every binary.
 	$(CARGO) build --workspace --release --bins
 
-bench:
+bench: ## The criterion benchmarks of the read handlers.
 	$(CARGO) bench --workspace
 
-## Cold start, release binary sizes and Secrets Manager calls per warm container (PERFORMANCE.md).
-perf: $(VENV)/.installed
-	$(CARGO) build --release -p list-connectors -p get-connector -p hello-lambda -p connector-health-bench
+perf: $(VENV)/.installed ## Cold start, binary sizes, Secrets Manager calls per warm container (docs/performance.md).
+	$(CARGO) build --release -p list-connectors -p get-connector -p probe-connectors -p hello-lambda -p connector-health-bench
 	target/release/cold-start --runs 30
-	stat -c '%s bytes  %n' target/release/list-connectors target/release/get-connector target/release/hello-lambda
-	infra/dev/with-emulators.sh target/release/sm-count --requests 1000 2> >(grep -v '"POST / HTTP/1.1"' >&2)
+	stat -c '%s bytes  %n' target/release/list-connectors target/release/get-connector target/release/probe-connectors target/release/hello-lambda
+	$(SCRIPTS)/with-emulators.sh target/release/sm-count --requests 1000 2> >(grep -v '"POST / HTTP/1.1"' >&2)
 
 .PHONY: smoke smoke-local contract
 
-## The black-box smoke suite against a deployment: make smoke BASE_URL=https://... API_KEY=...
-## (the key is read from the environment; make does not echo it).
-smoke: $(VENV)/.smoke-installed
+smoke: $(VENV)/.smoke-installed ## The black-box smoke suite against a deployment: make smoke BASE_URL=https://... API_KEY=...
 	@test -n "$$BASE_URL" && test -n "$$API_KEY" || { echo "usage: make smoke BASE_URL=https://... API_KEY=..." >&2; exit 2; }
 	@PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/python -m pytest infra/smoke
 
-## openapi.yaml against a deployment with schemathesis: make contract BASE_URL=... API_KEY=...
-contract: $(VENV)/.smoke-installed
+contract: $(VENV)/.smoke-installed ## openapi.yaml against a deployment with schemathesis: make contract BASE_URL=... API_KEY=...
 	@test -n "$$BASE_URL" && test -n "$$API_KEY" || { echo "usage: make contract BASE_URL=https://... API_KEY=..." >&2; exit 2; }
 	@infra/smoke/contract.sh
 
-## The smoke suite and schemathesis against a fresh local stack (part of `make test`).
-smoke-local: $(VENV)/.smoke-installed
-	$(CARGO) build -p connector-health-admin
+smoke-local: $(VENV)/.smoke-installed ## The smoke suite and schemathesis against a fresh local stack (part of make test).
+	$(CARGO) build --workspace --bins
 	infra/smoke/local.sh
 
 $(VENV)/.smoke-installed: infra/smoke/requirements.txt $(VENV)/.installed
@@ -68,17 +75,16 @@ SAM_VENV := .venv-sam
 # Offline: no telemetry, a region for the linter, and never an AWS credential.
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 
-## template.yaml, offline: sam validate --lint, then cfn-lint on the template expanded from SAM to
-## plain CloudFormation (target/template.expanded.json, read by tests/tests/template_policies.rs).
-validate-template: $(SAM_VENV)/.installed
+# The least-privilege test of the integration binary reads target/template.expanded.json.
+validate-template: $(SAM_VENV)/.installed ## template.yaml offline: sam validate --lint, then cfn-lint on the template expanded to plain CloudFormation.
 	$(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint --region us-east-1 --template template.yaml
 	$(SAM_ENV) $(SAM_VENV)/bin/python infra/sam/expand.py template.yaml target/template.expanded.json
 	$(SAM_VENV)/bin/cfn-lint target/template.expanded.json
 
-## sam build with cargo-lambda into .aws-sam/build (then: sam deploy --guided). arm64 when the
-## Rust toolchain has the aarch64-unknown-linux-gnu target, x86_64 otherwise; PACKAGE_ARCH=... wins.
+# arm64 when the Rust toolchain has the aarch64-unknown-linux-gnu target, x86_64 otherwise;
+# PACKAGE_ARCH=... wins.
 PACKAGE_ARCH ?= $(if $(shell rustup target list --installed 2>/dev/null | grep -x aarch64-unknown-linux-gnu),arm64,x86_64)
-package: $(SAM_VENV)/.build-installed validate-template
+package: $(SAM_VENV)/.build-installed validate-template ## sam build with cargo-lambda into .aws-sam/build (then: sam deploy --guided).
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM_ENV) $(SAM_VENV)/bin/sam build --beta-features \
 		--template template.yaml --parameter-overrides Architecture=$(PACKAGE_ARCH)
 	$(SAM_VENV)/bin/python infra/sam/pin_architecture.py .aws-sam/build/template.yaml $(PACKAGE_ARCH)
@@ -92,14 +98,14 @@ $(SAM_VENV)/.build-installed: infra/sam/requirements-build.txt $(SAM_VENV)/.inst
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/sam/requirements-build.txt
 	touch $@
 
-$(VENV)/.installed: infra/dev/requirements.txt
+$(VENV)/.installed: $(SCRIPTS)/requirements.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/dev/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(SCRIPTS)/requirements.txt
 	touch $@
 
-$(NODE_TOOLS)/.installed: infra/dev/package.json infra/dev/package-lock.json
-	cd infra/dev && npm ci --no-audit --no-fund --loglevel=error
+$(NODE_TOOLS)/.installed: $(SCRIPTS)/package.json $(SCRIPTS)/package-lock.json
+	cd $(SCRIPTS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-clean-tools:
+clean-tools: ## Remove the Python venvs and node_modules the targets installed.
 	rm -rf $(VENV) $(NODE_TOOLS) $(SAM_VENV)

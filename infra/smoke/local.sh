@@ -16,7 +16,7 @@ venv="$root/.venv"
 chadmin="${CHADMIN:-$root/target/debug/chadmin}"
 
 [ -x "$venv/bin/st" ] || { echo "error: $venv/bin/st not found; run \`make smoke-local\` (it installs infra/smoke/requirements.txt)" >&2; exit 1; }
-[ -x "$chadmin" ] || { echo "error: $chadmin not found; run \`cargo build -p connector-health-admin\`" >&2; exit 1; }
+[ -x "$chadmin" ] || { echo "error: $chadmin not found; run \`cargo build -p chadmin -p connector-health-devstack\`" >&2; exit 1; }
 
 logdir="$root/target/smoke"
 mkdir -p "$logdir"
@@ -60,7 +60,7 @@ wait_for_line() {
   return 1
 }
 
-"$venv/bin/python" "$root/infra/dev/emulator.py" > "$work/moto.out" 2> "$logdir/moto.log" &
+"$venv/bin/python" "$root/infra/devstack/scripts/emulator.py" > "$work/moto.out" 2> "$logdir/moto.log" &
 pids+=("$!")
 moto_port="$(wait_for_line "$work/moto.out" '^[0-9]+$' "$!" moto)"
 echo "smoke: moto on 127.0.0.1:$moto_port" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make dev`: the Connector Health API on http://127.0.0.1:3000 against a local AWS emulator.
 #
-#   infra/dev/dev.sh            (DEV_PORT=3001 for another port, DEV_PROBE_INTERVAL=10 to
+#   infra/devstack/scripts/dev.sh            (DEV_PORT=3001 for another port, DEV_PROBE_INTERVAL=10 to
 #                                probe every 10 s instead of 30)
 #
 # Starts moto (DynamoDB + Secrets Manager) on 127.0.0.1 on a port the kernel picks, points
@@ -19,7 +19,7 @@ port="${DEV_PORT:-3000}"
 probe_interval="${DEV_PROBE_INTERVAL:-30}"
 
 [ -x "$python" ] || { echo "error: $python not found; run \`make dev\` (it creates the venv)" >&2; exit 1; }
-[ -x "$chadmin" ] || { echo "error: $chadmin not found; run \`cargo build -p connector-health-admin\`" >&2; exit 1; }
+[ -x "$chadmin" ] || { echo "error: $chadmin not found; run \`cargo build -p chadmin -p connector-health-devstack\`" >&2; exit 1; }
 
 emulator_pid=""
 app_pid=""

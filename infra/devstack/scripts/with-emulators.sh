@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run a command with the local AWS emulators running, then stop them.
 #
-#   infra/dev/with-emulators.sh COMMAND [ARGS...]
+#   infra/devstack/scripts/with-emulators.sh COMMAND [ARGS...]
 #
 # Starts moto (DynamoDB + Secrets Manager) and dynalite (DynamoDB) on 127.0.0.1, each on a
 # port the kernel picks, exports where they are, runs COMMAND, and stops both whatever way

@@ -2,7 +2,7 @@
 //! state represented: healthy (with probe diagnostics), error (with the one-sentence
 //! messages the prober writes) and unknown (never probed).
 
-use crate::cli::FeedType;
+use shared::domain::FeedType;
 use chrono::{DateTime, Duration, Utc};
 use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
 
@@ -80,11 +80,11 @@ pub fn connectors(now: DateTime<Utc>) -> Vec<(Connector, FeedType)> {
                 "https://api.nuget.org/v3/index.json",
                 failed(at(14), "Connection timed out after 10 s.", None, 3),
             ),
-            FeedType::Nuget,
+            FeedType::NuGet,
         ),
         (
             with("pypi.org", "https://pypi.org/simple", healthy(at(13), 97)),
-            FeedType::Pypi,
+            FeedType::PyPi,
         ),
         (
             with(
@@ -109,7 +109,7 @@ pub fn connectors(now: DateTime<Utc>) -> Vec<(Connector, FeedType)> {
                 Health::Unknown,
                 Diagnostics::default(),
             ),
-            FeedType::Rubygems,
+            FeedType::RubyGems,
         ),
     ]
 }

@@ -1,28 +1,29 @@
-//! `chadmin dev`'s prober: the probe function's own run code (`probe_connectors::run`)
-//! with the real HTTP prober, run at once and then every interval against the table.
+//! `chadmin-dev dev`'s prober: the probe function's own run (`shared::runner`), wired by
+//! `shared::wiring::ProbeDependencies` as in the Lambda, run at once and then every
+//! interval against the table.
 
-use crate::error::{AdminError, Result};
-use crate::target::Target;
-use probe_connectors::config::{ProbeConfig, ALLOW_PRIVATE_VAR, TABLE_VAR};
-use probe_connectors::run::{no_events, run, RunPorts, RunSettings, RunSummary};
-use shared::adapters::dynamodb::DynamoConnectorStore;
-use shared::adapters::http_prober::{HttpProber, SystemResolver};
-use shared::ports::SystemClock;
-use shared::probe::ports::ProbeTargetReader;
-use std::sync::Arc;
+use chadmin::error::{AdminError, Result};
+use chadmin::target::Target;
+use shared::config::probe::{ALLOW_PRIVATE_VAR, EVENTS_ENABLED_VAR};
+use shared::config::{ProbeConfig, TABLE_VAR};
+use shared::ports::ProbeTargetReader;
+use shared::runner::{run, RunSettings, RunSummary};
+use shared::wiring::ProbeDependencies;
 use std::time::{Duration, Instant};
 
 /// The default `--probe-interval`, in seconds.
 pub const DEFAULT_INTERVAL_SECONDS: u64 = 30;
 
 /// The probe function's settings for this target: the table from the target, loopback
-/// and private addresses allowed (the demo upstreams are on 127.0.0.1), everything else
-/// from the same environment variables the function reads (`PROBE_TIMEOUT_SECONDS`, ...).
+/// and private addresses allowed (the demo upstreams are on 127.0.0.1), no state-change
+/// events (the API shows the states), everything else from the same environment variables
+/// the function reads (`PROBE_TIMEOUT_SECONDS`, ...).
 pub fn probe_config(target: &Target) -> Result<ProbeConfig> {
     let table = target.table_name()?.to_owned();
     ProbeConfig::from_lookup(|name| match name {
         TABLE_VAR => Some(table.clone()),
         ALLOW_PRIVATE_VAR => Some("true".to_owned()),
+        EVENTS_ENABLED_VAR => Some("false".to_owned()),
         other => std::env::var(other).ok(),
     })
     .map_err(|e| AdminError::Config(e.to_string()))
@@ -38,24 +39,12 @@ fn budget(interval: Duration, s: &RunSettings) -> Duration {
 
 /// Runs the probe over every connector at once and then every `interval`, one run at a
 /// time (a run that overruns delays the next one). Never returns; drop or abort it to stop.
-pub async fn probe_forever(
-    store: Arc<DynamoConnectorStore>,
-    prober: Arc<HttpProber>,
-    settings: RunSettings,
-    interval: Duration,
-) {
-    let ports = RunPorts {
-        writer: store.clone(),
-        prober,
-        clock: Arc::new(SystemClock),
-        // No state-change events locally: the API shows the states.
-        events: no_events(),
-    };
+pub async fn probe_forever(deps: ProbeDependencies, settings: RunSettings, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let targets = match store.targets().await {
+        let targets = match deps.store.targets().await {
             Ok(targets) => targets,
             Err(e) => {
                 tracing::warn!(error = %e, "probe run: could not read the connectors");
@@ -63,7 +52,7 @@ pub async fn probe_forever(
             }
         };
         let deadline = Instant::now() + budget(interval, &settings);
-        let summary = run(targets, ports.clone(), &settings, deadline).await;
+        let summary = run(targets, deps.ports.clone(), &settings, deadline).await;
         tracing::info!("{}", describe(&summary));
     }
 }
@@ -82,12 +71,6 @@ pub fn describe(s: &RunSummary) -> String {
         text.push_str(&format!(" ({} results not written)", s.write_failures));
     }
     text
-}
-
-/// The prober `chadmin dev` uses: the probe function's settings, and TLS trusting the
-/// system roots plus the demo CA.
-pub fn prober(config: &ProbeConfig, tls: Arc<rustls::ClientConfig>) -> HttpProber {
-    HttpProber::new(config.prober_settings(), tls, Arc::new(SystemResolver))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //!   handler's `Response<lambda_http::Body>` is sent back unchanged.
 //! - Any other path is 404 `{"message":"Not Found"}`, as API Gateway answers.
 
-use crate::error::{AdminError, Result};
+use chadmin::error::{AdminError, Result};
 use axum::body::Body as AxumBody;
 use axum::extract::Request as AxumRequest;
 use axum::response::Response as AxumResponse;
@@ -204,8 +204,7 @@ mod tests {
     use super::*;
     use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
     use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
-    use shared::key_cache::{CachePolicy, KeyCache};
-    use shared::keys::KeyDigest;
+    use shared::auth::{CachePolicy, KeyCache, KeyDigest};
 
     /// Serves the router over in-memory ports on 127.0.0.1:0; stops when dropped.
     struct Running {

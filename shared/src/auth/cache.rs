@@ -1,6 +1,6 @@
 //! The in-memory cache of the API key document.
 //!
-//! Rules (see the README):
+//! Rules (see docs/api.md):
 //! - at most one fetch per `ttl` in the normal case;
 //! - an unknown key may trigger one early refresh, but not within `min_refresh_interval`
 //!   of the previous fetch, so bad keys cannot make the function hammer Secrets Manager;

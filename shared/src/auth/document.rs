@@ -1,6 +1,6 @@
 //! The API key document stored in Secrets Manager, and how a presented key is judged.
 //!
-//! The stored document (see the README) looks like:
+//! The stored document (see docs/api.md) looks like:
 //! ```json
 //! {"keys": [
 //!   {"name": "dashboard", "sha256": "<hex digest>", "grants": ["connector-health"]},

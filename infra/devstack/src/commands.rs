@@ -1,0 +1,181 @@
+//! What each `chadmin-dev` command does.
+
+use crate::cli::{Cli, Command, DevArgs, ServeArgs};
+use crate::demo_upstreams::{self, DemoConnector, DemoUpstreams};
+use crate::{demo, probe_loop, server};
+use chadmin::cli::CreateKeyArgs;
+use chadmin::error::{AdminError, Result};
+use chadmin::target::Target;
+use chrono::Utc;
+use get_connector::handler::GetConnector;
+use list_connectors::handler::ListConnectors;
+use shared::adapters::dynamodb::DynamoConnectorStore;
+use shared::auth::CONNECTOR_HEALTH_GRANT;
+use shared::domain::{Connector, ConnectorSettings, Diagnostics, FeedType, Health};
+use shared::ports::ConnectorCatalog;
+use shared::wiring::{ProbeDependencies, ReadDependencies};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The name of the key `dev` (re)creates.
+pub const DEMO_KEY_NAME: &str = "demo";
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let target = Target::load(&cli.target)
+        .await
+        .map_err(|e| chadmin::commands::explain(e, None))?;
+    let table = target.table_name().ok().map(str::to_owned);
+    let outcome = match cli.command {
+        Command::SeedDemo => seed_demo(&target).await,
+        Command::Serve(args) => serve(&target, &args, None).await,
+        Command::Dev(args) => dev(&target, &args).await,
+    };
+    outcome.map_err(|e| chadmin::commands::explain(e, table.as_deref()))
+}
+
+/// The settings of a connector with no probe settings of its own.
+fn settings(connector: &Connector, feed_type: FeedType) -> ConnectorSettings {
+    ConnectorSettings {
+        name: connector.name.clone(),
+        url: connector.url.clone(),
+        feed_type: Some(feed_type.as_str().to_owned()),
+        ..ConnectorSettings::default()
+    }
+}
+
+/// `seed-demo`: adds each demo connector whose name is not in the table yet.
+async fn seed_demo(target: &Target) -> Result<()> {
+    let store = target.connectors()?;
+    let present: Vec<String> = store
+        .catalog()
+        .await?
+        .rows
+        .into_iter()
+        .map(|r| r.connector.name)
+        .collect();
+    let (mut added, mut kept) = (0, 0);
+    for (connector, feed_type) in demo::connectors(Utc::now()) {
+        if present.contains(&connector.name) {
+            kept += 1;
+            continue;
+        }
+        let settings = settings(&connector, feed_type);
+        chadmin::commands::connectors::add(&store, connector, &settings, None).await?;
+        added += 1;
+    }
+    eprintln!("demo connectors: {added} added, {kept} already present");
+    Ok(())
+}
+
+/// `dev`: registers a connector for each demo upstream, never probed (`unknown`). A row
+/// with the same name is replaced (same id, new URL, probe results cleared), since the
+/// upstreams get new ports each time. Returns (added, replaced).
+async fn register_demo(
+    store: &DynamoConnectorStore,
+    demo: &[DemoConnector],
+) -> Result<(usize, usize)> {
+    let present = store.catalog().await?.rows;
+    let (mut added, mut replaced) = (0, 0);
+    for d in demo {
+        let mut connector = Connector {
+            id: shared::domain::ConnectorId::new(1)
+                .ok_or_else(|| AdminError::Invalid("bad id".into()))?,
+            name: d.name.clone(),
+            url: d.url.clone(),
+            health: Health::Unknown,
+            diagnostics: Diagnostics::default(),
+        };
+        match present.iter().find(|r| r.connector.name == connector.name) {
+            Some(row) => {
+                connector.id = row.connector.id;
+                store.put(&connector, Some(d.feed_type.as_str())).await?;
+                replaced += 1;
+            }
+            None => {
+                let settings = settings(&connector, d.feed_type);
+                chadmin::commands::connectors::add(store, connector, &settings, None).await?;
+                added += 1;
+            }
+        }
+    }
+    Ok((added, replaced))
+}
+
+/// Serves the API; with `demo_key`, prints it and a ready curl line once the port is bound.
+async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Result<()> {
+    let config = target.api_config()?;
+    let aws = target.aws().await;
+    // One set of dependencies per handler, like two Lambda functions with a cache each.
+    let list = ReadDependencies::new(&config, aws);
+    let get = ReadDependencies::new(&config, aws);
+    let router = server::router(
+        ListConnectors::new(list.connectors, list.keys),
+        GetConnector::new(get.connectors, get.keys),
+    );
+    let listener = server::bind(SocketAddr::new(args.bind, args.port)).await?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| AdminError::Io(e.to_string()))?;
+    let base = format!("http://{addr}");
+    let mut banner = String::new();
+    if let Some(key) = demo_key {
+        banner.push_str(&format!("demo API key: {key}\n"));
+    }
+    banner.push_str(&format!("listening on {base}\n"));
+    if let Some(key) = demo_key {
+        banner.push_str(&format!(
+            "ready: curl -H 'X-ApiKey: {key}' {base}{}\n(Ctrl-C stops everything)\n",
+            server::LIST_PATH
+        ));
+    }
+    chadmin::output::stdout(&banner)?;
+    server::serve(listener, router, server::shutdown_signal()).await
+}
+
+/// `make dev`: everything a fresh local stack needs, demo upstreams and the connectors
+/// pointing at them, then serve while probing on an interval.
+async fn dev(target: &Target, args: &DevArgs) -> Result<()> {
+    chadmin::commands::init(target).await?;
+    // Check the probe settings before starting anything.
+    let probe = probe_loop::probe_config(target)?;
+    let store = target.connectors()?;
+    let upstreams = DemoUpstreams::start().await?;
+    let (added, replaced) = register_demo(&store, upstreams.connectors()).await?;
+    eprintln!(
+        "demo upstreams on 127.0.0.1: {added} connectors added, {replaced} pointed at them again; \
+         each is unknown until probed"
+    );
+    let secret = target.key_secret()?;
+    let key = chadmin::commands::keys::recreate(
+        &secret,
+        &CreateKeyArgs {
+            name: DEMO_KEY_NAME.to_owned(),
+            expires: None,
+            grants: vec![CONNECTOR_HEALTH_GRANT.to_owned()],
+            impersonate: None,
+            privileges: vec![],
+        },
+        Utc::now(),
+    )
+    .await?;
+    let deps = ProbeDependencies::new(
+        &probe,
+        target.aws().await,
+        demo_upstreams::client_tls(upstreams.pki())?,
+    );
+    eprintln!(
+        "probing every connector now and every {} s (timeout {} s, {} retries)",
+        args.probe_interval,
+        probe.run.default_timeout.as_secs(),
+        probe.run.retries
+    );
+    let probing = tokio::spawn(probe_loop::probe_forever(
+        deps,
+        probe.run.clone(),
+        Duration::from_secs(args.probe_interval),
+    ));
+    let served = serve(target, &args.serve, Some(&key)).await;
+    probing.abort();
+    drop(upstreams);
+    served
+}
