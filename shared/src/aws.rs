@@ -134,7 +134,103 @@ pub fn is_local_endpoint(url: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_local_endpoint;
+    use super::*;
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
+    use aws_credential_types::Credentials;
+    use aws_sdk_dynamodb::config::Region;
+
+    /// A credentials chain that finds nothing, as on a laptop with no profile.
+    #[derive(Debug)]
+    struct NoCredentials;
+
+    impl ProvideCredentials for NoCredentials {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            future::ProvideCredentials::ready(Err(CredentialsError::not_loaded(
+                "no credentials in this test",
+            )))
+        }
+    }
+
+    /// A DynamoDB client for a local endpoint, with the given credentials and timeouts.
+    async fn client(
+        endpoint: &str,
+        credentials: SharedCredentialsProvider,
+        attempt: Duration,
+    ) -> aws_sdk_dynamodb::Client {
+        let sdk = sdk_config().await;
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .region(Region::new("us-east-1"))
+                .credentials_provider(credentials)
+                .endpoint_url(endpoint)
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .operation_attempt_timeout(attempt)
+                        .operation_timeout(attempt * 2)
+                        .build(),
+                )
+                .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+                .build(),
+        )
+    }
+
+    fn test_credentials() -> SharedCredentialsProvider {
+        SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "test"))
+    }
+
+    async fn scan(client: &aws_sdk_dynamodb::Client) -> DependencyError {
+        let err = client.scan().table_name("t").send().await.unwrap_err();
+        dependency_error("DynamoDB", "table t", err)
+    }
+
+    #[tokio::test]
+    async fn no_credentials_is_a_credentials_error_without_any_request() {
+        // Nothing listens on the endpoint: the call must fail before it is sent.
+        let c = client(
+            "http://127.0.0.1:9",
+            SharedCredentialsProvider::new(NoCredentials),
+            Duration::from_secs(2),
+        )
+        .await;
+        let e = scan(&c).await;
+        assert!(matches!(e, DependencyError::Credentials { .. }), "{e:?}");
+        assert_eq!((e.service(), e.kind()), ("DynamoDB", "credentials"));
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_that_never_answers_is_a_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        // Accepts and holds connections without ever answering.
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        let c = client(&endpoint, test_credentials(), Duration::from_millis(300)).await;
+        let e = scan(&c).await;
+        held.abort();
+        assert!(matches!(e, DependencyError::TimedOut { .. }), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_another_failure() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let c = client(&endpoint, test_credentials(), Duration::from_secs(2)).await;
+        let e = scan(&c).await;
+        assert!(matches!(e, DependencyError::Other { .. }), "{e:?}");
+        assert!(
+            e.to_string().starts_with("DynamoDB request failed: "),
+            "{e}"
+        );
+    }
 
     #[test]
     fn only_loopback_endpoints_are_local() {

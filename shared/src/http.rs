@@ -139,7 +139,12 @@ where
             Ok(Some(value)) => json(StatusCode::OK, &value, method),
             Ok(None) => not_found(method),
             Err(e) => {
-                tracing::error!(error = %e, "connector read failed; answering 503");
+                tracing::error!(
+                    service = e.service(),
+                    kind = e.kind(),
+                    error = %e,
+                    "connector read failed; answering 503"
+                );
                 unavailable(method)
             }
         }

@@ -3,11 +3,11 @@
 //! mirroring its read-only IAM policy; reading probe targets and writing results are
 //! separate traits, so code that only reads cannot write.
 
+use crate::domain::Presented;
 use crate::domain::{Catalog, Connector, ConnectorId, ConnectorSettings};
 use crate::probe::events::StateChange;
 use crate::probe::outcome::{ProbeOutcome, ProbeRecord};
 use crate::probe::target::ProbeTarget;
-use crate::domain::Presented;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use std::future::Future;
@@ -128,7 +128,8 @@ pub trait ConnectorCatalog: Send + Sync {
         to: &ConnectorSettings,
     ) -> impl Future<Output = Result<bool, DependencyError>> + Send;
     /// Removes a row, only if it exists. `false` when there was none.
-    fn remove(&self, id: ConnectorId) -> impl Future<Output = Result<bool, DependencyError>> + Send;
+    fn remove(&self, id: ConnectorId)
+        -> impl Future<Output = Result<bool, DependencyError>> + Send;
 }
 
 /// Fetches the text of the API key document.

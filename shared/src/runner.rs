@@ -3,14 +3,14 @@
 //! one probe contained to that probe. A result that changes the connector's state is
 //! published as a state-change event once it is written (never for a write that lost).
 
-use serde::Serialize;
 use crate::domain::{ConnectorId, State};
-use crate::probe::events::StateChange;
-use crate::probe::outcome::{Failure, FailureKind, Observation, ProbeOutcome, ProbeRecord};
 use crate::ports::{
     Clock, NoEvents, ProbeResultWriter, Prober, StateChangePublisher, WriteOutcome,
 };
+use crate::probe::events::StateChange;
+use crate::probe::outcome::{Failure, FailureKind, Observation, ProbeOutcome, ProbeRecord};
 use crate::probe::target::ProbeTarget;
+use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -261,7 +261,7 @@ where
             Some(w)
         }
         Err(e) => {
-            tracing::error!(connector_id = target.id.get(), error = %e, "could not write probe result");
+            tracing::error!(connector_id = target.id.get(), kind = e.kind(), error = %e, "could not write probe result");
             None
         }
     };
@@ -304,7 +304,7 @@ async fn publish_change<E: StateChangePublisher>(
             Some(true)
         }
         Err(e) => {
-            tracing::error!(connector_id = target.id.get(), error = %e, "could not publish state change");
+            tracing::error!(connector_id = target.id.get(), kind = e.kind(), error = %e, "could not publish state change");
             Some(false)
         }
     }
@@ -335,8 +335,8 @@ fn log_result(id: ConnectorId, record: &ProbeRecord, attempts: u32, certificate_
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::memory::ManualClock;
     use crate::adapters::memory::InMemoryProbeStore;
+    use crate::adapters::memory::ManualClock;
     use crate::domain::FeedType;
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Mutex;

@@ -96,9 +96,12 @@ impl<S: KeySource, C: Clock> KeyCache<S, C> {
     async fn refresh(&self, state: &mut CacheState, now: Instant) {
         state.last_attempt = Some(now);
         self.fetches.fetch_add(1, Ordering::Relaxed);
+        // The kind of failure (the dependency's, or a document that is not a key
+        // document) goes to the log as a field of its own.
         let loaded = match self.source.fetch().await {
-            Ok(text) => KeyRing::parse(text.expose_secret()).map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+            Ok(text) => KeyRing::parse(text.expose_secret())
+                .map_err(|e| ("invalid_document", e.to_string())),
+            Err(e) => Err((e.kind(), e.to_string())),
         };
         match loaded {
             Ok(ring) => {
@@ -107,15 +110,16 @@ impl<S: KeySource, C: Clock> KeyCache<S, C> {
                 state.loaded_at = Some(now);
                 state.last_failed = false;
             }
-            Err(cause) => {
+            Err((kind, cause)) => {
                 state.last_failed = true;
                 match Self::since(now, state.loaded_at) {
                     Some(age) if age <= self.policy.max_staleness => tracing::warn!(
+                        kind,
                         error = %cause,
                         cached_age_s = age.as_secs(),
                         "could not refresh API keys; using the cached copy"
                     ),
-                    _ => tracing::error!(error = %cause, "could not load API keys"),
+                    _ => tracing::error!(kind, error = %cause, "could not load API keys"),
                 }
             }
         }

@@ -41,7 +41,6 @@ pub enum ConfigError {
 /// the tools that override some of them). Blank values count as unset.
 pub struct Env<F>(pub F);
 
-
 impl<F: Fn(&str) -> Option<String>> Env<F> {
     /// The trimmed value, or `None` when unset or blank.
     pub fn get(&self, name: &str) -> Option<String> {

@@ -38,9 +38,10 @@ impl ProbeConfig {
         let env = Env(lookup);
         let d = RunSettings::default();
         let allow_private = env.flag(ALLOW_PRIVATE_VAR, false)?;
-        let event_bus = env
-            .flag(EVENTS_ENABLED_VAR, true)?
-            .then(|| env.get(EVENT_BUS_VAR).unwrap_or_else(|| DEFAULT_BUS.to_owned()));
+        let event_bus = env.flag(EVENTS_ENABLED_VAR, true)?.then(|| {
+            env.get(EVENT_BUS_VAR)
+                .unwrap_or_else(|| DEFAULT_BUS.to_owned())
+        });
         Ok(Self {
             table: env.required(TABLE_VAR)?,
             run: RunSettings {

@@ -79,7 +79,6 @@ pub struct Connector {
     pub diagnostics: Diagnostics,
 }
 
-
 impl Serialize for Connector {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;

@@ -5,17 +5,16 @@ mod connector;
 mod feed_type;
 mod id;
 mod presented;
-mod settings;
 pub mod redact;
+mod settings;
 mod time;
 
 pub use connector::{
-    Connector, Diagnostics, Health, RawConnector, RowError, State, Validated,
-    MISSING_ERROR_MESSAGE,
+    Connector, Diagnostics, Health, RawConnector, RowError, State, Validated, MISSING_ERROR_MESSAGE,
 };
 pub use feed_type::FeedType;
 pub use id::ConnectorId;
 pub use presented::Presented;
-pub use settings::{Catalog, CatalogRow, ConnectorSettings};
 pub use redact::{redact, UrlView};
+pub use settings::{Catalog, CatalogRow, ConnectorSettings};
 pub use time::{format_timestamp, parse_timestamp};

@@ -1,7 +1,9 @@
 //! The operator's tools' side: create the table, and add, change and remove rows, each
 //! write conditional (see [`ConnectorCatalog`]).
 
-use super::schema::{attr, item_from, key, new_item, raw_from_item, settings_from_item, settings_update, Update};
+use super::schema::{
+    attr, item_from, key, new_item, raw_from_item, settings_from_item, settings_update, Update,
+};
 use super::{DynamoConnectorStore, Item};
 use crate::domain::{Catalog, CatalogRow, Connector, ConnectorId, ConnectorSettings};
 use crate::ports::{ConnectorCatalog, DependencyError};
@@ -159,7 +161,10 @@ impl ConnectorCatalog for DynamoConnectorStore {
         Ok(catalog)
     }
 
-    async fn settings(&self, id: ConnectorId) -> Result<Option<ConnectorSettings>, DependencyError> {
+    async fn settings(
+        &self,
+        id: ConnectorId,
+    ) -> Result<Option<ConnectorSettings>, DependencyError> {
         let out = self
             .client
             .get_item()

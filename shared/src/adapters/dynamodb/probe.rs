@@ -84,4 +84,3 @@ impl ProbeResultWriter for DynamoConnectorStore {
         })
     }
 }
-

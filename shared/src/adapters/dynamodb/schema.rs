@@ -143,7 +143,8 @@ pub fn settings_from_item(item: &Item) -> Option<(ConnectorId, ConnectorSettings
             name: owned(s(item, attr::NAME))?,
             url: owned(s(item, attr::URL))?,
             feed_type: owned(s(item, attr::FEED_TYPE)),
-            probe_timeout_seconds: n(item, attr::PROBE_TIMEOUT_SECONDS).and_then(|v| v.parse().ok()),
+            probe_timeout_seconds: n(item, attr::PROBE_TIMEOUT_SECONDS)
+                .and_then(|v| v.parse().ok()),
             probe_package: owned(s(item, attr::PROBE_PACKAGE)),
         },
     ))

@@ -2,9 +2,9 @@
 //! and how its response is judged.
 
 use super::client::status_failure;
+use crate::domain::FeedType;
 use crate::domain::{redact, UrlView};
 use crate::probe::outcome::{Failure, FailureKind};
-use crate::domain::FeedType;
 use crate::probe::target::{ProbeTarget, DEFAULT_PYPI_PROJECT, DEFAULT_RUBYGEM};
 use http::{HeaderMap, Method, StatusCode};
 use url::Url;

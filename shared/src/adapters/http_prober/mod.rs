@@ -14,8 +14,8 @@ mod feeds;
 pub mod resolver;
 pub mod tls;
 
-use crate::probe::outcome::{Failure, FailureKind, Observation, ProbeOutcome};
 use crate::ports::Prober;
+use crate::probe::outcome::{Failure, FailureKind, Observation, ProbeOutcome};
 use crate::probe::target::ProbeTarget;
 use http_body_util::BodyExt;
 pub use resolver::{Resolver, StaticResolver, SystemResolver};

@@ -106,7 +106,10 @@ impl KeySource for InMemoryKeySource {
     async fn fetch(&self) -> Result<SecretString, DependencyError> {
         self.fetches.fetch_add(1, Ordering::SeqCst);
         if self.failing.load(Ordering::SeqCst) {
-            return Err(DependencyError::other("in-memory key source", "told to fail"));
+            return Err(DependencyError::other(
+                "in-memory key source",
+                "told to fail",
+            ));
         }
         Ok(SecretString::from(
             self.text.lock().unwrap_or_else(|p| p.into_inner()).clone(),
