@@ -1,8 +1,10 @@
 //! In-memory implementations of the ports (feature `memory`): the fakes that handler
 //! tests, the run's tests and the benchmarks use in place of AWS.
 
+mod catalog;
 mod probe;
 
+pub use catalog::InMemoryCatalog;
 pub use probe::{InMemoryEvents, InMemoryProbeStore};
 
 use crate::domain::{Connector, ConnectorId};
