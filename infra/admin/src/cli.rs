@@ -1,11 +1,21 @@
-//! The command line, declared with clap's derive API.
+//! The command line, declared with clap's derive API: every argument type of every
+//! subcommand lives here, and this module uses nothing else of the crate.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use clap::builder::PossibleValuesParser;
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use shared::domain::{parse_timestamp, ConnectorId};
-use shared::keys::CONNECTOR_HEALTH_GRANT;
-use std::net::IpAddr;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+use shared::auth::CONNECTOR_HEALTH_GRANT;
+use shared::config::api::SECRET_VAR;
+use shared::config::TABLE_VAR;
+use shared::domain::{parse_timestamp, ConnectorId, FeedType};
+use shared::probe::target::MAX_PROBE_TIMEOUT;
+
+/// `--region`'s variable (the AWS SDK's own).
+pub const REGION_VAR: &str = "AWS_REGION";
+/// `--endpoint-url`'s variable (the AWS SDK's own).
+pub const ENDPOINT_URL_VAR: &str = "AWS_ENDPOINT_URL";
+/// `--stack`'s variable.
+pub const STACK_VAR: &str = "CONNECTOR_HEALTH_STACK";
 
 /// Administer a connector-health deployment, or run its API locally.
 ///
@@ -24,30 +34,20 @@ pub struct Cli {
 #[command(next_help_heading = "Target (flag or environment variable)")]
 pub struct TargetArgs {
     /// DynamoDB table holding the connectors.
-    #[arg(long, env = "CONNECTORS_TABLE", global = true, value_name = "TABLE")]
+    #[arg(long, env = TABLE_VAR, global = true, value_name = "TABLE")]
     pub table: Option<String>,
     /// Secrets Manager secret (name or ARN) holding the API key document.
-    #[arg(
-        long,
-        env = "API_KEYS_SECRET_ID",
-        global = true,
-        value_name = "SECRET_ID"
-    )]
+    #[arg(long, env = SECRET_VAR, global = true, value_name = "SECRET_ID")]
     pub secret: Option<String>,
     /// AWS region.
-    #[arg(long, env = "AWS_REGION", global = true, value_name = "REGION")]
+    #[arg(long, env = REGION_VAR, global = true, value_name = "REGION")]
     pub region: Option<String>,
     /// Send every AWS call to this endpoint (a local emulator) instead of AWS.
-    #[arg(long, env = "AWS_ENDPOINT_URL", global = true, value_name = "URL")]
+    #[arg(long, env = ENDPOINT_URL_VAR, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// A deployed CloudFormation stack: table, key secret, API URL and probe function come
     /// from its outputs (TableName, KeySecretArn, ApiUrl, ProbeFunctionName) unless given.
-    #[arg(
-        long,
-        env = "CONNECTOR_HEALTH_STACK",
-        global = true,
-        value_name = "STACK"
-    )]
+    #[arg(long, env = STACK_VAR, global = true, value_name = "STACK")]
     pub stack: Option<String>,
 }
 
@@ -58,15 +58,30 @@ impl TargetArgs {
     /// win). Call it before any other thread exists.
     pub fn export_to_env(&self) {
         if let Some(region) = self.region.as_deref().filter(|r| !r.trim().is_empty()) {
-            std::env::set_var("AWS_REGION", region.trim());
+            std::env::set_var(REGION_VAR, region.trim());
         }
         if let Some(url) = self
             .endpoint_url
             .as_deref()
             .filter(|u| !u.trim().is_empty())
         {
-            std::env::set_var("AWS_ENDPOINT_URL", url.trim());
+            std::env::set_var(ENDPOINT_URL_VAR, url.trim());
         }
+    }
+
+    /// Each target setting given (by flag or variable) and the variable it is bound to:
+    /// what another process needs in its environment to work on the same target.
+    pub fn env_vars(&self) -> Vec<(&'static str, &str)> {
+        [
+            (TABLE_VAR, &self.table),
+            (SECRET_VAR, &self.secret),
+            (REGION_VAR, &self.region),
+            (ENDPOINT_URL_VAR, &self.endpoint_url),
+            (STACK_VAR, &self.stack),
+        ]
+        .into_iter()
+        .filter_map(|(var, value)| value.as_deref().map(|v| (var, v)))
+        .collect()
     }
 }
 
@@ -81,19 +96,49 @@ pub enum Command {
     #[command(subcommand)]
     Connectors(ConnectorsCommand),
     /// Add demo connectors modelled on public feeds, in every state (skips those present).
-    SeedDemo,
+    #[command(disable_help_flag = true)]
+    SeedDemo(DevStackArgs),
     /// Serve the API locally: /api/connector-health and /api/connector-health/{id}.
-    Serve(ServeArgs),
+    #[command(disable_help_flag = true)]
+    Serve(DevStackArgs),
     /// Probe now: invoke the deployment's probe function, or (--local, or an emulator
     /// endpoint) run the probe in this process; print the results.
-    Probe(crate::commands::probe::ProbeArgs),
+    Probe(ProbeArgs),
     /// Call the API and print each connector's state. Exit status: 0 every connector is
     /// healthy, 1 some connector is not (error or unknown), 2 the check itself failed.
-    Health(crate::commands::health::HealthArgs),
+    Health(HealthArgs),
     /// For `make dev`: init, start demo upstreams on 127.0.0.1 and register them as
     /// connectors, (re)create the key `demo`, print it, serve, and probe every connector
     /// at once and then every --probe-interval seconds.
-    Dev(DevArgs),
+    #[command(disable_help_flag = true)]
+    Dev(DevStackArgs),
+}
+
+impl Command {
+    /// For a command of the development stack (`chadmin-dev`): its name there and its
+    /// arguments, passed on untouched.
+    pub fn dev_stack(&self) -> Option<(&'static str, &[String])> {
+        match self {
+            Command::SeedDemo(a) => Some(("seed-demo", &a.args)),
+            Command::Serve(a) => Some(("serve", &a.args)),
+            Command::Dev(a) => Some(("dev", &a.args)),
+            _ => None,
+        }
+    }
+}
+
+// The arguments of `dev`, `serve` and `seed-demo`, for `chadmin-dev`, which reads them
+// (`chadmin dev --help` shows its help). Plain comments: a doc comment here would become
+// the three commands' description.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DevStackArgs {
+    /// Arguments for chadmin-dev (see `chadmin dev --help`).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,7 +185,7 @@ pub enum ConnectorsCommand {
         probe: ProbeSettingsArgs,
     },
     /// Change a connector's name, URL, feed type or probe settings (only what is given).
-    Update(crate::commands::config::UpdateArgs),
+    Update(UpdateArgs),
     /// Print every connector's configuration (not its state) as JSON, for `import`.
     Export,
     /// Add or update connectors from a JSON or YAML file (as `export` writes it). Checks
@@ -175,7 +220,7 @@ pub struct AddConnectorArgs {
     #[arg(long, value_parser = parse_id)]
     pub id: Option<ConnectorId>,
     /// What kind of feed it is, which decides how it is probed.
-    #[arg(long, value_enum, default_value_t = FeedType::Generic)]
+    #[arg(long, value_parser = feed_type_parser(), default_value_t = FeedType::Generic)]
     pub feed_type: FeedType,
 }
 
@@ -184,60 +229,72 @@ pub struct AddConnectorArgs {
 pub struct ProbeSettingsArgs {
     /// This connector's probe timeout in seconds (default: the probe function's).
     #[arg(long, value_name = "SECONDS",
-          value_parser = clap::value_parser!(u32).range(1..=600))]
+          value_parser = clap::value_parser!(u32).range(1..=MAX_PROBE_TIMEOUT.as_secs() as i64))]
     pub timeout: Option<u32>,
     /// The package the probe asks for: a PyPI project, a gem, or Maven `group:artifact`.
     #[arg(long, value_name = "NAME")]
     pub package: Option<String>,
 }
 
-/// The feed types a connector can have (stored as the `feedType` attribute).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FeedType {
-    Npm,
-    Nuget,
-    Pypi,
-    Maven,
-    Docker,
-    Chocolatey,
-    Rubygems,
-    Generic,
-}
-
-impl FeedType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FeedType::Npm => "npm",
-            FeedType::Nuget => "nuget",
-            FeedType::Pypi => "pypi",
-            FeedType::Maven => "maven",
-            FeedType::Docker => "docker",
-            FeedType::Chocolatey => "chocolatey",
-            FeedType::Rubygems => "rubygems",
-            FeedType::Generic => "generic",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub bind: IpAddr,
-    /// Port to listen on (0: any free port; the address is printed).
-    #[arg(long, default_value_t = 3000)]
-    pub port: u16,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct DevArgs {
+/// `connectors update ID [--name] [--url] [--feed-type] [--timeout] [--package] ...`
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The connector's id.
+    #[arg(value_parser = parse_id)]
+    pub id: ConnectorId,
+    /// A new unique name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A new URL (http or https).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// A new feed type.
+    #[arg(long, value_parser = feed_type_parser())]
+    pub feed_type: Option<FeedType>,
     #[command(flatten)]
-    pub serve: ServeArgs,
-    /// Seconds between probe runs (the first runs at once). The probe settings are the
-    /// probe function's variables (PROBE_TIMEOUT_SECONDS, PROBE_RETRIES, ...).
-    #[arg(long, value_name = "SECONDS", default_value_t = crate::probe_loop::DEFAULT_INTERVAL_SECONDS,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub probe_interval: u64,
+    pub probe: ProbeSettingsArgs,
+    /// Remove the connector's own timeout (use the probe function's).
+    #[arg(long, conflicts_with = "timeout")]
+    pub clear_timeout: bool,
+    /// Remove the connector's probe package (use the feed type's default).
+    #[arg(long, conflicts_with = "package")]
+    pub clear_package: bool,
+}
+
+// `probe [--id] [--local | --function NAME] [--json]`
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Probe only this connector.
+    #[arg(long, value_parser = parse_id)]
+    pub id: Option<ConnectorId>,
+    /// Run the probe in this process against the table (default when AWS_ENDPOINT_URL
+    /// is a loopback address).
+    #[arg(long, conflicts_with = "function")]
+    pub local: bool,
+    /// The probe function's name or ARN (default: the stack's ProbeFunctionName output).
+    #[arg(long, env = "PROBE_FUNCTION_NAME", value_name = "NAME")]
+    pub function: Option<String>,
+    /// Print the run's summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+// `health [--id] [--url BASE] [--key KEY] [--json]`
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Check only this connector.
+    #[arg(long, value_parser = parse_id)]
+    pub id: Option<ConnectorId>,
+    /// The API's base URL (default: the stack's ApiUrl output).
+    #[arg(long, env = "CONNECTOR_HEALTH_URL", value_name = "BASE")]
+    pub url: Option<String>,
+    /// The API key (or set CONNECTOR_HEALTH_API_KEY; the environment keeps it out of
+    /// the process list).
+    #[arg(long, env = "CONNECTOR_HEALTH_API_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+    /// Print the API's JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--expires`: RFC 3339, or a plain date meaning 00:00 UTC.
@@ -256,6 +313,14 @@ pub fn parse_expiry(text: &str) -> Result<DateTime<Utc>, String> {
 pub fn parse_id(text: &str) -> Result<ConnectorId, String> {
     ConnectorId::parse(text)
         .ok_or_else(|| format!("expected a whole number from 1 to {}", ConnectorId::MAX))
+}
+
+/// `--feed-type`: exactly one of the canonical names of [`FeedType::ALL`] (listed in
+/// `--help` and in the error for anything else).
+pub fn feed_type_parser() -> impl TypedValueParser<Value = FeedType> {
+    PossibleValuesParser::new(FeedType::ALL.map(FeedType::as_str)).try_map(|name| {
+        FeedType::from_name(&name).ok_or_else(|| format!("unknown feed type {name:?}"))
+    })
 }
 
 #[cfg(test)]
@@ -336,10 +401,122 @@ mod tests {
         .unwrap();
         match cli.command {
             Command::Connectors(ConnectorsCommand::Add { connector: a, .. }) => {
-                assert_eq!(a.feed_type, FeedType::Nuget);
+                assert_eq!(a.feed_type, FeedType::NuGet);
                 assert_eq!(a.id, None);
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn feed_types_are_the_canonical_names_listed_in_the_help() {
+        let add = |feed: &str| {
+            Cli::try_parse_from([
+                "chadmin",
+                "connectors",
+                "add",
+                "--name",
+                "n",
+                "--url",
+                "https://x",
+                "--feed-type",
+                feed,
+            ])
+        };
+        for t in FeedType::ALL {
+            match add(t.as_str()).unwrap().command {
+                Command::Connectors(ConnectorsCommand::Add { connector: a, .. }) => {
+                    assert_eq!(a.feed_type, t)
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        for bad in ["cargo", "NuGet", "oci", ""] {
+            assert!(add(bad).is_err(), "{bad:?}");
+        }
+        let e = add("cargo").unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "[possible values: npm, nuget, pypi, maven, docker, chocolatey, rubygems, generic]"
+            ),
+            "{e}"
+        );
+        let mut cli = Cli::command();
+        let help = cli
+            .find_subcommand_mut("connectors")
+            .and_then(|c| c.find_subcommand_mut("add"))
+            .map(|c| c.render_help().to_string())
+            .unwrap_or_default();
+        assert!(
+            help.contains(
+                "[default: generic] [possible values: npm, nuget, pypi, maven, docker, chocolatey, rubygems, generic]"
+            ),
+            "{help}"
+        );
+        let default = Cli::try_parse_from([
+            "chadmin",
+            "connectors",
+            "add",
+            "--name",
+            "n",
+            "--url",
+            "https://x",
+        ]);
+        match default.unwrap().command {
+            Command::Connectors(ConnectorsCommand::Add { connector: a, .. }) => {
+                assert_eq!(a.feed_type, FeedType::Generic)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn probe_timeouts_are_capped_at_the_probe_limit() {
+        let add = |timeout: &str| {
+            Cli::try_parse_from([
+                "chadmin",
+                "connectors",
+                "add",
+                "--name",
+                "n",
+                "--url",
+                "https://x",
+                "--timeout",
+                timeout,
+            ])
+        };
+        assert!(add("1").is_ok());
+        assert!(add(&MAX_PROBE_TIMEOUT.as_secs().to_string()).is_ok());
+        assert!(add(&(MAX_PROBE_TIMEOUT.as_secs() + 1).to_string()).is_err());
+        assert!(add("0").is_err());
+    }
+
+    #[test]
+    fn dev_stack_commands_take_every_argument_for_chadmin_dev() {
+        let cli = Cli::try_parse_from([
+            "chadmin",
+            "--table",
+            "t",
+            "dev",
+            "--port",
+            "0",
+            "--help",
+            "--probe-interval",
+            "5",
+        ])
+        .unwrap();
+        let (name, args) = cli.command.dev_stack().unwrap();
+        assert_eq!(name, "dev");
+        assert_eq!(args, ["--port", "0", "--help", "--probe-interval", "5"]);
+        assert!(cli.target.env_vars().contains(&(TABLE_VAR, "t")));
+        for (command, name) in [("serve", "serve"), ("seed-demo", "seed-demo")] {
+            let cli = Cli::try_parse_from(["chadmin", command, "--help"]).unwrap();
+            let (n, args) = cli.command.dev_stack().unwrap();
+            assert_eq!((n, args), (name, &["--help".to_owned()][..]));
+        }
+        let cli = Cli::try_parse_from(["chadmin", "serve"]).unwrap();
+        assert_eq!(cli.command.dev_stack(), Some(("serve", &[][..])));
+        let cli = Cli::try_parse_from(["chadmin", "init"]).unwrap();
+        assert_eq!(cli.command.dev_stack(), None);
     }
 }

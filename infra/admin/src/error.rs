@@ -1,4 +1,6 @@
-//! The one error type of the admin tool. Each variant renders as one line for stderr.
+//! The one error type of the admin tool. Each variant renders as one line for stderr; a
+//! failed AWS call is worded for a person by what failed ([`DependencyError`]'s kind),
+//! never by its text.
 
 use shared::ports::DependencyError;
 
@@ -19,13 +21,13 @@ pub enum AdminError {
     /// Someone else kept changing the same data while this command tried to update it.
     #[error("{0}")]
     Conflict(String),
-    /// DynamoDB or Secrets Manager failed.
-    #[error("{} request failed: {}", .0.service, concise(&.0.detail))]
+    /// DynamoDB, Secrets Manager, CloudFormation or Lambda failed.
+    #[error("{}", describe(.0))]
     Dependency(#[from] DependencyError),
     /// The key secret holds something this tool will not overwrite.
     #[error("the key secret is not a valid key document ({0}); fix or remove it by hand first")]
     BadKeyDocument(String),
-    /// The local server could not bind or serve.
+    /// Writing, reading a file, or talking to the API failed.
     #[error("{0}")]
     Io(String),
     /// `health`: some connector is not healthy (already reported on stdout).
@@ -48,6 +50,37 @@ impl AdminError {
 }
 
 pub type Result<T, E = AdminError> = std::result::Result<T, E>;
+
+/// What to do when no credentials could be loaded or AWS rejected them.
+pub const NO_CREDENTIALS: &str =
+    "no AWS credentials found: set AWS_PROFILE (and run `aws sso login` \
+     if it uses SSO) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY";
+
+/// A failed AWS call in one sentence, by its kind. (A missing table or secret is worded
+/// once more by `commands::explain`, which knows the region.)
+pub fn describe(e: &DependencyError) -> String {
+    match e {
+        DependencyError::Missing { service, resource } => {
+            format!("{service} request failed: {resource} does not exist")
+        }
+        DependencyError::Credentials { .. } => NO_CREDENTIALS.to_owned(),
+        DependencyError::Denied { service, detail } => format!(
+            "{service} request failed: access denied; the AWS credentials in use may not do \
+             this, check their IAM policy ({})",
+            concise(detail)
+        ),
+        DependencyError::Throttled { service, .. } => format!(
+            "{service} request failed: AWS is throttling these requests; wait a little and try again"
+        ),
+        DependencyError::TimedOut { service, .. } => format!(
+            "{service} request failed: no answer in time; check the network, the region and \
+             AWS_ENDPOINT_URL, then try again"
+        ),
+        DependencyError::Other { service, detail } => {
+            format!("{service} request failed: {}", concise(detail))
+        }
+    }
+}
 
 /// The readable part of an AWS SDK error text. The SDK's `DisplayErrorContext` ends with a
 /// `Debug` dump of the whole error (raw response, headers, request id); a person at a
@@ -74,10 +107,10 @@ mod tests {
 
     #[test]
     fn sdk_debug_dumps_are_cut_off() {
-        let e = AdminError::Dependency(DependencyError {
-            service: "Secrets Manager",
-            detail: "service error: ResourceExistsException: it exists (ServiceError(ServiceError { raw: .. }))".into(),
-        });
+        let e = AdminError::Dependency(DependencyError::other(
+            "Secrets Manager",
+            "service error: ResourceExistsException: it exists (ServiceError(ServiceError { raw: .. }))",
+        ));
         assert_eq!(
             e.to_string(),
             "Secrets Manager request failed: service error: ResourceExistsException: it exists"
@@ -86,5 +119,51 @@ mod tests {
             concise("dispatch failure: io: refused"),
             "dispatch failure: io: refused"
         );
+    }
+
+    #[test]
+    fn each_kind_of_failure_is_one_plain_line_without_the_sdk_dump() {
+        let dump = "service error: X: why (ServiceError(ServiceError { raw: .. }))";
+        let kinds = [
+            DependencyError::Missing {
+                service: "DynamoDB",
+                resource: "table t".into(),
+            },
+            DependencyError::Throttled {
+                service: "DynamoDB",
+                detail: dump.into(),
+            },
+            DependencyError::TimedOut {
+                service: "DynamoDB",
+                detail: dump.into(),
+            },
+            DependencyError::Credentials {
+                service: "DynamoDB",
+                detail: dump.into(),
+            },
+            DependencyError::Denied {
+                service: "DynamoDB",
+                detail: dump.into(),
+            },
+            DependencyError::other("DynamoDB", dump),
+        ];
+        let texts: Vec<String> = kinds
+            .iter()
+            .map(|k| AdminError::Dependency(k.clone()).to_string())
+            .collect();
+        for text in &texts {
+            assert!(
+                !text.contains('\n') && !text.contains("ServiceError {"),
+                "{text}"
+            );
+        }
+        assert_eq!(texts[0], "DynamoDB request failed: table t does not exist");
+        assert!(texts[1].contains("throttling"), "{}", texts[1]);
+        assert!(texts[2].contains("no answer in time"), "{}", texts[2]);
+        assert_eq!(texts[3], NO_CREDENTIALS);
+        assert!(
+            texts[4].contains("access denied") && texts[4].ends_with("(service error: X: why)")
+        );
+        assert_eq!(texts[5], "DynamoDB request failed: service error: X: why");
     }
 }

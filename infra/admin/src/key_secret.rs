@@ -10,12 +10,12 @@
 //!    the whole cycle starts again from the new current version.
 
 use crate::error::{AdminError, Result};
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::Client;
 use rand::{Rng, RngCore};
 use shared::adapters::secrets_manager::SERVICE;
-use shared::keys::{KeyDigest, KeyDocument};
-use shared::ports::DependencyError;
+use shared::auth::{parse_document, KeyDigest, KeyDocument};
+use shared::aws::dependency_error;
 use std::time::Duration;
 
 /// What `init` writes into a new secret.
@@ -25,16 +25,6 @@ pub const PENDING_STAGE: &str = "CHADMIN_PENDING";
 const CURRENT_STAGE: &str = "AWSCURRENT";
 /// How many read-modify-write cycles to try before giving up on a busy secret.
 pub const MAX_ATTEMPTS: u32 = 8;
-
-fn dependency<E>(err: SdkError<E>) -> AdminError
-where
-    E: std::error::Error + Send + Sync + 'static,
-{
-    AdminError::Dependency(DependencyError {
-        service: SERVICE,
-        detail: DisplayErrorContext(&err).to_string(),
-    })
-}
 
 /// A new API key: 32 bytes from a cryptographically secure generator (rand's thread-local
 /// ChaCha generator, seeded by the operating system), as 64 hex digits.
@@ -75,6 +65,15 @@ impl KeySecret {
         &self.id
     }
 
+    /// What a failed call on this secret reports.
+    fn error<E, R>(&self, err: SdkError<E, R>) -> AdminError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        dependency_error(SERVICE, &format!("secret {}", self.id), err).into()
+    }
+
     /// Creates the secret holding an empty key document. Returns `false` (and changes
     /// nothing) when a secret with this id already exists.
     pub async fn ensure(&self) -> Result<bool> {
@@ -95,7 +94,7 @@ impl KeySecret {
             {
                 Ok(false)
             }
-            Err(e) => Err(dependency(e)),
+            Err(e) => Err(self.error(e)),
         }
     }
 
@@ -119,7 +118,7 @@ impl KeySecret {
                         self.id
                     ))
                 } else {
-                    dependency(e)
+                    self.error(e)
                 }
             })?;
         let version = out.version_id.ok_or_else(|| {
@@ -130,8 +129,8 @@ impl KeySecret {
         })?;
         // The error says where the document is wrong, never what it holds (a key written
         // in the wrong place would otherwise be quoted in the message).
-        let doc: KeyDocument = shared::keys::parse_document(&text)
-            .map_err(|e| AdminError::BadKeyDocument(e.to_string()))?;
+        let doc: KeyDocument =
+            parse_document(&text).map_err(|e| AdminError::BadKeyDocument(e.to_string()))?;
         Ok((doc, version))
     }
 
@@ -157,7 +156,7 @@ impl KeySecret {
                 .version_stages(PENDING_STAGE)
                 .send()
                 .await
-                .map_err(dependency)?;
+                .map_err(|e| self.error(e))?;
             let promoted = self
                 .client
                 .update_secret_version_stage()
@@ -180,7 +179,7 @@ impl KeySecret {
                     // (report it).
                     let (_, now_current) = self.read().await?;
                     if now_current == read_version {
-                        return Err(dependency(e));
+                        return Err(self.error(e));
                     }
                     tracing::info!(
                         attempt,
@@ -189,7 +188,7 @@ impl KeySecret {
                     let pause = rand::rng().random_range(20..=100u64) * u64::from(attempt);
                     tokio::time::sleep(Duration::from_millis(pause)).await;
                 }
-                Err(e) => return Err(dependency(e)),
+                Err(e) => return Err(self.error(e)),
             }
         }
         Err(AdminError::Conflict(format!(

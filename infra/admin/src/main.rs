@@ -1,4 +1,5 @@
 //! `chadmin`: parse the command line, run the command, report an error as one line.
+//! `dev`, `serve` and `seed-demo` are handed to the development stack's `chadmin-dev`.
 
 use clap::Parser;
 use std::io::IsTerminal;
@@ -14,6 +15,9 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = chadmin::cli::Cli::parse();
+    if let Some((name, args)) = cli.command.dev_stack() {
+        return chadmin::dev_stack::forward(name, args, &cli.target);
+    }
     // Still single-threaded: the runtime starts below.
     cli.target.export_to_env();
     let outcome = tokio::runtime::Builder::new_multi_thread()

@@ -5,6 +5,10 @@
 
 use crate::error::{AdminError, Result};
 use aws_config::SdkConfig;
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+use shared::aws::dependency_error;
+
+const SERVICE: &str = "CloudFormation";
 
 pub const API_URL: &str = "ApiUrl";
 pub const TABLE_NAME: &str = "TableName";
@@ -24,23 +28,23 @@ impl StackOutputs {
     /// Reads the outputs of stack `name` with one `DescribeStacks` call.
     pub async fn load(aws: &SdkConfig, name: &str) -> Result<Self> {
         let client = aws_sdk_cloudformation::Client::new(aws);
-        let described = client.describe_stacks().stack_name(name).send().await;
-        let out = match described {
-            Ok(out) => out,
-            Err(e) => {
-                let text = aws_sdk_cloudformation::error::DisplayErrorContext(&e).to_string();
-                if text.contains("does not exist") {
+        let out = client
+            .describe_stacks()
+            .stack_name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                // CloudFormation answers `ValidationError` for a stack name that names no
+                // stack (it has no not-found code).
+                if e.as_service_error().and_then(ProvideErrorMetadata::code)
+                    == Some("ValidationError")
+                {
                     let region = aws.region().map_or("(no region)", |r| r.as_ref());
-                    return Err(AdminError::NotFound(format!(
-                        "stack {name} does not exist in region {region}"
-                    )));
+                    AdminError::NotFound(format!("stack {name} does not exist in region {region}"))
+                } else {
+                    dependency_error(SERVICE, &format!("stack {name}"), e).into()
                 }
-                return Err(AdminError::Dependency(shared::ports::DependencyError {
-                    service: "CloudFormation",
-                    detail: text,
-                }));
-            }
-        };
+            })?;
         let mut found = Self::default();
         let outputs = out
             .stacks()

@@ -1,21 +1,28 @@
 //! Where the tool works: the table, the key secret and the AWS account/endpoint, from flags
 //! or the same environment variables the functions read. Credentials come from the normal
 //! AWS chain (environment, profile, SSO, instance role); this tool never takes them as flags.
+//!
+//! The AWS SDK configuration is built on first use, so a command that makes no AWS call
+//! (`health --url ...`) neither builds it nor logs anything about it.
 
 use crate::cli::TargetArgs;
 use crate::error::{AdminError, Result};
+use crate::key_secret::KeySecret;
+use crate::stack::StackOutputs;
 use aws_config::SdkConfig;
 use shared::adapters::dynamodb::DynamoConnectorStore;
-use shared::config::{SECRET_VAR, TABLE_VAR};
+use shared::config::api::SECRET_VAR;
+use shared::config::{ApiConfig, TABLE_VAR};
+use tokio::sync::OnceCell;
 
 /// The resolved target of a command.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub aws: SdkConfig,
+    aws: OnceCell<SdkConfig>,
     table: Option<String>,
     secret: Option<String>,
-    /// From `--stack`: the API's base URL and the probe function's name.
-    pub stack: Option<(String, crate::stack::StackOutputs)>,
+    /// From `--stack`: its name and outputs (the API's base URL, the probe function's name).
+    pub stack: Option<(String, StackOutputs)>,
 }
 
 fn non_empty(value: &Option<String>) -> Option<String> {
@@ -27,39 +34,50 @@ fn non_empty(value: &Option<String>) -> Option<String> {
 }
 
 impl Target {
-    /// Loads the AWS configuration (no network call). `--region` and `--endpoint-url` take
-    /// effect through the environment: see [`TargetArgs::export_to_env`].
+    /// The target the arguments name. `--region` and `--endpoint-url` take effect through
+    /// the environment: see [`TargetArgs::export_to_env`].
     ///
     /// With `--stack`, the table and secret not given explicitly come from the stack's
-    /// outputs (one CloudFormation call).
+    /// outputs (one CloudFormation call); otherwise this makes no AWS call and does not
+    /// build the AWS configuration.
     pub async fn load(args: &TargetArgs) -> Result<Self> {
-        let aws = shared::aws::sdk_config().await;
-        let mut table = non_empty(&args.table);
-        let mut secret = non_empty(&args.secret);
-        let stack = match non_empty(&args.stack) {
-            None => None,
-            Some(name) => {
-                let outputs = crate::stack::StackOutputs::load(&aws, &name).await?;
-                table = table.or_else(|| outputs.table.clone());
-                secret = secret.or_else(|| outputs.secret.clone());
-                Some((name, outputs))
-            }
+        let mut target = Self {
+            aws: OnceCell::new(),
+            table: non_empty(&args.table),
+            secret: non_empty(&args.secret),
+            stack: None,
         };
-        Ok(Self {
-            aws,
-            table,
-            secret,
-            stack,
-        })
+        if let Some(name) = non_empty(&args.stack) {
+            let outputs = StackOutputs::load(target.aws().await, &name).await?;
+            target.table = target.table.or_else(|| outputs.table.clone());
+            target.secret = target.secret.or_else(|| outputs.secret.clone());
+            target.stack = Some((name, outputs));
+        }
+        Ok(target)
     }
 
-    /// Whether AWS calls go to a local emulator (`AWS_ENDPOINT_URL` on a loopback host).
+    /// The AWS SDK configuration (`shared::aws::sdk_config`), built on the first call (no
+    /// network call, but it may log when it finds no region).
+    pub async fn aws(&self) -> &SdkConfig {
+        self.aws.get_or_init(shared::aws::sdk_config).await
+    }
+
+    /// The region AWS calls went to, once the configuration has been built.
+    pub fn region(&self) -> Option<String> {
+        self.aws
+            .get()
+            .and_then(SdkConfig::region)
+            .map(ToString::to_string)
+    }
+
+    /// Whether AWS calls go to a local emulator (`AWS_ENDPOINT_URL` on this machine).
     pub fn is_local(&self) -> bool {
-        std::env::var("AWS_ENDPOINT_URL")
+        std::env::var(crate::cli::ENDPOINT_URL_VAR)
             .ok()
-            .is_some_and(|url| is_loopback_url(&url))
+            .is_some_and(|url| shared::aws::is_local_endpoint(&url))
     }
 
+    /// The connector table's name, or the error naming how to give one.
     pub fn table_name(&self) -> Result<&str> {
         self.table.as_deref().ok_or_else(|| {
             AdminError::Config(format!(
@@ -68,6 +86,7 @@ impl Target {
         })
     }
 
+    /// The key secret's name or ARN, or the error naming how to give one.
     pub fn secret_id(&self) -> Result<&str> {
         self.secret.as_deref().ok_or_else(|| {
             AdminError::Config(format!(
@@ -76,26 +95,30 @@ impl Target {
         })
     }
 
-    pub fn connectors(&self) -> Result<DynamoConnectorStore> {
+    /// The connector table (checks that one is given before building anything).
+    pub async fn connectors(&self) -> Result<DynamoConnectorStore> {
+        let table = self.table_name()?;
         Ok(DynamoConnectorStore::new(
-            aws_sdk_dynamodb::Client::new(&self.aws),
-            self.table_name()?,
+            aws_sdk_dynamodb::Client::new(self.aws().await),
+            table,
         ))
     }
 
-    pub fn key_secret(&self) -> Result<crate::key_secret::KeySecret> {
-        Ok(crate::key_secret::KeySecret::new(
-            aws_sdk_secretsmanager::Client::new(&self.aws),
-            self.secret_id()?,
+    /// The key secret (checks that one is given before building anything).
+    pub async fn key_secret(&self) -> Result<KeySecret> {
+        let id = self.secret_id()?;
+        Ok(KeySecret::new(
+            aws_sdk_secretsmanager::Client::new(self.aws().await),
+            id,
         ))
     }
 
     /// The settings the read functions would get from their environment: table and
     /// secret from this target, the key cache settings from the environment.
-    pub fn api_config(&self) -> Result<shared::config::ApiConfig> {
+    pub fn api_config(&self) -> Result<ApiConfig> {
         let table = self.table_name()?.to_owned();
         let secret = self.secret_id()?.to_owned();
-        shared::config::ApiConfig::from_lookup(|name| match name {
+        ApiConfig::from_lookup(|name| match name {
             TABLE_VAR => Some(table.clone()),
             SECRET_VAR => Some(secret.clone()),
             other => std::env::var(other).ok(),
@@ -104,47 +127,31 @@ impl Target {
     }
 }
 
-/// Whether `url` points at 127.0.0.0/8, `localhost` or `[::1]`.
-pub fn is_loopback_url(url: &str) -> bool {
-    let rest = url
-        .trim()
-        .strip_prefix("http://")
-        .or_else(|| url.trim().strip_prefix("https://"))
-        .unwrap_or("");
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        host.split(':').next().unwrap_or("")
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::is_loopback_url;
+    use super::*;
 
-    #[test]
-    fn loopback_urls_are_recognised() {
-        for url in [
-            "http://127.0.0.1:4566",
-            "http://localhost:8000/",
-            "http://[::1]:9/",
-            "https://127.1.2.3",
-        ] {
-            assert!(is_loopback_url(url), "{url}");
-        }
-        for url in [
-            "https://dynamodb.us-east-1.amazonaws.com",
-            "http://10.0.0.1:4566",
-            "127.0.0.1:4566",
-            "http://localhost.example.com",
-        ] {
-            assert!(!is_loopback_url(url), "{url}");
-        }
+    #[tokio::test]
+    async fn without_a_stack_loading_makes_no_aws_configuration() {
+        let target = Target::load(&TargetArgs {
+            table: Some(" t ".into()),
+            secret: Some(String::new()),
+            ..TargetArgs::default()
+        })
+        .await
+        .unwrap();
+        assert!(target.aws.get().is_none());
+        assert_eq!(target.region(), None);
+        assert_eq!(target.table_name().unwrap(), "t");
+        let e = target.secret_id().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "no key secret given: pass --secret or --stack, or set API_KEYS_SECRET_ID"
+        );
+        assert!(target.key_secret().await.is_err());
+        assert!(
+            target.aws.get().is_none(),
+            "a missing setting builds nothing"
+        );
     }
 }

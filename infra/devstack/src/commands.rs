@@ -11,7 +11,7 @@ use get_connector::handler::GetConnector;
 use list_connectors::handler::ListConnectors;
 use shared::adapters::dynamodb::DynamoConnectorStore;
 use shared::auth::CONNECTOR_HEALTH_GRANT;
-use shared::domain::{Connector, ConnectorSettings, Diagnostics, FeedType, Health};
+use shared::domain::{Connector, ConnectorSettings, FeedType};
 use shared::ports::ConnectorCatalog;
 use shared::wiring::{ProbeDependencies, ReadDependencies};
 use std::net::SocketAddr;
@@ -24,13 +24,12 @@ pub async fn run(cli: Cli) -> Result<()> {
     let target = Target::load(&cli.target)
         .await
         .map_err(|e| chadmin::commands::explain(e, None))?;
-    let table = target.table_name().ok().map(str::to_owned);
     let outcome = match cli.command {
         Command::SeedDemo => seed_demo(&target).await,
         Command::Serve(args) => serve(&target, &args, None).await,
         Command::Dev(args) => dev(&target, &args).await,
     };
-    outcome.map_err(|e| chadmin::commands::explain(e, table.as_deref()))
+    outcome.map_err(|e| chadmin::commands::explain(e, Some(&target)))
 }
 
 /// The settings of a connector with no probe settings of its own.
@@ -45,7 +44,7 @@ fn settings(connector: &Connector, feed_type: FeedType) -> ConnectorSettings {
 
 /// `seed-demo`: adds each demo connector whose name is not in the table yet.
 async fn seed_demo(target: &Target) -> Result<()> {
-    let store = target.connectors()?;
+    let store = target.connectors().await?;
     let present: Vec<String> = store
         .catalog()
         .await?
@@ -77,14 +76,7 @@ async fn register_demo(
     let present = store.catalog().await?.rows;
     let (mut added, mut replaced) = (0, 0);
     for d in demo {
-        let mut connector = Connector {
-            id: shared::domain::ConnectorId::new(1)
-                .ok_or_else(|| AdminError::Invalid("bad id".into()))?,
-            name: d.name.clone(),
-            url: d.url.clone(),
-            health: Health::Unknown,
-            diagnostics: Diagnostics::default(),
-        };
+        let mut connector = chadmin::commands::connectors::new_connector(&d.name, &d.url)?;
         match present.iter().find(|r| r.connector.name == connector.name) {
             Some(row) => {
                 connector.id = row.connector.id;
@@ -137,15 +129,15 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
 async fn dev(target: &Target, args: &DevArgs) -> Result<()> {
     chadmin::commands::init(target).await?;
     // Check the probe settings before starting anything.
-    let probe = probe_loop::probe_config(target)?;
-    let store = target.connectors()?;
+    let probe = chadmin::commands::probe::local_config(target)?;
+    let store = target.connectors().await?;
     let upstreams = DemoUpstreams::start().await?;
     let (added, replaced) = register_demo(&store, upstreams.connectors()).await?;
     eprintln!(
         "demo upstreams on 127.0.0.1: {added} connectors added, {replaced} pointed at them again; \
          each is unknown until probed"
     );
-    let secret = target.key_secret()?;
+    let secret = target.key_secret().await?;
     let key = chadmin::commands::keys::recreate(
         &secret,
         &CreateKeyArgs {

@@ -1,11 +1,8 @@
 //! `chadmin-dev dev`'s prober: the probe function's own run (`shared::runner`), wired by
-//! `shared::wiring::ProbeDependencies` as in the Lambda, run at once and then every
+//! `shared::wiring::ProbeDependencies` as in the Lambda (with the settings of
+//! `chadmin probe --local`: loopback allowed, no events), run at once and then every
 //! interval against the table.
 
-use chadmin::error::{AdminError, Result};
-use chadmin::target::Target;
-use shared::config::probe::{ALLOW_PRIVATE_VAR, EVENTS_ENABLED_VAR};
-use shared::config::{ProbeConfig, TABLE_VAR};
 use shared::ports::ProbeTargetReader;
 use shared::runner::{run, RunSettings, RunSummary};
 use shared::wiring::ProbeDependencies;
@@ -13,21 +10,6 @@ use std::time::{Duration, Instant};
 
 /// The default `--probe-interval`, in seconds.
 pub const DEFAULT_INTERVAL_SECONDS: u64 = 30;
-
-/// The probe function's settings for this target: the table from the target, loopback
-/// and private addresses allowed (the demo upstreams are on 127.0.0.1), no state-change
-/// events (the API shows the states), everything else from the same environment variables
-/// the function reads (`PROBE_TIMEOUT_SECONDS`, ...).
-pub fn probe_config(target: &Target) -> Result<ProbeConfig> {
-    let table = target.table_name()?.to_owned();
-    ProbeConfig::from_lookup(|name| match name {
-        TABLE_VAR => Some(table.clone()),
-        ALLOW_PRIVATE_VAR => Some("true".to_owned()),
-        EVENTS_ENABLED_VAR => Some("false".to_owned()),
-        other => std::env::var(other).ok(),
-    })
-    .map_err(|e| AdminError::Config(e.to_string()))
-}
 
 /// How long one run may take: the interval, or the time one retried probe needs if that
 /// is longer (so a short interval never skips everything).

@@ -5,34 +5,17 @@
 //! 2 the check itself failed (no URL or key, key refused, connector not found, API or
 //! network down).
 
+use crate::cli::HealthArgs;
 use crate::error::{AdminError, Result};
 use crate::output::stdout;
 use crate::target::Target;
 use crate::text_table;
 use serde_json::Value;
-use shared::domain::ConnectorId;
 use std::io::IsTerminal;
 use std::time::Duration;
 
 /// The list path of the API.
 const LIST_PATH: &str = "/api/connector-health";
-
-#[derive(Debug, clap::Args)]
-pub struct HealthArgs {
-    /// Check only this connector.
-    #[arg(long, value_parser = crate::cli::parse_id)]
-    pub id: Option<ConnectorId>,
-    /// The API's base URL (default: the stack's ApiUrl output).
-    #[arg(long, env = "CONNECTOR_HEALTH_URL", value_name = "BASE")]
-    pub url: Option<String>,
-    /// The API key (or set CONNECTOR_HEALTH_API_KEY; the environment keeps it out of
-    /// the process list).
-    #[arg(long, env = "CONNECTOR_HEALTH_API_KEY", hide_env_values = true)]
-    pub key: Option<String>,
-    /// Print the API's JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-}
 
 pub async fn run(target: &Target, args: &HealthArgs) -> Result<()> {
     let connectors = fetch(target, args)

@@ -8,11 +8,11 @@ use crate::output::{stdout, stdout_strict};
 use crate::target::Target;
 use crate::text_table;
 use chrono::{DateTime, Utc};
+use shared::auth::{Impersonation, KeyDocument, KeyEntry, CONNECTOR_HEALTH_GRANT, FEEDS_MANAGE};
 use shared::domain::format_timestamp;
-use shared::keys::{Impersonation, KeyDocument, KeyEntry, CONNECTOR_HEALTH_GRANT, FEEDS_MANAGE};
 
 pub async fn run(target: &Target, command: KeysCommand) -> Result<()> {
-    let secret = target.key_secret()?;
+    let secret = target.key_secret().await?;
     match command {
         KeysCommand::Create(args) => {
             let key = create(&secret, &args, Utc::now()).await?;

@@ -1,87 +1,74 @@
 //! What each subcommand does. Each returns `Ok` only when everything it set out to write
 //! was written; output meant for scripts goes to stdout, everything else to stderr.
 
-pub mod config;
 pub mod connectors;
 pub mod health;
 pub mod keys;
 pub mod probe;
 
-use crate::cli::{Cli, Command, CreateKeyArgs, DevArgs, ServeArgs};
-use crate::demo_upstreams::{self, DemoUpstreams};
-use crate::error::Result;
-use crate::probe_loop;
-use crate::server;
+use crate::cli::{Cli, Command};
+use crate::dev_stack;
+use crate::error::{AdminError, Result};
 use crate::target::Target;
-use chrono::Utc;
-use get_connector::handler::GetConnector;
-use list_connectors::handler::ListConnectors;
-use shared::keys::CONNECTOR_HEALTH_GRANT;
-use shared::wiring::ReadDependencies;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
-
-/// The name of the key `chadmin dev` (re)creates.
-pub const DEMO_KEY_NAME: &str = "demo";
+use shared::ports::DependencyError;
 
 pub async fn run(cli: Cli) -> Result<()> {
-    let target = Target::load(&cli.target)
+    let loaded = Target::load(&cli.target)
         .await
-        .map_err(|e| explain(e, None))?;
-    let table = target.table_name().ok().map(str::to_owned);
+        .map_err(|e| explain(e, None));
+    let target = match (loaded, &cli.command) {
+        (Ok(target), _) => target,
+        // `health`'s own failures end with status 2, finding its stack too.
+        (Err(e), Command::Health(_)) => return Err(AdminError::WithStatus(2, Box::new(e))),
+        (Err(e), _) => return Err(e),
+    };
     let outcome = match cli.command {
         Command::Init => init(&target).await,
         Command::Keys(command) => keys::run(&target, command).await,
         Command::Connectors(command) => connectors::run(&target, command).await,
-        Command::SeedDemo => seed_demo(&target).await,
-        Command::Serve(args) => serve(&target, &args, None).await,
         Command::Probe(args) => probe::run(&target, &args).await,
         Command::Health(args) => health::run(&target, &args).await,
-        Command::Dev(args) => dev(&target, &args).await,
+        // The binary hands these to chadmin-dev (`crate::dev_stack::forward`) instead.
+        Command::SeedDemo(_) => Err(AdminError::Invalid(dev_stack::missing("seed-demo"))),
+        Command::Serve(_) => Err(AdminError::Invalid(dev_stack::missing("serve"))),
+        Command::Dev(_) => Err(AdminError::Invalid(dev_stack::missing("dev"))),
     };
-    outcome.map_err(|e| explain(e, table.as_deref()))
+    outcome.map_err(|e| explain(e, Some(&target)))
 }
 
-/// Turns the AWS errors an operator meets first into one plain sentence: a table that
-/// does not exist, no credentials.
-pub fn explain(e: crate::error::AdminError, table: Option<&str>) -> crate::error::AdminError {
-    use crate::error::AdminError;
-    let AdminError::Dependency(d) = &e else {
-        return e;
-    };
-    let region = std::env::var("AWS_REGION")
-        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-        .unwrap_or_else(|_| "(no region set)".to_owned());
-    if d.service == shared::adapters::dynamodb::SERVICE
-        && d.detail.contains("ResourceNotFoundException")
-    {
-        if let Some(table) = table {
-            return AdminError::NotFound(format!(
-                "table {table} does not exist in region {region}"
-            ));
+/// Words a failed AWS call with what only the command knows: a table or secret that does
+/// not exist is named with the region it was looked for in. Every other kind is already
+/// one plain sentence (see [`crate::error::describe`]): no credentials, access denied,
+/// throttled, timed out. Decided by the error's kind, never by its text.
+pub fn explain(e: AdminError, target: Option<&Target>) -> AdminError {
+    let region = target
+        .and_then(Target::region)
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| "(no region set)".to_owned());
+    explain_in(e, &region)
+}
+
+fn explain_in(e: AdminError, region: &str) -> AdminError {
+    match e {
+        AdminError::Dependency(DependencyError::Missing { resource, .. }) => {
+            AdminError::NotFound(format!("{resource} does not exist in region {region}"))
         }
+        AdminError::WithStatus(code, inner) => {
+            AdminError::WithStatus(code, Box::new(explain_in(*inner, region)))
+        }
+        other => other,
     }
-    let detail = d.detail.to_ascii_lowercase();
-    if detail.contains("credentialsnotloaded")
-        || detail.contains("no credentials")
-        || detail.contains("failed to load credentials")
-        || detail.contains("the credential provider was not enabled")
-    {
-        return AdminError::Config(
-            "no AWS credentials found: set AWS_PROFILE (and run `aws sso login` if it uses SSO) \
-             or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-                .to_owned(),
-        );
-    }
-    e
 }
 
 /// Creates the table and the key secret; both steps keep what already exists.
-async fn init(target: &Target) -> Result<()> {
+pub async fn init(target: &Target) -> Result<()> {
     // Check both settings before creating anything.
-    let store = target.connectors()?;
-    let secret = target.key_secret()?;
+    target.table_name()?;
+    target.secret_id()?;
+    let store = target.connectors().await?;
+    let secret = target.key_secret().await?;
     store.create_table().await?;
     eprintln!("table {} is ready", store.table());
     if secret.ensure().await? {
@@ -92,84 +79,74 @@ async fn init(target: &Target) -> Result<()> {
     Ok(())
 }
 
-async fn seed_demo(target: &Target) -> Result<()> {
-    let store = target.connectors()?;
-    let (added, kept) = connectors::seed_demo(&store).await?;
-    eprintln!("demo connectors: {added} added, {kept} already present");
-    Ok(())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::NO_CREDENTIALS;
 
-/// Serves the API; with `banner`, prints it once the port is bound.
-async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Result<()> {
-    let config = target.api_config()?;
-    // One set of dependencies per handler, like two Lambda functions with a cache each.
-    let list = ReadDependencies::new(&config, &target.aws);
-    let get = ReadDependencies::new(&config, &target.aws);
-    let router = server::router(
-        ListConnectors::new(list.connectors, list.keys),
-        GetConnector::new(get.connectors, get.keys),
-    );
-    let listener = server::bind(SocketAddr::new(args.bind, args.port)).await?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| crate::error::AdminError::Io(e.to_string()))?;
-    let base = format!("http://{addr}");
-    let mut banner = String::new();
-    if let Some(key) = demo_key {
-        banner.push_str(&format!("demo API key: {key}\n"));
+    fn missing(service: &'static str, resource: &str) -> AdminError {
+        AdminError::Dependency(DependencyError::Missing {
+            service,
+            resource: resource.to_owned(),
+        })
     }
-    banner.push_str(&format!("listening on {base}\n"));
-    if let Some(key) = demo_key {
-        banner.push_str(&format!(
-            "ready: curl -H 'X-ApiKey: {key}' {base}{}\n(Ctrl-C stops everything)\n",
-            server::LIST_PATH
-        ));
-    }
-    crate::output::stdout(&banner)?;
-    server::serve(listener, router, server::shutdown_signal()).await
-}
 
-/// `make dev`: everything a fresh local stack needs, demo upstreams and the connectors
-/// pointing at them, then serve while probing on an interval.
-async fn dev(target: &Target, args: &DevArgs) -> Result<()> {
-    init(target).await?;
-    // Check the probe settings before starting anything.
-    let probe = probe_loop::probe_config(target)?;
-    let store = target.connectors()?;
-    let upstreams = DemoUpstreams::start().await?;
-    let (added, replaced) = connectors::register_demo(&store, upstreams.connectors()).await?;
-    eprintln!(
-        "demo upstreams on 127.0.0.1: {added} connectors added, {replaced} pointed at them again; \
-         each is unknown until probed"
-    );
-    let secret = target.key_secret()?;
-    let key = keys::recreate(
-        &secret,
-        &CreateKeyArgs {
-            name: DEMO_KEY_NAME.to_owned(),
-            expires: None,
-            grants: vec![CONNECTOR_HEALTH_GRANT.to_owned()],
-            impersonate: None,
-            privileges: vec![],
-        },
-        Utc::now(),
-    )
-    .await?;
-    let prober = probe_loop::prober(&probe, demo_upstreams::client_tls(upstreams.pki())?);
-    eprintln!(
-        "probing every connector now and every {} s (timeout {} s, {} retries)",
-        args.probe_interval,
-        probe.run.default_timeout.as_secs(),
-        probe.run.retries
-    );
-    let probing = tokio::spawn(probe_loop::probe_forever(
-        Arc::new(store),
-        Arc::new(prober),
-        probe.run.clone(),
-        Duration::from_secs(args.probe_interval),
-    ));
-    let served = serve(target, &args.serve, Some(&key)).await;
-    probing.abort();
-    drop(upstreams);
-    served
+    #[test]
+    fn a_missing_table_or_secret_is_named_with_its_region() {
+        let e = explain_in(missing("DynamoDB", "table no-such-table"), "us-east-1");
+        assert!(matches!(e, AdminError::NotFound(_)));
+        assert_eq!(
+            format!("error: {e}"),
+            "error: table no-such-table does not exist in region us-east-1"
+        );
+        let e = explain_in(missing("Secrets Manager", "secret keys"), "eu-west-1");
+        assert_eq!(
+            e.to_string(),
+            "secret keys does not exist in region eu-west-1"
+        );
+        let e = explain_in(
+            AdminError::WithStatus(2, Box::new(missing("CloudFormation", "stack s"))),
+            "r",
+        );
+        assert_eq!(
+            (e.exit_status(), e.to_string()),
+            (2, "stack s does not exist in region r".into())
+        );
+    }
+
+    #[test]
+    fn other_kinds_keep_their_own_sentence() {
+        let e = explain_in(
+            AdminError::Dependency(DependencyError::Credentials {
+                service: "DynamoDB",
+                detail: "the credential provider was not enabled".into(),
+            }),
+            "us-east-1",
+        );
+        assert_eq!(e.to_string(), NO_CREDENTIALS);
+        for kind in [
+            DependencyError::Denied {
+                service: "DynamoDB",
+                detail: "AccessDeniedException: no".into(),
+            },
+            DependencyError::Throttled {
+                service: "DynamoDB",
+                detail: "x".into(),
+            },
+            DependencyError::TimedOut {
+                service: "DynamoDB",
+                detail: "x".into(),
+            },
+            DependencyError::other("DynamoDB", "ResourceNotFoundException in the text only"),
+        ] {
+            let e = explain_in(AdminError::Dependency(kind.clone()), "us-east-1");
+            assert!(matches!(&e, AdminError::Dependency(d) if *d == kind), "{e}");
+            assert!(
+                e.to_string().starts_with("DynamoDB request failed: "),
+                "{e}"
+            );
+        }
+        let e = explain_in(AdminError::NotFound("x".into()), "us-east-1");
+        assert_eq!(e.to_string(), "x");
+    }
 }

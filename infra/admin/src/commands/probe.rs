@@ -3,38 +3,25 @@
 //! loopback address) it runs the probe function's own code in this process.
 
 use super::connectors::{list, list_text};
+use crate::cli::ProbeArgs;
 use crate::error::{AdminError, Result};
 use crate::output::stdout;
 use crate::target::Target;
-use probe_connectors::config::{ProbeConfig, ALLOW_PRIVATE_VAR, TABLE_VAR};
-use probe_connectors::run::RunPorts;
+use aws_sdk_lambda::types::InvocationType;
 use serde_json::{json, Value};
-use shared::adapters::http_prober::{tls, HttpProber, SystemResolver};
+use shared::adapters::http_prober::tls;
+use shared::aws::dependency_error;
+use shared::config::probe::{ALLOW_PRIVATE_VAR, EVENTS_ENABLED_VAR};
+use shared::config::{ProbeConfig, TABLE_VAR};
 use shared::domain::ConnectorId;
-use shared::ports::SystemClock;
-use shared::probe::ports::{NoEvents, ProbeTargetReader};
-use std::sync::Arc;
+use shared::ports::{DependencyError, ProbeTargetReader};
+use shared::wiring::ProbeDependencies;
 use std::time::{Duration, Instant};
+
+const SERVICE: &str = "Lambda";
 
 /// The longest an in-process run may take (the probe function's own limit).
 const LOCAL_RUN_LIMIT: Duration = Duration::from_secs(15 * 60);
-
-#[derive(Debug, clap::Args)]
-pub struct ProbeArgs {
-    /// Probe only this connector.
-    #[arg(long, value_parser = crate::cli::parse_id)]
-    pub id: Option<ConnectorId>,
-    /// Run the probe in this process against the table (default when AWS_ENDPOINT_URL
-    /// is a loopback address).
-    #[arg(long, conflicts_with = "function")]
-    pub local: bool,
-    /// The probe function's name or ARN (default: the stack's ProbeFunctionName output).
-    #[arg(long, env = "PROBE_FUNCTION_NAME", value_name = "NAME")]
-    pub function: Option<String>,
-    /// Print the run's summary as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// The event: one connector, or a scheduled-event-like `{}` for all of them.
 pub fn event(id: Option<ConnectorId>) -> Value {
@@ -58,7 +45,8 @@ pub async fn run(target: &Target, args: &ProbeArgs) -> Result<()> {
     }
     eprintln!("{}", describe(&summary));
     // With the table at hand, show what the run recorded.
-    if let Ok(store) = target.connectors() {
+    if target.table_name().is_ok() {
+        let store = target.connectors().await?;
         let mut rows = list(&store).await?;
         if let Some(id) = args.id {
             rows.retain(|r| r.connector.id == id);
@@ -91,36 +79,38 @@ pub fn describe(s: &Value) -> String {
     text
 }
 
-async fn local(target: &Target, args: &ProbeArgs) -> Result<Value> {
+/// The probe function's settings for a run in this process: the table from the target,
+/// private addresses allowed (the local stack's registries run on 127.0.0.1), no
+/// state-change events, everything else from the function's own variables
+/// (`PROBE_TIMEOUT_SECONDS`, ...).
+pub fn local_config(target: &Target) -> Result<ProbeConfig> {
     let table = target.table_name()?.to_owned();
-    // The probe function's settings from the same variables; private addresses allowed,
-    // as the local stack's registries run on 127.0.0.1.
-    let config = ProbeConfig::from_lookup(|name| match name {
+    ProbeConfig::from_lookup(|name| match name {
         TABLE_VAR => Some(table.clone()),
         ALLOW_PRIVATE_VAR => Some("true".to_owned()),
+        EVENTS_ENABLED_VAR => Some("false".to_owned()),
         other => std::env::var(other).ok(),
     })
-    .map_err(|e| AdminError::Config(e.to_string()))?;
-    let store = Arc::new(target.connectors()?);
+    .map_err(|e| AdminError::Config(e.to_string()))
+}
+
+async fn local(target: &Target, args: &ProbeArgs) -> Result<Value> {
+    let config = local_config(target)?;
     let tls = tls::system_client_config().map_err(|e| AdminError::Io(e.to_string()))?;
-    let prober = HttpProber::new(config.prober_settings(), tls, Arc::new(SystemResolver));
+    // Wired as the probe function wires itself.
+    let deps = ProbeDependencies::new(&config, target.aws().await, tls);
     // The function's steps without its report (whose metrics line would go to stdout).
     let targets = match args.id {
-        None => store.targets().await?,
-        Some(id) => vec![store
+        None => deps.store.targets().await?,
+        Some(id) => vec![deps
+            .store
             .target(id)
             .await?
             .ok_or_else(|| AdminError::NotFound(format!("no connector with id {id}")))?],
     };
-    let ports = RunPorts {
-        writer: store,
-        prober: Arc::new(prober),
-        clock: Arc::new(SystemClock),
-        events: Arc::new(NoEvents),
-    };
-    let summary = probe_connectors::run::run(
+    let summary = shared::runner::run(
         targets,
-        ports,
+        deps.ports,
         &config.run,
         Instant::now() + LOCAL_RUN_LIMIT,
     )
@@ -145,27 +135,24 @@ async fn invoke(target: &Target, args: &ProbeArgs) -> Result<Value> {
                     .into(),
             )
         })?;
-    let client = aws_sdk_lambda::Client::new(&target.aws);
+    let client = aws_sdk_lambda::Client::new(target.aws().await);
     let out = client
         .invoke()
         .function_name(&function)
-        .invocation_type(aws_sdk_lambda::types::InvocationType::RequestResponse)
+        .invocation_type(InvocationType::RequestResponse)
         .payload(aws_sdk_lambda::primitives::Blob::new(
             event(args.id).to_string(),
         ))
         .send()
         .await
-        .map_err(|e| {
-            let text = aws_sdk_lambda::error::DisplayErrorContext(&e).to_string();
-            if text.contains("ResourceNotFoundException") {
-                AdminError::NotFound(format!("probe function {function} does not exist"))
-            } else {
-                AdminError::Dependency(shared::ports::DependencyError {
-                    service: "Lambda",
-                    detail: text,
-                })
-            }
-        })?;
+        .map_err(
+            |e| match dependency_error(SERVICE, &format!("probe function {function}"), e) {
+                DependencyError::Missing { resource, .. } => {
+                    AdminError::NotFound(format!("{resource} does not exist"))
+                }
+                other => other.into(),
+            },
+        )?;
     let payload: Value = out
         .payload()
         .and_then(|p| serde_json::from_slice(p.as_ref()).ok())

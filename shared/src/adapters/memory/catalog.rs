@@ -13,6 +13,11 @@ pub struct InMemoryCatalog {
 }
 
 impl InMemoryCatalog {
+    /// The row with this id, as stored.
+    pub fn row(&self, id: ConnectorId) -> Option<(Connector, ConnectorSettings)> {
+        self.rows().get(&id).cloned()
+    }
+
     fn rows(
         &self,
     ) -> std::sync::MutexGuard<'_, BTreeMap<ConnectorId, (Connector, ConnectorSettings)>> {

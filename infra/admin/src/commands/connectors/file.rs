@@ -1,0 +1,362 @@
+//! Connector files: `connectors export` writes every connector's settings (never its probe
+//! results) as JSON; `connectors import` reads such a file (JSON or YAML), checks all of
+//! it, and writes only what differs.
+
+use super::settings::{checked, new_connector, normalized, Spelling};
+use crate::error::{AdminError, Result};
+use crate::output::stdout;
+use serde::{Deserialize, Serialize};
+use shared::domain::{Connector, ConnectorId, ConnectorSettings};
+use shared::ports::ConnectorCatalog;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+/// One connector's settings, as `export` writes them and `import` reads them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectorConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u32>,
+    pub name: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_timeout_seconds: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_package: Option<String>,
+}
+
+/// The file: `{"connectors": [...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub connectors: Vec<ConnectorConfig>,
+}
+
+impl ConnectorConfig {
+    /// A row's settings as a file entry.
+    pub fn of_row(id: ConnectorId, s: &ConnectorSettings) -> Self {
+        Self {
+            id: Some(id.get()),
+            name: s.name.clone(),
+            url: s.url.clone(),
+            feed_type: s.feed_type.clone(),
+            probe_timeout_seconds: s.probe_timeout_seconds,
+            probe_package: s.probe_package.clone(),
+        }
+    }
+
+    /// The settings this entry asks for.
+    pub fn settings(&self) -> ConnectorSettings {
+        ConnectorSettings {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            feed_type: self.feed_type.clone(),
+            probe_timeout_seconds: self.probe_timeout_seconds,
+            probe_package: self.probe_package.clone(),
+        }
+    }
+
+    fn with(id: Option<u32>, s: ConnectorSettings) -> Self {
+        Self {
+            id,
+            name: s.name,
+            url: s.url,
+            feed_type: s.feed_type,
+            probe_timeout_seconds: s.probe_timeout_seconds,
+            probe_package: s.probe_package,
+        }
+    }
+
+    /// The same entry with the feed type spelt as stored (absent: generic).
+    fn normalized(&self) -> Self {
+        Self::with(self.id, normalized(&self.settings()))
+    }
+
+    /// Checks one entry as `connectors add` would, and returns it normalized.
+    fn checked(&self, at: &str) -> Result<Self> {
+        let invalid = |why: String| AdminError::Invalid(format!("{at}: {why}"));
+        if let Some(id) = self.id {
+            ConnectorId::new(id).ok_or_else(|| {
+                invalid(format!(
+                    "id must be a whole number from 1 to {}",
+                    ConnectorId::MAX
+                ))
+            })?;
+        }
+        let settings =
+            checked(&self.settings(), Spelling::File).map_err(|e| invalid(e.to_string()))?;
+        Ok(Self::with(self.id, settings))
+    }
+}
+
+/// Every row's settings, by id (rows that cannot be read are skipped with a warning).
+pub async fn read_all<C: ConnectorCatalog>(catalog: &C) -> Result<BTreeMap<u32, ConnectorConfig>> {
+    let catalog = catalog.catalog().await?;
+    for _ in &catalog.skipped {
+        eprintln!("warning: skipping a row without a valid id, name or url");
+    }
+    Ok(catalog
+        .rows
+        .iter()
+        .map(|r| {
+            let id = r.connector.id;
+            (id.get(), ConnectorConfig::of_row(id, &r.settings))
+        })
+        .collect())
+}
+
+/// `connectors export`: every connector's settings as JSON on stdout.
+pub async fn export<C: ConnectorCatalog>(catalog: &C) -> Result<()> {
+    let file = ConfigFile {
+        connectors: read_all(catalog).await?.into_values().collect(),
+    };
+    let text = serde_json::to_string_pretty(&file).map_err(|e| AdminError::Io(e.to_string()))?;
+    stdout(&format!("{text}\n"))
+}
+
+/// Reads a connector file: JSON (`.json`) or YAML (anything else; YAML also reads JSON).
+pub fn parse_file(name: &str, text: &str) -> Result<ConfigFile> {
+    let expected = r#"expected {"connectors": [{"name": ..., "url": ..., "feedType": ..., "id": ..., "probeTimeoutSeconds": ..., "probePackage": ...}]}"#;
+    let parsed = if name.to_ascii_lowercase().ends_with(".json") {
+        serde_json::from_str::<ConfigFile>(text).map_err(|e| e.to_string())
+    } else {
+        serde_yaml_ng::from_str::<ConfigFile>(text).map_err(|e| e.to_string())
+    };
+    parsed.map_err(|e| {
+        AdminError::Invalid(format!(
+            "{name} is not a connector file: {}; {expected}",
+            e.replace('\n', " ")
+        ))
+    })
+}
+
+/// What importing one entry does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Add(ConnectorConfig),
+    Update(u32, ConnectorConfig),
+    Unchanged(u32),
+}
+
+/// Checks every entry against the others and the table and decides what each one does;
+/// nothing is written. Entries with an id are matched by id, the others by name.
+pub fn plan(file: &ConfigFile, table: &BTreeMap<u32, ConnectorConfig>) -> Result<Vec<Action>> {
+    let mut entries = Vec::with_capacity(file.connectors.len());
+    for (i, c) in file.connectors.iter().enumerate() {
+        let at = format!("connector #{} ({:?})", i + 1, c.name.trim());
+        entries.push(c.checked(&at)?);
+    }
+    let (mut ids, mut names) = (HashSet::new(), HashSet::new());
+    for c in &entries {
+        if let Some(id) = c.id {
+            if !ids.insert(id) {
+                return Err(AdminError::Invalid(format!(
+                    "id {id} appears twice in the file"
+                )));
+            }
+        }
+        if !names.insert(c.name.clone()) {
+            return Err(AdminError::Invalid(format!(
+                "the name {:?} appears twice in the file",
+                c.name
+            )));
+        }
+    }
+    let by_name: HashMap<&str, u32> = table.iter().map(|(id, c)| (c.name.as_str(), *id)).collect();
+    let mut actions = Vec::with_capacity(entries.len());
+    let mut targets = HashSet::new();
+    for c in entries {
+        let id = c.id.or_else(|| by_name.get(c.name.as_str()).copied());
+        if let Some(id) = id {
+            if !targets.insert(id) {
+                return Err(AdminError::Invalid(format!(
+                    "two entries in the file are connector {id}"
+                )));
+            }
+        }
+        // A name may move between connectors only if its current holder is renamed too.
+        if let Some(holder) = by_name.get(c.name.as_str()) {
+            if Some(*holder) != id {
+                let renamed = file
+                    .connectors
+                    .iter()
+                    .any(|o| o.id == Some(*holder) && o.name.trim() != c.name);
+                if !renamed {
+                    return Err(AdminError::Invalid(format!(
+                        "the name {:?} belongs to connector {holder}, not {}",
+                        c.name,
+                        id.map_or("a new one".to_owned(), |i| i.to_string())
+                    )));
+                }
+            }
+        }
+        let action = match id.and_then(|id| table.get(&id).map(|row| (id, row))) {
+            Some((id, row)) => {
+                let wanted = ConnectorConfig { id: Some(id), ..c };
+                if row.normalized() == wanted {
+                    Action::Unchanged(id)
+                } else {
+                    Action::Update(id, wanted)
+                }
+            }
+            None => Action::Add(c),
+        };
+        actions.push(action);
+    }
+    Ok(actions)
+}
+
+/// `connectors import FILE`.
+pub async fn import<C: ConnectorCatalog>(catalog: &C, path: &Path) -> Result<()> {
+    let name = path.display().to_string();
+    let text = if name == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|e| AdminError::Invalid(format!("cannot read {name}: {e}")))?;
+    let file = parse_file(&name, &text)?;
+    let table = read_all(catalog).await?;
+    let actions = plan(&file, &table)?;
+    let mut next_id = table
+        .keys()
+        .copied()
+        .chain(file.connectors.iter().filter_map(|c| c.id))
+        .max()
+        .unwrap_or(0);
+    let no_id = |id: u32| AdminError::Invalid(format!("{id} is not a connector id"));
+    let (mut added, mut updated, mut unchanged) = (0, 0, 0);
+    for action in actions {
+        match action {
+            Action::Unchanged(_) => unchanged += 1,
+            Action::Update(id, to) => {
+                let connector = ConnectorId::new(id).ok_or_else(|| no_id(id))?;
+                if !catalog.update_settings(connector, &to.settings()).await? {
+                    return Err(AdminError::Conflict(format!(
+                        "connector {id} was removed during the import; run it again"
+                    )));
+                }
+                updated += 1;
+            }
+            Action::Add(c) => {
+                let id = match c.id {
+                    Some(id) => id,
+                    None => {
+                        next_id += 1;
+                        next_id
+                    }
+                };
+                let connector = Connector {
+                    id: ConnectorId::new(id)
+                        .ok_or_else(|| AdminError::Invalid("no free connector id left".into()))?,
+                    ..new_connector(&c.name, &c.url)?
+                };
+                if !catalog.insert(&connector, &c.settings()).await? {
+                    return Err(AdminError::Conflict(format!(
+                        "connector id {id} was taken during the import; run it again"
+                    )));
+                }
+                added += 1;
+            }
+        }
+    }
+    eprintln!("import: {added} added, {updated} updated, {unchanged} unchanged");
+    stdout(&format!(
+        "added={added} updated={updated} unchanged={unchanged}\n"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(id: Option<u32>, name: &str) -> ConnectorConfig {
+        ConnectorConfig {
+            id,
+            name: name.into(),
+            url: format!("https://{name}.example/"),
+            feed_type: Some("npm".into()),
+            probe_timeout_seconds: None,
+            probe_package: None,
+        }
+    }
+
+    fn table(rows: &[ConnectorConfig]) -> BTreeMap<u32, ConnectorConfig> {
+        rows.iter().map(|r| (r.id.unwrap(), r.clone())).collect()
+    }
+
+    #[test]
+    fn json_and_yaml_files_read_alike_and_a_wrong_shape_is_one_line() {
+        let json = r#"{"connectors": [{"name": "npm", "url": "https://r.test/", "feedType": "npm", "probeTimeoutSeconds": 5}]}"#;
+        let yaml = "connectors:\n  - name: npm\n    url: https://r.test/\n    feedType: npm\n    probeTimeoutSeconds: 5\n";
+        assert_eq!(
+            parse_file("a.json", json).unwrap(),
+            parse_file("a.yaml", yaml).unwrap()
+        );
+        assert_eq!(
+            parse_file("a.yml", json).unwrap(),
+            parse_file("a.yaml", yaml).unwrap()
+        );
+        for bad in [
+            r#"[{"name": "x"}]"#,
+            r#"{"connectors": [{"name": "x", "url": "https://x", "colour": 1}]}"#,
+            "connectors: 3",
+        ] {
+            let e = parse_file("c.yaml", bad).unwrap_err().to_string();
+            assert!(e.starts_with("c.yaml is not a connector file: "), "{e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_plan_adds_updates_and_leaves_alone() {
+        let t = table(&[cfg(Some(1), "a"), cfg(Some(2), "b")]);
+        let mut b = cfg(None, "b");
+        b.probe_package = Some("six".into());
+        let mut a = cfg(Some(1), "a");
+        a.feed_type = Some("NPM".into());
+        let file = ConfigFile {
+            connectors: vec![a, b, cfg(None, "c")],
+        };
+        let actions = plan(&file, &t).unwrap();
+        assert_eq!(
+            actions[0],
+            Action::Unchanged(1),
+            "feed type case does not matter"
+        );
+        assert!(
+            matches!(&actions[1], Action::Update(2, c) if c.probe_package.as_deref() == Some("six"))
+        );
+        assert!(matches!(&actions[2], Action::Add(c) if c.name == "c" && c.id.is_none()));
+    }
+
+    #[test]
+    fn a_bad_entry_or_a_clash_rejects_the_whole_file() {
+        let t = table(&[cfg(Some(1), "a"), cfg(Some(2), "b")]);
+        let mut bad_url = cfg(None, "x");
+        bad_url.url = "ftp://x".into();
+        let mut bad_timeout = cfg(None, "y");
+        bad_timeout.probe_timeout_seconds = Some(0);
+        let mut bad_feed = cfg(None, "z");
+        bad_feed.feed_type = Some("cargo".into());
+        for (file, why) in [
+            (vec![cfg(None, "ok"), bad_url], "url"),
+            (vec![bad_timeout], "probeTimeoutSeconds"),
+            (vec![bad_feed], "feedType"),
+            (vec![cfg(Some(5), "n"), cfg(Some(5), "m")], "twice"),
+            (vec![cfg(None, "n"), cfg(Some(7), "n")], "twice"),
+            (vec![cfg(Some(3), "a")], "belongs to connector 1"),
+        ] {
+            let e = plan(&ConfigFile { connectors: file }, &t)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(why), "{e}");
+        }
+        // Swapping names is fine when both connectors are in the file.
+        let swap = vec![cfg(Some(1), "b"), cfg(Some(2), "a")];
+        let actions = plan(&ConfigFile { connectors: swap }, &t).unwrap();
+        assert!(actions.iter().all(|a| matches!(a, Action::Update(..))));
+    }
+}

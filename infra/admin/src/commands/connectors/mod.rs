@@ -1,0 +1,152 @@
+//! `chadmin connectors ...`: connector rows in the table, read and written through the
+//! [`shared::ports::ConnectorCatalog`] port.
+//!
+//! - [`settings`]: the checks `add`, `update` and `import` share.
+//! - [`mod@add`]: a new row under the next free id (also what the dev stack adds rows with).
+//! - [`mod@list`]: the rows as a table or JSON.
+//! - [`update`]: change some settings of one row.
+//! - [`mod@file`]: `export` and `import` of connector files.
+
+pub mod add;
+pub mod file;
+pub mod list;
+pub mod settings;
+pub mod update;
+
+pub use add::add;
+pub use list::{list, list_text};
+pub use settings::new_connector;
+
+use crate::cli::ConnectorsCommand;
+use crate::error::{AdminError, Result};
+use crate::output::stdout;
+use crate::target::Target;
+use settings::{check_package, Spelling};
+use shared::domain::ConnectorSettings;
+use shared::ports::ConnectorCatalog;
+
+pub async fn run(target: &Target, command: ConnectorsCommand) -> Result<()> {
+    let store = target.connectors().await?;
+    match command {
+        ConnectorsCommand::Add {
+            connector: args,
+            probe,
+        } => {
+            let connector = new_connector(&args.name, &args.url)?;
+            let settings = ConnectorSettings {
+                name: connector.name.clone(),
+                url: connector.url.clone(),
+                feed_type: Some(args.feed_type.as_str().to_owned()),
+                probe_timeout_seconds: probe.timeout,
+                probe_package: check_package(probe.package.as_deref(), Spelling::Flags)?,
+            };
+            let id = add(&store, connector, &settings, args.id).await?;
+            eprintln!("added connector {id} ({:?})", args.name.trim());
+            stdout(&format!("{id}\n"))
+        }
+        ConnectorsCommand::List { json } => {
+            let rows = list(&store).await?;
+            if json {
+                let text = list::list_json(&rows).map_err(|e| AdminError::Io(e.to_string()))?;
+                stdout(&format!("{text}\n"))
+            } else {
+                stdout(&list_text(&rows))
+            }
+        }
+        ConnectorsCommand::Remove { id } => {
+            if !store.remove(id).await? {
+                return Err(AdminError::NotFound(format!("no connector with id {id}")));
+            }
+            eprintln!("removed connector {id}");
+            Ok(())
+        }
+        ConnectorsCommand::Update(args) => update::update(&store, &args).await,
+        ConnectorsCommand::Export => file::export(&store).await,
+        ConnectorsCommand::Import { file } => file::import(&store, &file).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{ProbeSettingsArgs, UpdateArgs};
+    use shared::adapters::memory::InMemoryCatalog as Rows;
+    use shared::domain::{ConnectorId, FeedType, Health};
+
+    fn settings(name: &str) -> ConnectorSettings {
+        ConnectorSettings {
+            name: name.into(),
+            url: format!("https://{name}.example/"),
+            feed_type: Some("npm".into()),
+            ..ConnectorSettings::default()
+        }
+    }
+
+    async fn add_named(rows: &Rows, name: &str, id: Option<u32>) -> Result<ConnectorId> {
+        let connector = new_connector(name, &format!("https://{name}.example/"))?;
+        add(
+            rows,
+            connector,
+            &settings(name),
+            id.and_then(ConnectorId::new),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn add_takes_the_next_free_id_and_refuses_a_taken_id_or_name() {
+        let rows = Rows::default();
+        assert_eq!(add_named(&rows, "a", None).await.unwrap().get(), 1);
+        assert_eq!(add_named(&rows, "b", Some(10)).await.unwrap().get(), 10);
+        assert_eq!(add_named(&rows, "c", None).await.unwrap().get(), 11);
+        let e = add_named(&rows, "d", Some(10)).await.unwrap_err();
+        assert_eq!(e.to_string(), "a connector with id 10 already exists");
+        let e = add_named(&rows, "a", None).await.unwrap_err();
+        assert_eq!(e.to_string(), "a connector named \"a\" already exists");
+        let (connector, stored) = rows.row(ConnectorId::new(1).unwrap()).unwrap();
+        assert_eq!(connector.health, Health::Unknown);
+        assert_eq!(stored, settings("a"));
+    }
+
+    fn update_args(id: u32) -> UpdateArgs {
+        UpdateArgs {
+            id: ConnectorId::new(id).unwrap(),
+            name: None,
+            url: None,
+            feed_type: None,
+            probe: ProbeSettingsArgs::default(),
+            clear_timeout: false,
+            clear_package: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn update_changes_only_what_is_given() {
+        let rows = Rows::default();
+        add_named(&rows, "a", None).await.unwrap();
+        add_named(&rows, "b", None).await.unwrap();
+        let mut args = update_args(1);
+        args.feed_type = Some(FeedType::PyPi);
+        args.probe.package = Some("six".into());
+        update::update(&rows, &args).await.unwrap();
+        let (_, s) = rows.row(ConnectorId::new(1).unwrap()).unwrap();
+        assert_eq!(
+            (
+                s.name.as_str(),
+                s.feed_type.as_deref(),
+                s.probe_package.as_deref()
+            ),
+            ("a", Some("pypi"), Some("six"))
+        );
+        let mut rename = update_args(1);
+        rename.name = Some("b".into());
+        let e = update::update(&rows, &rename).await.unwrap_err();
+        assert_eq!(e.to_string(), "a connector named \"b\" already exists");
+        let mut bad = update_args(1);
+        bad.url = Some("nope".into());
+        let e = update::update(&rows, &bad).await.unwrap_err().to_string();
+        assert!(e.starts_with("update: url must start with http"), "{e}");
+        let e = update::update(&rows, &update_args(9)).await.unwrap_err();
+        assert_eq!(e.to_string(), "no connector with id 9");
+    }
+}

@@ -1,0 +1,217 @@
+//! The checks every way of setting a connector shares (`add`, `update`, `import`): a name,
+//! an http(s) URL, a known feed type, a probe timeout within the probe's limit, a package
+//! name without spaces.
+
+use crate::error::{AdminError, Result};
+use shared::domain::{Connector, ConnectorId, ConnectorSettings, Diagnostics, FeedType, Health};
+use shared::probe::target::MAX_PROBE_TIMEOUT;
+
+/// How a message names the settings: as the command line's flags, or as a connector
+/// file's members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spelling {
+    Flags,
+    File,
+}
+
+impl Spelling {
+    fn url(self) -> &'static str {
+        match self {
+            Spelling::Flags => "--url",
+            Spelling::File => "url",
+        }
+    }
+
+    fn package(self) -> &'static str {
+        match self {
+            Spelling::Flags => "--package",
+            Spelling::File => "probePackage",
+        }
+    }
+}
+
+/// Checks a name and URL and builds a never-probed connector (its id is set when added).
+pub fn new_connector(name: &str, url: &str) -> Result<Connector> {
+    new_connector_spelt(name, url, Spelling::Flags)
+}
+
+fn new_connector_spelt(name: &str, url: &str, spelling: Spelling) -> Result<Connector> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AdminError::Invalid(
+            "the connector name must not be empty".into(),
+        ));
+    }
+    let flag = spelling.url();
+    let url = url.trim();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| {
+            AdminError::Invalid(format!(
+                "{flag} must start with http:// or https:// (got {url:?})"
+            ))
+        })?;
+    if rest.is_empty() || rest.starts_with('/') || url.chars().any(char::is_whitespace) {
+        return Err(AdminError::Invalid(format!(
+            "{flag} has no host or contains spaces (got {url:?})"
+        )));
+    }
+    Ok(Connector {
+        id: ConnectorId::new(1).ok_or_else(|| AdminError::Invalid("bad id".into()))?,
+        name: name.to_owned(),
+        url: url.to_owned(),
+        health: Health::Unknown,
+        diagnostics: Diagnostics::default(),
+    })
+}
+
+/// A probe package: absent, or a non-empty name without spaces (trimmed).
+pub fn check_package(package: Option<&str>, spelling: Spelling) -> Result<Option<String>> {
+    let flag = spelling.package();
+    match package.map(str::trim) {
+        None => Ok(None),
+        Some("") => Err(AdminError::Invalid(format!("{flag} must not be empty"))),
+        Some(p) if p.chars().any(char::is_whitespace) => Err(AdminError::Invalid(format!(
+            "{flag} must not contain spaces (got {p:?})"
+        ))),
+        Some(p) => Ok(Some(p.to_owned())),
+    }
+}
+
+/// The feed type as stored: its canonical name (absent means generic); an unknown one
+/// is kept as it is.
+fn stored_feed_type(feed_type: Option<&str>) -> String {
+    let feed = feed_type.unwrap_or(FeedType::Generic.as_str());
+    FeedType::from_name(feed).map_or_else(|| feed.to_owned(), |f| f.as_str().to_owned())
+}
+
+/// The same settings with the feed type spelt as stored (absent: generic), for comparing
+/// what is asked for with what a row holds.
+pub fn normalized(settings: &ConnectorSettings) -> ConnectorSettings {
+    ConnectorSettings {
+        feed_type: Some(stored_feed_type(settings.feed_type.as_deref())),
+        ..settings.clone()
+    }
+}
+
+/// Checks settings as `connectors add` would and returns them normalized: name and URL
+/// trimmed, the feed type's canonical name, the package trimmed.
+pub fn checked(settings: &ConnectorSettings, spelling: Spelling) -> Result<ConnectorSettings> {
+    let feed = settings
+        .feed_type
+        .as_deref()
+        .unwrap_or(FeedType::Generic.as_str());
+    let feed_type = FeedType::from_name(feed).ok_or_else(|| {
+        let known: Vec<&str> = FeedType::ALL.iter().map(|f| f.as_str()).collect();
+        AdminError::Invalid(format!(
+            "unknown feedType {feed:?} (one of {})",
+            known.join(", ")
+        ))
+    })?;
+    let connector = new_connector_spelt(&settings.name, &settings.url, spelling)?;
+    let max = MAX_PROBE_TIMEOUT.as_secs();
+    if let Some(t) = settings.probe_timeout_seconds {
+        if !(1..=max).contains(&u64::from(t)) {
+            return Err(AdminError::Invalid(format!(
+                "probeTimeoutSeconds must be from 1 to {max}"
+            )));
+        }
+    }
+    Ok(ConnectorSettings {
+        name: connector.name,
+        url: connector.url,
+        feed_type: Some(feed_type.as_str().to_owned()),
+        probe_timeout_seconds: settings.probe_timeout_seconds,
+        probe_package: check_package(settings.probe_package.as_deref(), spelling)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(name: &str, url: &str) -> ConnectorSettings {
+        ConnectorSettings {
+            name: name.into(),
+            url: url.into(),
+            ..ConnectorSettings::default()
+        }
+    }
+
+    #[test]
+    fn new_connectors_are_unknown_and_need_a_name_and_an_http_url() {
+        let c = new_connector(" npm ", "https://registry.npmjs.org").unwrap();
+        assert_eq!(c.name, "npm");
+        assert_eq!(c.health, Health::Unknown);
+        for (name, url) in [
+            ("", "https://x"),
+            ("n", "ftp://x"),
+            ("n", "https://"),
+            ("n", "registry.npmjs.org"),
+            ("n", "https://a b"),
+        ] {
+            assert!(new_connector(name, url).is_err(), "{name:?} {url:?}");
+        }
+    }
+
+    #[test]
+    fn messages_name_flags_or_file_members() {
+        let e = new_connector("n", "nope").unwrap_err().to_string();
+        assert!(e.starts_with("--url must start with http"), "{e}");
+        let e = checked(&settings("n", "nope"), Spelling::File)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("url must start with http"), "{e}");
+        assert_eq!(
+            check_package(Some(" "), Spelling::Flags)
+                .unwrap_err()
+                .to_string(),
+            "--package must not be empty"
+        );
+        assert_eq!(
+            check_package(Some("a b"), Spelling::File)
+                .unwrap_err()
+                .to_string(),
+            "probePackage must not contain spaces (got \"a b\")"
+        );
+    }
+
+    #[test]
+    fn checked_settings_are_normalized_and_bounded() {
+        let mut s = settings(" pypi ", " https://pypi.org/simple/ ");
+        s.feed_type = Some("PyPI".into());
+        s.probe_package = Some(" six ".into());
+        let max = u32::try_from(MAX_PROBE_TIMEOUT.as_secs()).unwrap();
+        s.probe_timeout_seconds = Some(max);
+        let c = checked(&s, Spelling::File).unwrap();
+        assert_eq!(
+            (c.name.as_str(), c.url.as_str(), c.feed_type.as_deref()),
+            ("pypi", "https://pypi.org/simple/", Some("pypi"))
+        );
+        assert_eq!(c.probe_package.as_deref(), Some("six"));
+        assert_eq!(
+            checked(&settings("n", "https://x"), Spelling::File)
+                .unwrap()
+                .feed_type
+                .as_deref(),
+            Some("generic")
+        );
+        s.probe_timeout_seconds = Some(max + 1);
+        assert!(checked(&s, Spelling::File).is_err());
+        s.probe_timeout_seconds = Some(0);
+        assert!(checked(&s, Spelling::File).is_err());
+        let mut unknown = settings("n", "https://x");
+        unknown.feed_type = Some("cargo".into());
+        let e = checked(&unknown, Spelling::File).unwrap_err().to_string();
+        assert!(
+            e.starts_with("unknown feedType \"cargo\" (one of npm, nuget, "),
+            "{e}"
+        );
+        assert_eq!(normalized(&unknown).feed_type.as_deref(), Some("cargo"));
+        assert_eq!(
+            normalized(&settings("n", "u")).feed_type.as_deref(),
+            Some("generic")
+        );
+    }
+}
