@@ -75,11 +75,16 @@ SAM_VENV := .venv-sam
 # Offline: no telemetry, a region for the linter, and never an AWS credential.
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 
-# The least-privilege test of the integration binary reads target/template.expanded.json.
-validate-template: $(SAM_VENV)/.installed ## template.yaml offline: sam validate --lint, then cfn-lint on the template expanded to plain CloudFormation.
+validate-template: target/.template-validated ## template.yaml offline: sam validate --lint, then cfn-lint on the template expanded to plain CloudFormation.
+
+# Again only when the template or the tools change. The least-privilege test of the
+# integration binary reads target/template.expanded.json.
+target/.template-validated: template.yaml infra/sam/expand.py $(SAM_VENV)/.installed
+	@mkdir -p target
 	$(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint --region us-east-1 --template template.yaml
 	$(SAM_ENV) $(SAM_VENV)/bin/python infra/sam/expand.py template.yaml target/template.expanded.json
 	$(SAM_VENV)/bin/cfn-lint target/template.expanded.json
+	touch $@
 
 # arm64 when the Rust toolchain has the aarch64-unknown-linux-gnu target, x86_64 otherwise;
 # PACKAGE_ARCH=... wins.
