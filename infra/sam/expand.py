@@ -6,7 +6,7 @@
 Runs the AWS SAM translator (the code behind the AWS::Serverless-2016-10-31 transform) on
 TEMPLATE with its parameter defaults and writes the CloudFormation template it produces. cfn-lint
 then checks that output, where every Ref/GetAtt/Sub that SAM generated or passed through must
-resolve, and tests/tests/template_policies.rs reads the expanded IAM policies.
+resolve, and tests/integration/template_policies.rs reads the expanded IAM policies.
 
 No AWS call is made: the managed-policy map (IAM ListPolicies) is empty, so a policy given by
 name rather than ARN fails the expansion instead of being looked up. A function's local CodeUri

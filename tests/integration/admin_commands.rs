@@ -2,42 +2,31 @@
 //! concurrent writers, connectors are added and removed with the documented rules, and
 //! errors are one line with a non-zero exit.
 
-mod common;
-
-use common::World;
-use shared::keys::{KeyDigest, KeyDocument};
-
-async fn secret_text(world: &World) -> String {
-    let aws = shared::aws::sdk_config().await;
-    let client = aws_sdk_secretsmanager::Client::new(&aws);
-    client
-        .get_secret_value()
-        .secret_id(&world.secret)
-        .version_stage("AWSCURRENT")
-        .send()
-        .await
-        .expect("read the key secret")
-        .secret_string
-        .expect("a string secret")
-}
+use shared::auth::{KeyDigest, KeyDocument};
+use testkit::binaries::binary;
+use testkit::world::World;
 
 #[tokio::test]
 async fn init_creates_an_empty_key_document_and_is_idempotent() {
-    let world = World::new().await;
-    let doc: KeyDocument = serde_json::from_str(&secret_text(&world).await).unwrap();
+    let Some(world) = World::init().await else {
+        return;
+    };
+    let doc: KeyDocument = serde_json::from_str(&world.key_secret_text().await).unwrap();
     assert!(doc.keys.is_empty());
     world.create_key("kept", &[]).await;
     world.run(&["init"]).await.ok();
-    let doc: KeyDocument = serde_json::from_str(&secret_text(&world).await).unwrap();
+    let doc: KeyDocument = serde_json::from_str(&world.key_secret_text().await).unwrap();
     assert_eq!(doc.keys.len(), 1, "a second init keeps the existing secret");
 }
 
 #[tokio::test]
 async fn keys_create_stores_only_the_digest_and_keys_list_never_prints_it() {
-    let world = World::new().await;
+    let Some(world) = World::init().await else {
+        return;
+    };
     let key = world.create_key("ci", &["--expires", "2999-12-31"]).await;
     let digest = KeyDigest::of(&key).to_hex();
-    let text = secret_text(&world).await;
+    let text = world.key_secret_text().await;
     assert!(!text.contains(&key), "the key itself is never stored");
     assert!(text.contains(&digest));
     let doc: KeyDocument = serde_json::from_str(&text).unwrap();
@@ -61,9 +50,11 @@ async fn keys_create_stores_only_the_digest_and_keys_list_never_prints_it() {
 
 #[tokio::test]
 async fn a_duplicate_name_is_refused_with_one_line_and_nothing_written() {
-    let world = World::new().await;
+    let Some(world) = World::init().await else {
+        return;
+    };
     world.create_key("ci", &[]).await;
-    let before = secret_text(&world).await;
+    let before = world.key_secret_text().await;
     let out = world.run(&["keys", "create", "--name", "ci"]).await;
     assert!(!out.success);
     assert!(out.stdout.is_empty(), "no key printed: {:?}", out.stdout);
@@ -74,7 +65,7 @@ async fn a_duplicate_name_is_refused_with_one_line_and_nothing_written() {
         "{}",
         out.stderr
     );
-    assert_eq!(secret_text(&world).await, before);
+    assert_eq!(world.key_secret_text().await, before);
     let past = world
         .run(&["keys", "create", "--name", "old", "--expires", "2001-01-01"])
         .await;
@@ -83,12 +74,14 @@ async fn a_duplicate_name_is_refused_with_one_line_and_nothing_written() {
         "{}",
         past.stderr
     );
-    assert_eq!(secret_text(&world).await, before);
+    assert_eq!(world.key_secret_text().await, before);
 }
 
 #[tokio::test]
 async fn concurrent_key_creation_loses_no_key() {
-    let world = World::new().await;
+    let Some(world) = World::init().await else {
+        return;
+    };
     let names: Vec<String> = (0..5).map(|i| format!("parallel-{i}")).collect();
     let runs = names.iter().map(|name| {
         let world = world.clone();
@@ -96,7 +89,7 @@ async fn concurrent_key_creation_loses_no_key() {
         async move { world.create_key(&name, &[]).await }
     });
     let keys = futures_join_all(runs).await;
-    let doc: KeyDocument = serde_json::from_str(&secret_text(&world).await).unwrap();
+    let doc: KeyDocument = serde_json::from_str(&world.key_secret_text().await).unwrap();
     let mut stored: Vec<&str> = doc.keys.iter().map(|k| k.name.as_str()).collect();
     stored.sort_unstable();
     assert_eq!(stored, names.iter().map(String::as_str).collect::<Vec<_>>());
@@ -123,11 +116,13 @@ async fn futures_join_all<F: std::future::Future<Output = String> + Send + 'stat
 
 #[tokio::test]
 async fn revoke_removes_a_key_and_an_unknown_name_is_an_error() {
-    let world = World::new().await;
+    let Some(world) = World::init().await else {
+        return;
+    };
     world.create_key("a", &[]).await;
     world.create_key("b", &[]).await;
     world.run(&["keys", "revoke", "a"]).await.ok();
-    let doc: KeyDocument = serde_json::from_str(&secret_text(&world).await).unwrap();
+    let doc: KeyDocument = serde_json::from_str(&world.key_secret_text().await).unwrap();
     assert_eq!(
         doc.keys.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(),
         ["b"]
@@ -139,7 +134,9 @@ async fn revoke_removes_a_key_and_an_unknown_name_is_an_error() {
 
 #[tokio::test]
 async fn connectors_get_the_next_free_id_and_taken_ids_or_names_are_refused() {
-    let world = World::new().await;
+    let Some(world) = World::init().await else {
+        return;
+    };
     let add = |args: &'static [&'static str]| {
         let world = world.clone();
         async move {
@@ -244,8 +241,10 @@ async fn connectors_get_the_next_free_id_and_taken_ids_or_names_are_refused() {
 
 #[tokio::test]
 async fn a_missing_table_setting_is_one_clear_line_and_a_non_zero_exit() {
-    common::emulator_endpoint();
-    let out = tokio::process::Command::new(common::CHADMIN)
+    if testkit::endpoint().is_none() {
+        return;
+    }
+    let out = tokio::process::Command::new(binary("chadmin"))
         .args(["connectors", "list"])
         .env_remove("CONNECTORS_TABLE")
         .env_remove("API_KEYS_SECRET_ID")
@@ -263,16 +262,18 @@ async fn a_missing_table_setting_is_one_clear_line_and_a_non_zero_exit() {
 
 #[tokio::test]
 async fn the_endpoint_flag_wins_over_the_environment() {
-    let world = World::new().await;
+    let Some(world) = World::init().await else {
+        return;
+    };
     let run = |args: Vec<String>| {
         let world = world.clone();
         async move {
-            tokio::process::Command::new(common::CHADMIN)
+            tokio::process::Command::new(binary("chadmin"))
                 .args(&args)
                 // Nothing listens on port 1: only the flag can make this work.
                 .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
                 .env("CONNECTORS_TABLE", &world.table)
-                .env("API_KEYS_SECRET_ID", &world.secret)
+                .env("API_KEYS_SECRET_ID", &world.secret_id)
                 .env("AWS_ACCESS_KEY_ID", "testing")
                 .env("AWS_SECRET_ACCESS_KEY", "testing")
                 .env("AWS_REGION", "us-east-1")

@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use serde_json::Value;
-use shared::keys::KeyDigest;
+use shared::auth::KeyDigest;
 use std::time::Duration;
 use testkit::binaries::binary;
 use testkit::fixtures::{event, with_header, without_header, Payload};
@@ -13,10 +13,12 @@ use testkit::world::{fresh_key, key_document, sample_connectors, World};
 
 const JSON: &str = "application/json; charset=utf-8";
 
-/// A world with the sample connectors and one key, and the function started against it.
-async fn given_function(name: &str) -> (World, String, Function) {
+/// A world with the sample connectors and one key, and the function started against it;
+/// `None` without the emulators.
+async fn given_function(name: &str) -> Option<(World, String, Function)> {
+    let endpoint = testkit::endpoint()?;
     let key = fresh_key();
-    let world = World::create(&testkit::endpoint(), &key_document(&[("e2e", &key)])).await;
+    let world = World::create(&endpoint, &key_document(&[("e2e", &key)])).await;
     world.seed(&sample_connectors()).await;
     let function = Function::start(
         &binary(name),
@@ -30,7 +32,7 @@ async fn given_function(name: &str) -> (World, String, Function) {
         ],
     )
     .await;
-    (world, key, function)
+    Some((world, key, function))
 }
 
 /// Invokes and checks the answer is an API Gateway proxy response of the event's format.
@@ -100,7 +102,9 @@ fn assert_no_secrets_in(output: &str, key: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn list_connectors_binary_answers_api_gateway_events() {
-    let (_world, key, f) = given_function("list-connectors").await;
+    let Some((_world, key, f)) = given_function("list-connectors").await else {
+        return;
+    };
     for payload in Payload::ALL {
         // GET: every connector, by id.
         let r = call(&f, payload, &event(payload, "list", &key, "")).await;
@@ -174,7 +178,9 @@ async fn list_connectors_binary_answers_api_gateway_events() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn get_connector_binary_answers_api_gateway_events() {
-    let (_world, key, f) = given_function("get-connector").await;
+    let Some((_world, key, f)) = given_function("get-connector").await else {
+        return;
+    };
     for payload in Payload::ALL {
         let r = call(&f, payload, &event(payload, "get", &key, "3")).await;
         assert_eq!(r.status, 200, "{payload:?}: {}", r.raw);
@@ -215,7 +221,9 @@ async fn get_connector_binary_answers_api_gateway_events() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_function_without_its_table_variable_fails_at_init_naming_it() {
-    let endpoint = testkit::endpoint();
+    let Some(endpoint) = testkit::endpoint() else {
+        return;
+    };
     for name in ["list-connectors", "get-connector"] {
         let mut f = Function::start(
             &binary(name),

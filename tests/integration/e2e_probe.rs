@@ -3,48 +3,22 @@
 //! registries on 127.0.0.1 and writing to moto.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
 use serde_json::{json, Value};
-use shared::adapters::dynamodb::{attr, item_from};
+use shared::adapters::dynamodb::attr;
+use shared::adapters::dynamodb::schema::item_from;
 use shared::domain::{ConnectorId, Health};
 use shared::ports::ConnectorReader;
-use std::net::Ipv4Addr;
 use testkit::binaries::binary;
+use testkit::fixtures::scheduled_event;
+use testkit::registry::{refused_port, FakeRegistry, UNAVAILABLE};
 use testkit::runtime_api::{Function, InvocationResult};
 use testkit::world::{connector, World};
-use tokio::net::TcpListener;
 
-fn scheduled_event() -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/eventbridge/scheduled-event.json");
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("JSON")
-}
-
-/// An npm registry on 127.0.0.1 port 0 that pings fine, and answers 503 under `/down`.
-async fn registry() -> u16 {
-    let app = Router::new()
-        .route("/-/ping", get(|| async { "{}" }))
-        .route(
-            "/down",
-            get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "maintenance") }),
-        );
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("address").port();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    port
-}
-
-async fn refused_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("bind");
-    listener.local_addr().expect("address").port()
+/// A table of its own on moto; `None` without the emulators.
+async fn given_table() -> Option<World> {
+    let world = World::named(&testkit::endpoint()?).await;
+    world.store.create_table().await.expect("create table");
+    Some(world)
 }
 
 fn id(v: u32) -> ConnectorId {
@@ -55,14 +29,15 @@ fn id(v: u32) -> ConnectorId {
 async fn the_scheduled_run_and_a_check_now_record_what_they_find() {
     // Given a table whose connectors point at local registries, one of which asks for a
     // timeout longer than the invocation's whole deadline (30 s) ...
-    let world = World::named(&testkit::endpoint()).await;
-    world.store.create_table().await.expect("create table");
-    let port = registry().await;
-    let closed = refused_port().await;
+    let Some(world) = given_table().await else {
+        return;
+    };
+    let registry = FakeRegistry::feeds().await;
+    let closed = refused_port().await.expect("a refused port");
     let rows = [
-        (1, format!("http://127.0.0.1:{port}"), "npm"),
-        (2, format!("http://127.0.0.1:{port}/down"), "generic"),
-        (3, format!("http://127.0.0.1:{port}"), "npm"),
+        (1, registry.url("/npm"), "npm"),
+        (2, registry.url(UNAVAILABLE), "generic"),
+        (3, registry.url("/npm"), "npm"),
         (4, format!("http://127.0.0.1:{closed}"), "npm"),
     ];
     for (i, url, feed) in &rows {
@@ -163,22 +138,6 @@ async fn the_scheduled_run_and_a_check_now_record_what_they_find() {
     }
 }
 
-/// A registry on 127.0.0.1 port 0 that accepts every request and never answers.
-async fn hanging_registry() -> u16 {
-    let app = Router::new().route(
-        "/hang",
-        get(|| async { std::future::pending::<&'static str>().await }),
-    );
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("address").port();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    port
-}
-
 /// The JSON line of `output` whose message is `message` (the function logs JSON).
 fn log_line(output: &str, message: &str) -> Value {
     output
@@ -202,12 +161,14 @@ async fn a_deadline_too_short_for_every_probe_leaves_the_rest_untouched_and_coun
     // Given four connectors on a registry that never answers, probed two at a time with a
     // 1 s timeout, and an invocation whose deadline is 2 s away: the first two probes end
     // after 1 s, and a probe started then (1 s + 0.3 s kept for its write) cannot finish.
-    let world = World::named(&testkit::endpoint()).await;
-    world.store.create_table().await.expect("create table");
-    let port = hanging_registry().await;
+    let Some(world) = given_table().await else {
+        return;
+    };
+    let hanging = FakeRegistry::hanging().await;
+    let port = hanging.port();
     for i in 1..=4 {
         let mut c = connector(i, Health::Unknown);
-        c.url = format!("http://127.0.0.1:{port}/hang");
+        c.url = hanging.url("/hang");
         world.put_raw(item_from(&c, Some("generic"))).await;
     }
     let function = Function::start(
@@ -278,13 +239,14 @@ async fn a_deadline_too_short_for_every_probe_leaves_the_rest_untouched_and_coun
 #[tokio::test(flavor = "multi_thread")]
 async fn a_table_of_a_thousand_connectors_is_probed_and_written_once_each() {
     // Given 1,000 connectors (more than one Scan page's worth of work), all on one registry
-    let world = World::named(&testkit::endpoint()).await;
-    world.store.create_table().await.expect("create table");
-    let port = registry().await;
+    let Some(world) = given_table().await else {
+        return;
+    };
+    let registry = FakeRegistry::feeds().await;
     let items = (1..=1000)
         .map(|i| {
             let mut c = connector(i, Health::Unknown);
-            c.url = format!("http://127.0.0.1:{port}");
+            c.url = registry.url("/npm");
             item_from(&c, Some("npm"))
         })
         .collect();

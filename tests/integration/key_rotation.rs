@@ -2,7 +2,7 @@
 //! `ListConnectors` handler, while the secret is rotated. Short cache timings make the
 //! rules observable; waiting is polling for an outcome with a deadline.
 
-use shared::key_cache::CachePolicy;
+use shared::auth::CachePolicy;
 use std::time::{Duration, Instant};
 use testkit::handlers::{body_text, list_handler, request, List};
 use testkit::world::{fresh_key, key_document, sample_connectors, World};
@@ -41,17 +41,21 @@ async fn until_status(h: &List, key: &str, want: u16, within: Duration) -> Durat
     }
 }
 
-async fn given(keys: &[(&str, &str)]) -> (World, List) {
-    let world = World::create(&testkit::endpoint(), &key_document(keys)).await;
+/// A world with the sample connectors and `keys`, and the list handler on it with the
+/// short cache timings; `None` without the emulators.
+async fn given(keys: &[(&str, &str)]) -> Option<(World, List)> {
+    let world = World::create(&testkit::endpoint()?, &key_document(keys)).await;
     world.seed(&sample_connectors()).await;
     let h = list_handler(&world, short_policy());
-    (world, h)
+    Some((world, h))
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_key_added_to_the_secret_works_after_an_early_refresh() {
     let (old, new) = (fresh_key(), fresh_key());
-    let (world, h) = given(&[("old", &old)]).await;
+    let Some((world, h)) = given(&[("old", &old)]).await else {
+        return;
+    };
     let first = h.handle(request("GET", PATH, Some(&old))).await;
     assert_eq!(first.status(), 200);
     assert!(body_text(&first).starts_with(r#"[{"id":1,"#));
@@ -78,7 +82,9 @@ async fn a_key_added_to_the_secret_works_after_an_early_refresh() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_keys_do_not_hammer_secrets_manager() {
     let good = fresh_key();
-    let (_world, h) = given(&[("good", &good)]).await;
+    let Some((_world, h)) = given(&[("good", &good)]).await else {
+        return;
+    };
     assert_eq!(status(&h, &good).await, 200);
     let start = Instant::now();
     for _ in 0..300 {
@@ -98,7 +104,9 @@ async fn unknown_keys_do_not_hammer_secrets_manager() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_removed_key_keeps_working_until_the_ttl_then_stops() {
     let (old, keep) = (fresh_key(), fresh_key());
-    let (world, h) = given(&[("old", &old), ("keep", &keep)]).await;
+    let Some((world, h)) = given(&[("old", &old), ("keep", &keep)]).await else {
+        return;
+    };
     let loaded_no_earlier_than = Instant::now();
     assert_eq!(status(&h, &old).await, 200);
 
@@ -118,7 +126,10 @@ async fn a_removed_key_keeps_working_until_the_ttl_then_stops() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_warm_container_asks_secrets_manager_once_per_ttl() {
     let key = fresh_key();
-    let world = World::create(&testkit::endpoint(), &key_document(&[("k", &key)])).await;
+    let Some(endpoint) = testkit::endpoint() else {
+        return;
+    };
+    let world = World::create(&endpoint, &key_document(&[("k", &key)])).await;
     let h = list_handler(&world, CachePolicy::default());
     for _ in 0..1_000 {
         assert_eq!(status(&h, &key).await, 200);

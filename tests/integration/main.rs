@@ -1,1 +1,22 @@
-//! Integration and end-to-end tests (placeholder).
+//! Integration and end-to-end tests, compiled as one test binary (so the AWS SDK is linked
+//! once), one module per area; the test names carry the module path, so
+//! `cargo test -p connector-health-integration -- probe_writes::` runs one area.
+//!
+//! What the tests share is in `tests/testkit`. Tests that need the AWS emulators say so in
+//! one line and return under plain `cargo test`; `make integration` runs them all.
+
+mod admin_commands;
+mod dev_stack;
+mod e2e_lambda;
+mod e2e_probe;
+mod key_rotation;
+mod local_server;
+mod operate;
+mod outage;
+mod probe_events;
+mod probe_writes;
+mod prober;
+mod real_servers;
+mod repository;
+mod secrets_manager_calls;
+mod template_policies;

@@ -2,46 +2,15 @@
 //! `probe --local` against registries on 127.0.0.1, `health` exit statuses against
 //! `chadmin serve`, and the one-line errors.
 
-mod common;
-
-use common::{World, CHADMIN};
 use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
-use std::net::Ipv4Addr;
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use testkit::registry::FakeRegistry;
+use testkit::world::World;
 
 /// Exit status, stdout and stderr of `chadmin ARGS` against `world`, with `vars` set.
 async fn chadmin(world: &World, args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = tokio::process::Command::new(CHADMIN);
-    cmd.args(args)
-        .env("AWS_ENDPOINT_URL", &world.endpoint)
-        .env("CONNECTORS_TABLE", &world.table)
-        .env("API_KEYS_SECRET_ID", &world.secret)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("RUST_LOG", "warn")
-        .env_remove("AWS_PROFILE")
-        .env_remove("CONNECTOR_HEALTH_API_KEY")
-        .env_remove("CONNECTOR_HEALTH_URL")
-        .env_remove("CONNECTOR_HEALTH_STACK")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
-        .await
-        .expect("chadmin finishes within 120 s")
-        .expect("chadmin starts");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = world.run_with(args, vars).await;
+    (out.code, out.stdout, out.stderr)
 }
 
 fn temp_file(name: &str, text: &str) -> PathBuf {
@@ -76,7 +45,9 @@ connectors:
 
 #[tokio::test]
 async fn import_is_idempotent_and_reports_what_it_did() {
-    let world = World::new().await;
+    let Some(world) = World::init().await else {
+        return;
+    };
     let file = temp_file("connectors.yaml", YAML);
     let path = file.to_str().unwrap();
 
@@ -132,7 +103,9 @@ async fn import_is_idempotent_and_reports_what_it_did() {
 
 #[tokio::test]
 async fn a_bad_file_is_one_error_line_and_writes_nothing() {
-    let world = World::new().await;
+    let Some(world) = World::init().await else {
+        return;
+    };
     let bad_entry = temp_file(
         "c.yaml",
         &format!("{YAML}  - name: broken\n    url: ftp://example.org\n"),
@@ -163,7 +136,10 @@ async fn a_bad_file_is_one_error_line_and_writes_nothing() {
 
 #[tokio::test]
 async fn export_then_import_elsewhere_gives_the_same_configuration() {
-    let (a, b) = (World::new().await, World::new().await);
+    let Some(a) = World::init().await else {
+        return;
+    };
+    let b = World::init().await.expect("the emulators are there");
     let file = temp_file("connectors.yaml", YAML);
     chadmin(&a, &["connectors", "import", file.to_str().unwrap()], &[]).await;
     let (code, exported, _) = chadmin(&a, &["connectors", "export"], &[]).await;
@@ -182,7 +158,9 @@ async fn export_then_import_elsewhere_gives_the_same_configuration() {
 
 #[tokio::test]
 async fn update_changes_only_what_is_given_and_needs_an_existing_connector() {
-    let world = World::new().await;
+    let Some(world) = World::init().await else {
+        return;
+    };
     let (code, out, err) = chadmin(
         &world,
         &[
@@ -246,40 +224,17 @@ async fn update_changes_only_what_is_given_and_needs_an_existing_connector() {
     assert_eq!(rows, 1, "update never adds a row");
 }
 
-/// A server on 127.0.0.1 port 0 answering every request with `status`.
-async fn registry(status: &'static str) -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 2048];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let reply =
-                    format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-                let _ = stream.write_all(reply.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    port
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn probe_local_runs_the_prober_and_prints_the_results() {
-    let world = World::new().await;
+    let Some(world) = World::init().await else {
+        return;
+    };
     let (up, down) = (
-        registry("200 OK").await,
-        registry("500 Internal Server Error").await,
+        FakeRegistry::answering("200 OK").await,
+        FakeRegistry::answering("500 Internal Server Error").await,
     );
-    for (name, port) in [("up", up), ("down", down)] {
-        let url = format!("http://127.0.0.1:{port}/");
+    for (name, registry) in [("up", &up), ("down", &down)] {
+        let url = registry.url("/");
         let (code, _, err) = chadmin(
             &world,
             &["connectors", "add", "--name", name, "--url", &url],
@@ -320,13 +275,12 @@ async fn probe_local_runs_the_prober_and_prints_the_results() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_exit_status_says_whether_every_connector_is_healthy() {
-    let world = World::new().await;
+    let Some(world) = World::init().await else {
+        return;
+    };
     let key = world.create_key("monitor", &[]).await;
     let server = world.serve().await;
-    let store = shared::adapters::dynamodb::DynamoConnectorStore::new(
-        aws_sdk_dynamodb::Client::new(&shared::aws::sdk_config().await),
-        world.table.clone(),
-    );
+    let store = &world.store;
     let at = chrono::Utc::now();
     let connector = |id: u32, health: Health| Connector {
         id: ConnectorId::new(id).unwrap(),
@@ -403,7 +357,9 @@ async fn health_exit_status_says_whether_every_connector_is_healthy() {
 
 #[tokio::test]
 async fn an_unknown_table_is_named_in_one_line() {
-    let world = World::new().await;
+    let Some(world) = World::init().await else {
+        return;
+    };
     let (code, out, err) = chadmin(
         &world,
         &["--table", "no-such-table", "connectors", "list"],
@@ -421,8 +377,10 @@ async fn an_unknown_table_is_named_in_one_line() {
 #[tokio::test]
 async fn stack_outputs_name_the_table_and_the_secret() {
     // Given a CloudFormation stack whose outputs name this world's table and secret
-    let world = World::new().await;
-    let aws = shared::aws::sdk_config().await;
+    let Some(world) = World::init().await else {
+        return;
+    };
+    let aws = testkit::world::sdk_config().await;
     let cfn = aws_sdk_cloudformation::Client::from_conf(
         aws_sdk_cloudformation::config::Builder::from(&aws)
             .endpoint_url(&world.endpoint)
@@ -433,7 +391,7 @@ async fn stack_outputs_name_the_table_and_the_secret() {
         "Resources": {"Marker": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": &stack}}},
         "Outputs": {
             "TableName": {"Value": &world.table},
-            "KeySecretArn": {"Value": &world.secret},
+            "KeySecretArn": {"Value": &world.secret_id},
             "ApiUrl": {"Value": "http://127.0.0.1:9"},
             "ProbeFunctionName": {"Value": "probe"},
         }

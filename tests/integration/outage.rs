@@ -2,8 +2,8 @@
 //! body (never a panic, never internals), and come back to 200 once it returns.
 
 use lambda_http::{Body, Response};
+use shared::auth::CachePolicy;
 use shared::http::{JSON_CONTENT_TYPE, MSG_UNAVAILABLE, RETRY_AFTER_SECONDS};
-use shared::key_cache::CachePolicy;
 use std::time::{Duration, Instant};
 use testkit::emulator::OwnEmulator;
 use testkit::handlers::{body_text, get_handler, list_handler, request};
@@ -60,14 +60,22 @@ where
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_unreachable_table_is_503_and_the_function_recovers() {
-    let _guard = testkit::endpoint();
-    let mut emulator = OwnEmulator::start().await;
+/// A world on `emulator` with the sample connectors and one key; returns it, its key
+/// document and the key.
+async fn given_world(emulator: &OwnEmulator) -> (World, String, String) {
     let key = fresh_key();
     let doc = key_document(&[("k", &key)]);
     let world = World::create(&emulator.endpoint(), &doc).await;
     world.seed(&sample_connectors()).await;
+    (world, doc, key)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_table_is_503_and_the_function_recovers() {
+    let Some(mut emulator) = OwnEmulator::start().await else {
+        return;
+    };
+    let (world, doc, key) = given_world(&emulator).await;
     let list = list_handler(&world, CachePolicy::default());
     let get = get_handler(&world, CachePolicy::default());
     assert_eq!(
@@ -114,12 +122,10 @@ async fn an_unreachable_table_is_503_and_the_function_recovers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unreachable_secrets_manager_without_a_cached_copy_is_503_until_it_returns() {
-    let _guard = testkit::endpoint();
-    let mut emulator = OwnEmulator::start().await;
-    let key = fresh_key();
-    let doc = key_document(&[("k", &key)]);
-    let world = World::create(&emulator.endpoint(), &doc).await;
-    world.seed(&sample_connectors()).await;
+    let Some(mut emulator) = OwnEmulator::start().await else {
+        return;
+    };
+    let (world, doc, key) = given_world(&emulator).await;
     let policy = CachePolicy {
         failure_backoff: Duration::from_secs(1),
         ..CachePolicy::default()

@@ -6,48 +6,18 @@ use aws_sdk_eventbridge::types::Target;
 use aws_sdk_sqs::types::QueueAttributeName;
 use chrono::{TimeZone, Utc};
 use probe_connectors::handler::ProbeConnectors;
-use probe_connectors::run::RunSettings;
 use serde_json::{json, Value};
 use shared::adapters::eventbridge::EventBridgePublisher;
-use shared::adapters::http_prober::{tls, HttpProber, ProberSettings, StaticResolver};
 use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
 use shared::ports::SystemClock;
 use shared::probe::events::{DETAIL_TYPE, SOURCE};
-use std::net::Ipv4Addr;
+use shared::runner::{RunPorts, RunSettings};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testkit::registry::{loopback_prober, FakeRegistry};
 use testkit::world::{sdk_config, unique_name, World};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
-/// A server on 127.0.0.1 port 0 answering every request with `status`.
-async fn server(status: &'static str) -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 2048];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let reply =
-                    format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-                let _ = stream.write_all(reply.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    port
-}
-
-fn healthy_connector(id: u32, name: &str, port: u16) -> Connector {
+fn healthy_connector(id: u32, name: &str, registry: &FakeRegistry) -> Connector {
     let at = Utc
         .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
         .single()
@@ -55,7 +25,7 @@ fn healthy_connector(id: u32, name: &str, port: u16) -> Connector {
     Connector {
         id: ConnectorId::new(id).expect("positive id"),
         name: name.to_owned(),
-        url: format!("http://127.0.0.1:{port}/"),
+        url: registry.url("/"),
         health: Health::Healthy { last_checked: at },
         diagnostics: Diagnostics::default(),
     }
@@ -95,22 +65,24 @@ async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str, quiet: Duration) -> Vec<V
 #[tokio::test(flavor = "multi_thread")]
 async fn one_message_per_state_change_and_none_without_one() {
     // Given a table with two healthy connectors, one whose registry now answers 500 ...
-    let endpoint = testkit::endpoint();
+    let Some(endpoint) = testkit::endpoint() else {
+        return;
+    };
     let world = World::named(&endpoint).await;
     world.store.create_table().await.expect("create table");
     let (down, up) = (
-        server("500 Internal Server Error").await,
-        server("200 OK").await,
+        FakeRegistry::answering("500 Internal Server Error").await,
+        FakeRegistry::answering("200 OK").await,
     );
     let (down_name, up_name) = (unique_name("goes-down"), unique_name("stays-up"));
     world
         .store
-        .put(&healthy_connector(1, &down_name, down), Some("generic"))
+        .put(&healthy_connector(1, &down_name, &down), Some("generic"))
         .await
         .expect("put");
     world
         .store
-        .put(&healthy_connector(2, &up_name, up), Some("generic"))
+        .put(&healthy_connector(2, &up_name, &up), Some("generic"))
         .await
         .expect("put");
 
@@ -175,17 +147,12 @@ async fn one_message_per_state_change_and_none_without_one() {
 
     let handler = ProbeConnectors::new(
         Arc::new(world.store.clone()),
-        Arc::new(world.store.clone()),
-        Arc::new(HttpProber::new(
-            ProberSettings {
-                allow_private: true,
-                ..ProberSettings::default()
-            },
-            tls::client_config(rustls::RootCertStore::empty()).expect("tls"),
-            Arc::new(StaticResolver::new()),
-        )),
-        Arc::new(SystemClock),
-        Arc::new(EventBridgePublisher::new(events.clone(), "default")),
+        RunPorts {
+            writer: Arc::new(world.store.clone()),
+            prober: Arc::new(loopback_prober()),
+            clock: Arc::new(SystemClock),
+            events: Arc::new(EventBridgePublisher::new(events.clone(), "default")),
+        },
         RunSettings {
             retries: 0,
             default_timeout: Duration::from_secs(5),
@@ -208,7 +175,7 @@ async fn one_message_per_state_change_and_none_without_one() {
     let detail = &event["detail"];
     assert_eq!(detail["id"], 1);
     assert_eq!(detail["name"], down_name.as_str());
-    assert_eq!(detail["url"], format!("http://127.0.0.1:{down}/"));
+    assert_eq!(detail["url"], down.url("/"));
     assert_eq!(detail["previousState"], "healthy");
     assert_eq!(detail["state"], "error");
     assert_eq!(detail["errorMessage"], "HTTP 500 Internal Server Error.");

@@ -4,12 +4,11 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use shared::adapters::dynamodb::{attr, item_from};
-use shared::domain::{ConnectorId, Health, State};
-use shared::ports::ConnectorReader;
+use shared::adapters::dynamodb::attr;
+use shared::adapters::dynamodb::schema::item_from;
+use shared::domain::{ConnectorId, FeedType, Health, State};
+use shared::ports::{ConnectorReader, ProbeResultWriter, ProbeTargetReader, WriteOutcome};
 use shared::probe::outcome::ProbeRecord;
-use shared::probe::ports::{ProbeResultWriter, ProbeTargetReader, WriteOutcome};
-use shared::probe::target::FeedType;
 use testkit::on_both_emulators;
 use testkit::world::{connector, World};
 

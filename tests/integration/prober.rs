@@ -3,176 +3,22 @@
 //! Host names are mapped to 127.0.0.1 by the injected resolver; no test uses real DNS.
 
 use rustls::RootCertStore;
-use shared::adapters::http_prober::{tls, HttpProber, ProberSettings, StaticResolver};
-use shared::demo_pki::{Date, DemoPki};
-use shared::domain::ConnectorId;
+use shared::adapters::http_prober::{HttpProber, StaticResolver};
+use shared::domain::{ConnectorId, FeedType};
+use shared::ports::Prober;
 use shared::probe::outcome::{FailureKind, ProbeOutcome};
-use shared::probe::ports::Prober;
-use shared::probe::target::{FeedType, ProbeTarget};
+use shared::probe::target::ProbeTarget;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio_rustls::TlsAcceptor;
+use testkit::pki::{Date, DemoPki};
+use testkit::registry::{
+    feeds, loopback_prober as prober, prober as prober_with, refused_port, reply, Action,
+    FakeRegistry, FEEDS,
+};
+use tokio::net::{TcpSocket, TcpStream};
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const TIMEOUT: Duration = Duration::from_millis(500);
-
-/// What the server does with one request.
-enum Action {
-    /// Writes these bytes, then closes.
-    Reply(Vec<u8>),
-    /// Reads the request and never answers.
-    Hang,
-    /// Writes these bytes, then resets the connection (RST).
-    ResetAfter(Vec<u8>),
-    /// Writes these bytes, then keeps the connection open without sending more.
-    Stall(Vec<u8>),
-    /// Writes the head, then body bytes until the client goes away.
-    Endless(Vec<u8>),
-}
-
-type Route = dyn Fn(&str, usize) -> Action + Send + Sync;
-
-/// A server on 127.0.0.1 port 0 answering each request with `route(request_head, n)`,
-/// where `n` counts requests from 0. Keeps every request head it saw.
-struct Server {
-    addr: SocketAddr,
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    async fn start(
-        tls: Option<TlsAcceptor>,
-        route: impl Fn(&str, usize) -> Action + Send + Sync + 'static,
-    ) -> Self {
-        let listener = TcpListener::bind((LOCALHOST, 0)).await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let route: Arc<Route> = Arc::new(route);
-        let log = seen.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let route = route.clone();
-                let log = log.clone();
-                let tls = tls.clone();
-                tokio::spawn(async move {
-                    match tls {
-                        Some(acceptor) => {
-                            if let Ok(s) = acceptor.accept(stream).await {
-                                serve(s, None, &*route, &log).await;
-                            }
-                        }
-                        None => {
-                            let raw = stream.into_std().unwrap();
-                            let for_reset = raw.try_clone().unwrap();
-                            let stream = TcpStream::from_std(raw).unwrap();
-                            let for_reset = TcpStream::from_std(for_reset).unwrap();
-                            serve(stream, Some(for_reset), &*route, &log).await;
-                        }
-                    }
-                });
-            }
-        });
-        Self { addr, seen }
-    }
-
-    fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port())
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
-    for_reset: Option<TcpStream>,
-    route: &Route,
-    log: &Mutex<Vec<String>>,
-) {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let n = {
-        let mut seen = log.lock().unwrap();
-        seen.push(head.clone());
-        seen.len() - 1
-    };
-    match route(&head, n) {
-        Action::Reply(bytes) => {
-            let _ = stream.write_all(&bytes).await;
-            let _ = stream.shutdown().await;
-        }
-        Action::Hang => std::future::pending::<()>().await,
-        Action::ResetAfter(bytes) => {
-            let _ = stream.write_all(&bytes).await;
-            let _ = stream.flush().await;
-            if let Some(raw) = for_reset {
-                raw.set_zero_linger().unwrap();
-                drop(raw);
-                drop(stream);
-            }
-        }
-        Action::Stall(bytes) => {
-            let _ = stream.write_all(&bytes).await;
-            let _ = stream.flush().await;
-            std::future::pending::<()>().await
-        }
-        Action::Endless(head) => {
-            let _ = stream.write_all(&head).await;
-            let chunk = vec![b'x'; 64 * 1024];
-            while stream.write_all(&chunk).await.is_ok() {}
-        }
-    }
-}
-
-fn response(status: &str, headers: &[(&str, &str)], body: &str) -> Action {
-    let mut text = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        text.push_str(&format!("{k}: {v}\r\n"));
-    }
-    text.push_str("\r\n");
-    text.push_str(body);
-    Action::Reply(text.into_bytes())
-}
-
-fn path_of(head: &str) -> &str {
-    head.split_whitespace().nth(1).unwrap_or("")
-}
-
-fn prober_with(resolver: StaticResolver, roots: RootCertStore, allow_private: bool) -> HttpProber {
-    HttpProber::new(
-        ProberSettings {
-            allow_private,
-            ..ProberSettings::default()
-        },
-        tls::client_config(roots).unwrap(),
-        Arc::new(resolver),
-    )
-}
-
-fn prober() -> HttpProber {
-    prober_with(StaticResolver::new(), RootCertStore::empty(), true)
-}
 
 fn target(url: &str, feed: FeedType) -> ProbeTarget {
     ProbeTarget::new(ConnectorId::new(1).unwrap(), url, feed)
@@ -189,63 +35,27 @@ fn message(outcome: &ProbeOutcome) -> &str {
     }
 }
 
+/// Probes `server` as the npm registry `https://registry.test:PORT/npm`.
+async fn probe_npm(p: &HttpProber, server: &FakeRegistry) -> ProbeOutcome {
+    probe(p, &server.https_url("registry.test", "/npm"), FeedType::Npm).await
+}
+
 fn assert_healthy(outcome: &ProbeOutcome) {
     assert!(outcome.verdict.is_ok(), "expected healthy, got {outcome:?}");
 }
 
-/// Answers like each kind of registry on its usual paths.
-fn registry(head: &str, _: usize) -> Action {
-    match path_of(head) {
-        "/npm/-/ping" => response("200 OK", &[("Content-Type", "application/json")], "{}"),
-        "/nuget/v3/index.json" => response(
-            "200 OK",
-            &[("Content-Type", "application/json")],
-            r#"{"version":"3.0.0","resources":[{"@id":"x","@type":"PackageBaseAddress/3.0.0"}]}"#,
-        ),
-        "/nuget/api/v2" | "/choco/api/v2" => response(
-            "200 OK",
-            &[("Content-Type", "application/xml")],
-            r#"<?xml version="1.0" encoding="utf-8"?><service xml:base="http://x/api/v2/" xmlns="http://www.w3.org/2007/app"><workspace><collection href="Packages"><atom:title>Packages</atom:title></collection></workspace></service>"#,
-        ),
-        "/pypi/simple/sampleproject/" => response(
-            "200 OK",
-            &[("Content-Type", "application/vnd.pypi.simple.v1+json")],
-            r#"{"meta":{"api-version":"1.1"},"name":"sampleproject","files":[]}"#,
-        ),
-        "/docker/v2/" => response(
-            "401 Unauthorized",
-            &[(
-                "WWW-Authenticate",
-                r#"Bearer realm="https://auth.test/token""#,
-            )],
-            "",
-        ),
-        "/maven2/" if head.starts_with("HEAD ") => response("200 OK", &[], ""),
-        "/gems/info/rake" => response(
-            "200 OK",
-            &[("Content-Type", "text/plain")],
-            "---\n13.0.0 |checksum:abc\n",
-        ),
-        "/generic/" => response("204 No Content", &[], ""),
-        _ => response("404 Not Found", &[], ""),
-    }
-}
-
 #[tokio::test]
 async fn a_healthy_registry_of_each_feed_type_is_healthy() {
-    let server = Server::start(None, registry).await;
+    let server = FakeRegistry::feeds().await;
     let p = prober();
-    for (path, feed) in [
-        ("/npm", FeedType::Npm),
-        ("/nuget/v3/index.json", FeedType::NuGet),
-        ("/nuget/api/v2", FeedType::NuGet),
-        ("/choco/api/v2", FeedType::Chocolatey),
-        ("/pypi", FeedType::PyPi),
-        ("/docker", FeedType::Docker),
-        ("/maven2", FeedType::Maven),
-        ("/gems", FeedType::RubyGems),
-        ("/generic/", FeedType::Generic),
-    ] {
+    for feed_type in FeedType::ALL {
+        assert!(
+            FEEDS.iter().any(|f| f.feed_type == feed_type),
+            "{feed_type:?} is served"
+        );
+    }
+    for f in FEEDS {
+        let (path, feed) = (f.path, f.feed_type);
         let outcome = probe(&p, &server.url(path), feed).await;
         assert!(outcome.verdict.is_ok(), "{feed:?} at {path}: {outcome:?}");
         assert!(outcome.observed.response_time.is_some());
@@ -262,9 +72,9 @@ async fn a_healthy_registry_of_each_feed_type_is_healthy() {
 
 #[tokio::test]
 async fn wrong_answers_are_named_per_feed_type() {
-    let server = Server::start(None, |head, _| match path_of(head) {
-        "/v3/index.json" => response("200 OK", &[], "<html>maintenance</html>"),
-        _ => response("404 Not Found", &[], ""),
+    let server = FakeRegistry::start(|r| match r.path() {
+        "/v3/index.json" => reply("200 OK", &[], "<html>maintenance</html>"),
+        _ => reply("404 Not Found", &[], ""),
     })
     .await;
     let p = prober();
@@ -288,10 +98,7 @@ async fn wrong_answers_are_named_per_feed_type() {
 
 #[tokio::test]
 async fn an_unavailable_registry_reports_its_status() {
-    let server = Server::start(None, |_, _| {
-        response("503 Service Unavailable", &[], "down")
-    })
-    .await;
+    let server = FakeRegistry::start(|_| reply("503 Service Unavailable", &[], "down")).await;
     let o = probe(&prober(), &server.url("/"), FeedType::Generic).await;
     assert_eq!(message(&o), "HTTP 503 Service Unavailable.");
     assert_eq!(o.observed.http_status, Some(503));
@@ -300,7 +107,7 @@ async fn an_unavailable_registry_reports_its_status() {
 
 #[tokio::test]
 async fn a_registry_that_never_answers_times_out() {
-    let server = Server::start(None, |_, _| Action::Hang).await;
+    let server = FakeRegistry::hanging().await;
     let started = Instant::now();
     let o = probe(&prober(), &server.url("/"), FeedType::Generic).await;
     assert_eq!(
@@ -313,9 +120,7 @@ async fn a_registry_that_never_answers_times_out() {
 
 #[tokio::test]
 async fn a_refused_connection_names_host_and_port() {
-    let listener = TcpListener::bind((LOCALHOST, 0)).await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
+    let port = refused_port().await.unwrap();
     let o = probe(
         &prober(),
         &format!("http://127.0.0.1:{port}/"),
@@ -365,7 +170,7 @@ async fn a_listener_whose_accept_queue_is_full_times_out_while_connecting() {
 
 #[tokio::test]
 async fn a_body_that_stops_dripping_times_out() {
-    let server = Server::start(None, |_, _| {
+    let server = FakeRegistry::start(|_| {
         Action::Stall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"vers".to_vec())
     })
     .await;
@@ -379,7 +184,7 @@ async fn a_body_that_stops_dripping_times_out() {
 
 #[tokio::test]
 async fn a_reset_mid_response_is_a_reset() {
-    let server = Server::start(None, |_, _| {
+    let server = FakeRegistry::start(|_| {
         Action::ResetAfter(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"version\":".to_vec())
     })
     .await;
@@ -393,7 +198,7 @@ async fn a_reset_mid_response_is_a_reset() {
 
 #[tokio::test]
 async fn a_reset_before_any_response_is_a_reset() {
-    let server = Server::start(None, |_, _| Action::ResetAfter(Vec::new())).await;
+    let server = FakeRegistry::start(|_| Action::ResetAfter(Vec::new())).await;
     let o = probe(&prober(), &server.url("/"), FeedType::Generic).await;
     assert_eq!(
         message(&o),
@@ -403,8 +208,8 @@ async fn a_reset_before_any_response_is_a_reset() {
 
 #[tokio::test]
 async fn a_redirect_loop_stops_after_five_redirects_and_keeps_no_cookies() {
-    let server = Server::start(None, |_, _| {
-        response(
+    let server = FakeRegistry::start(|_| {
+        reply(
             "302 Found",
             &[("Location", "/loop"), ("Set-Cookie", "session=abc")],
             "",
@@ -422,11 +227,11 @@ async fn a_redirect_loop_stops_after_five_redirects_and_keeps_no_cookies() {
 
 #[tokio::test]
 async fn redirects_are_followed_up_to_the_cap() {
-    let server = Server::start(None, |head, _| match path_of(head) {
-        "/5" => response("200 OK", &[], "ok"),
+    let server = FakeRegistry::start(|r| match r.path() {
+        "/5" => reply("200 OK", &[], "ok"),
         p => {
             let next: u32 = p.trim_start_matches('/').parse().unwrap_or(0) + 1;
-            response(
+            reply(
                 "301 Moved Permanently",
                 &[("Location", &format!("/{next}"))],
                 "",
@@ -441,7 +246,7 @@ async fn redirects_are_followed_up_to_the_cap() {
 
 #[tokio::test]
 async fn a_huge_body_is_not_read_past_the_limit() {
-    let server = Server::start(None, |_, _| {
+    let server = FakeRegistry::start(|_| {
         Action::Endless(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
                 .to_vec(),
@@ -457,7 +262,7 @@ async fn a_huge_body_is_not_read_past_the_limit() {
 
 #[tokio::test]
 async fn a_declared_huge_body_is_refused_without_reading_it() {
-    let server = Server::start(None, |_, _| {
+    let server = FakeRegistry::start(|_| {
         Action::Stall(b"HTTP/1.1 200 OK\r\nContent-Length: 5000000000\r\n\r\n".to_vec())
     })
     .await;
@@ -495,8 +300,8 @@ async fn metadata_and_link_local_addresses_are_never_probed() {
         "Refused to probe fd00:ec2::254: the instance-metadata address, which is never probed."
     );
     // Not even through a redirect from an allowed registry.
-    let server = Server::start(None, |_, _| {
-        response(
+    let server = FakeRegistry::start(|_| {
+        reply(
             "302 Found",
             &[("Location", "http://169.254.169.254/latest/meta-data/")],
             "",
@@ -512,7 +317,7 @@ async fn metadata_and_link_local_addresses_are_never_probed() {
 
 #[tokio::test]
 async fn loopback_is_probed_only_when_allowed() {
-    let server = Server::start(None, |_, _| response("200 OK", &[], "")).await;
+    let server = FakeRegistry::start(|_| reply("200 OK", &[], "")).await;
     let p = prober_with(
         StaticResolver::new().with("local.test", [LOCALHOST]),
         RootCertStore::empty(),
@@ -533,7 +338,7 @@ async fn loopback_is_probed_only_when_allowed() {
 
 #[tokio::test]
 async fn credentials_in_the_url_are_sent_but_never_shown() {
-    let server = Server::start(None, |_, _| response("404 Not Found", &[], "")).await;
+    let server = FakeRegistry::start(|_| reply("404 Not Found", &[], "")).await;
     let url = format!(
         "http://deploy:s3cret@127.0.0.1:{}/?token=t0ken",
         server.port()
@@ -549,7 +354,7 @@ async fn credentials_in_the_url_are_sent_but_never_shown() {
     assert!(server.requests()[0].contains("authorization: Basic ZGVwbG95OnMzY3JldA=="));
 }
 
-/// A CA (the shared demo CA), TLS servers signed by it, and a prober trusting it that
+/// A CA (testkit's demo CA), TLS servers signed by it, and a prober trusting it that
 /// maps `registry.test` to 127.0.0.1.
 struct Pki {
     roots: RootCertStore,
@@ -565,8 +370,10 @@ impl Pki {
         }
     }
 
-    fn acceptor(&self, name: &str, not_before: Date, not_after: Date) -> TlsAcceptor {
-        self.ca.acceptor(name, not_before, not_after).unwrap()
+    /// A registry of every feed type over TLS, presenting a certificate for `name`.
+    async fn registry(&self, name: &str, not_before: Date, not_after: Date) -> FakeRegistry {
+        let acceptor = self.ca.acceptor(name, not_before, not_after).unwrap();
+        FakeRegistry::start_tls(acceptor, feeds).await
     }
 
     fn prober(&self) -> HttpProber {
@@ -581,17 +388,10 @@ impl Pki {
 #[tokio::test]
 async fn a_valid_certificate_is_healthy_and_its_expiry_recorded() {
     let pki = Pki::new("connector-health test CA");
-    let server = Server::start(
-        Some(pki.acceptor("registry.test", (2020, 1, 1), (2099, 3, 4))),
-        registry,
-    )
-    .await;
-    let o = probe(
-        &pki.prober(),
-        &format!("https://registry.test:{}/npm", server.port()),
-        FeedType::Npm,
-    )
-    .await;
+    let server = pki
+        .registry("registry.test", (2020, 1, 1), (2099, 3, 4))
+        .await;
+    let o = probe_npm(&pki.prober(), &server).await;
     assert_healthy(&o);
     assert_eq!(
         o.observed.certificate_expires_at.map(|t| t.to_rfc3339()),
@@ -602,17 +402,10 @@ async fn a_valid_certificate_is_healthy_and_its_expiry_recorded() {
 #[tokio::test]
 async fn an_expired_certificate_says_when_it_expired() {
     let pki = Pki::new("connector-health test CA");
-    let server = Server::start(
-        Some(pki.acceptor("registry.test", (2019, 1, 1), (2020, 1, 1))),
-        registry,
-    )
-    .await;
-    let o = probe(
-        &pki.prober(),
-        &format!("https://registry.test:{}/npm", server.port()),
-        FeedType::Npm,
-    )
-    .await;
+    let server = pki
+        .registry("registry.test", (2019, 1, 1), (2020, 1, 1))
+        .await;
+    let o = probe_npm(&pki.prober(), &server).await;
     assert_eq!(
         message(&o),
         "TLS certificate for registry.test expired on 2020-01-01."
@@ -623,17 +416,8 @@ async fn an_expired_certificate_says_when_it_expired() {
 #[tokio::test]
 async fn a_certificate_for_another_host_is_rejected() {
     let pki = Pki::new("connector-health test CA");
-    let server = Server::start(
-        Some(pki.acceptor("other.test", (2020, 1, 1), (2099, 1, 1))),
-        registry,
-    )
-    .await;
-    let o = probe(
-        &pki.prober(),
-        &format!("https://registry.test:{}/npm", server.port()),
-        FeedType::Npm,
-    )
-    .await;
+    let server = pki.registry("other.test", (2020, 1, 1), (2099, 1, 1)).await;
+    let o = probe_npm(&pki.prober(), &server).await;
     assert_eq!(
         message(&o),
         "TLS certificate is not valid for registry.test."
@@ -643,22 +427,15 @@ async fn a_certificate_for_another_host_is_rejected() {
 #[tokio::test]
 async fn an_untrusted_certificate_is_rejected() {
     let pki = Pki::new("connector-health test CA");
-    let server = Server::start(
-        Some(pki.acceptor("registry.test", (2020, 1, 1), (2099, 1, 1))),
-        registry,
-    )
-    .await;
+    let server = pki
+        .registry("registry.test", (2020, 1, 1), (2099, 1, 1))
+        .await;
     let stranger = prober_with(
         StaticResolver::new().with("registry.test", [LOCALHOST]),
         Pki::new("a stranger's CA").roots,
         true,
     );
-    let o = probe(
-        &stranger,
-        &format!("https://registry.test:{}/npm", server.port()),
-        FeedType::Npm,
-    )
-    .await;
+    let o = probe_npm(&stranger, &server).await;
     assert_eq!(
         message(&o),
         "TLS certificate for registry.test is not trusted (unknown issuer)."
@@ -667,30 +444,14 @@ async fn an_untrusted_certificate_is_rejected() {
 
 #[tokio::test]
 async fn plain_http_on_a_tls_url_is_named() {
-    // Like a plain HTTP server given a TLS ClientHello: it answers 400 and closes.
-    let listener = TcpListener::bind((LOCALHOST, 0)).await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let _ = stream
-                .write_all(
-                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                )
-                .await;
-            let _ = stream.shutdown().await;
-        }
-    });
+    // A plain HTTP registry answers a TLS ClientHello 400 and closes.
+    let server = FakeRegistry::feeds().await;
     let p = prober_with(
         StaticResolver::new().with("registry.test", [LOCALHOST]),
         RootCertStore::empty(),
         true,
     );
-    let o = probe(
-        &p,
-        &format!("https://registry.test:{port}/npm"),
-        FeedType::Npm,
-    )
-    .await;
+    let o = probe_npm(&p, &server).await;
     assert_eq!(
         message(&o),
         "TLS handshake with registry.test failed: the server does not speak TLS on this port."

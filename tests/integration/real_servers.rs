@@ -1,71 +1,19 @@
 //! The run with the real HTTP prober against servers on 127.0.0.1: a flapping registry
 //! stays healthy thanks to the retry, and one hanging registry holds up no other probe.
 
-use probe_connectors::run::{run, RunPorts, RunSettings, RunSummary};
-use shared::adapters::http_prober::{tls, HttpProber, ProberSettings, StaticResolver};
-use shared::adapters::memory::ManualClock;
-use shared::adapters::memory_probe::InMemoryProbeStore;
-use shared::domain::{ConnectorId, State};
-use shared::probe::ports::ProbeTargetReader;
-use shared::probe::target::{FeedType, ProbeTarget};
-use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use shared::adapters::memory::{InMemoryProbeStore, ManualClock};
+use shared::domain::{ConnectorId, FeedType, State};
+use shared::ports::ProbeTargetReader;
+use shared::probe::target::ProbeTarget;
+use shared::runner::{no_events, run, RunPorts, RunSettings, RunSummary};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use testkit::registry::{loopback_prober, status, Action, FakeRegistry, Request};
 
-/// A server on 127.0.0.1 port 0; `answer(n)` gives the status line for the n-th request
-/// (from 0), or `None` to never answer. Returns its port and its request counter.
-async fn server(answer: fn(usize) -> Option<&'static str>) -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let count = Arc::new(AtomicUsize::new(0));
-    let counter = count.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 2048];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let n = counter.fetch_add(1, Ordering::SeqCst);
-                match answer(n) {
-                    Some(status) => {
-                        let reply = format!(
-                            "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                        );
-                        let _ = stream.write_all(reply.as_bytes()).await;
-                        let _ = stream.shutdown().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            });
-        }
-    });
-    (port, count)
-}
-
-fn prober() -> Arc<HttpProber> {
-    Arc::new(HttpProber::new(
-        ProberSettings {
-            allow_private: true,
-            ..ProberSettings::default()
-        },
-        tls::client_config(rustls::RootCertStore::empty()).unwrap(),
-        Arc::new(StaticResolver::new()),
-    ))
-}
-
-fn target(id: u32, port: u16) -> ProbeTarget {
+fn target(id: u32, registry: &FakeRegistry) -> ProbeTarget {
     ProbeTarget::new(
         ConnectorId::new(id).unwrap(),
-        format!("http://127.0.0.1:{port}/"),
+        registry.url("/"),
         FeedType::Generic,
     )
 }
@@ -74,9 +22,9 @@ async fn probe_all(store: &Arc<InMemoryProbeStore>, settings: &RunSettings) -> R
     let targets = store.targets().await.unwrap();
     let ports = RunPorts {
         writer: store.clone(),
-        prober: prober(),
+        prober: Arc::new(loopback_prober()),
         clock: Arc::new(ManualClock::new()),
-        events: probe_connectors::run::no_events(),
+        events: no_events(),
     };
     run(
         targets,
@@ -97,8 +45,9 @@ fn settings(retries: u32) -> RunSettings {
     }
 }
 
-fn flapping(n: usize) -> Option<&'static str> {
-    Some(if n == 0 {
+/// 503 for the first request, 200 after.
+fn flapping(request: &Request) -> Action {
+    status(if request.index == 0 {
         "503 Service Unavailable"
     } else {
         "200 OK"
@@ -107,20 +56,20 @@ fn flapping(n: usize) -> Option<&'static str> {
 
 #[tokio::test]
 async fn a_registry_that_fails_once_stays_healthy_thanks_to_the_retry() {
-    let (port, requests) = server(flapping).await;
-    let store = Arc::new(InMemoryProbeStore::new([target(1, port)]));
+    let registry = FakeRegistry::start(flapping).await;
+    let store = Arc::new(InMemoryProbeStore::new([target(1, &registry)]));
     let s = probe_all(&store, &settings(1)).await;
     assert_eq!((s.healthy, s.error, s.retried), (1, 0, 1));
     let r = store.record(ConnectorId::new(1).unwrap()).unwrap();
     assert_eq!(r.state, State::Healthy);
     assert_eq!(r.http_status, Some(200));
-    assert_eq!(requests.load(Ordering::SeqCst), 2);
+    assert_eq!(registry.request_count(), 2);
 }
 
 #[tokio::test]
 async fn without_retries_the_same_blip_is_recorded() {
-    let (port, _) = server(flapping).await;
-    let store = Arc::new(InMemoryProbeStore::new([target(1, port)]));
+    let registry = FakeRegistry::start(flapping).await;
+    let store = Arc::new(InMemoryProbeStore::new([target(1, &registry)]));
     let s = probe_all(&store, &settings(0)).await;
     assert_eq!((s.healthy, s.error, s.retried), (0, 1, 0));
     let r = store.record(ConnectorId::new(1).unwrap()).unwrap();
@@ -133,12 +82,13 @@ async fn without_retries_the_same_blip_is_recorded() {
 
 #[tokio::test]
 async fn a_hanging_registry_holds_up_no_other_probe() {
-    let (hang_port, _) = server(|_| None).await;
-    let (ok_port, _) = server(|_| Some("200 OK")).await;
-    let (down_port, _) = server(|_| Some("500 Internal Server Error")).await;
-    let mut targets = vec![target(1, hang_port)];
-    targets.extend((2..=20).map(|i| target(i, ok_port)));
-    targets.push(target(21, down_port));
+    let hanging = FakeRegistry::hanging().await;
+    let ok = FakeRegistry::answering("200 OK").await;
+    let down = FakeRegistry::answering("500 Internal Server Error").await;
+    let hang_port = hanging.port();
+    let mut targets = vec![target(1, &hanging)];
+    targets.extend((2..=20).map(|i| target(i, &ok)));
+    targets.push(target(21, &down));
     let store = Arc::new(InMemoryProbeStore::new(targets));
     let mut st = settings(1);
     st.concurrency = 4;

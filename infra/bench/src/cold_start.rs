@@ -2,10 +2,18 @@
 //! `GET /invocation/next`, i.e. the whole init phase (tracing, configuration, AWS SDK
 //! configuration and clients). The binary is killed once it asks for work.
 
-use crate::runtime_api::RuntimeApi;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
+use testkit::runtime_api::RuntimeApi;
+
+/// The function's own variables for a cold start: AWS clients point at a port nothing
+/// answers on (http://127.0.0.1:9), since init must not call the network.
+pub const FUNCTION_VARS: [(&str, &str); 4] = [
+    ("CONNECTORS_TABLE", "bench-connectors"),
+    ("API_KEYS_SECRET_ID", "bench-keys"),
+    ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+    ("RUST_LOG", "warn"),
+];
 
 /// Why a measurement failed.
 #[derive(Debug)]
@@ -28,33 +36,24 @@ impl std::fmt::Display for ColdStartError {
 
 impl std::error::Error for ColdStartError {}
 
-/// One measurement: spawns `binary` with `env` (and nothing else in its environment)
-/// and returns the time until its first `invocation/next` reaches `api`.
+/// One measurement: spawns `binary` against `api` with the Lambda environment and `vars`
+/// (and nothing else in its environment) and returns the time until its first
+/// `invocation/next` reaches `api`.
 pub async fn once(
-    api: &mut RuntimeApi,
+    api: &RuntimeApi,
     binary: &Path,
-    env: &[(String, String)],
+    vars: &[(&str, &str)],
 ) -> Result<Duration, ColdStartError> {
-    api.drain();
-    let mut cmd = tokio::process::Command::new(binary);
-    cmd.env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
+    let first = api.next_calls();
     let started = Instant::now();
-    let mut child = cmd.spawn().map_err(ColdStartError::Spawn)?;
+    let mut process = api.spawn(binary, vars).map_err(ColdStartError::Spawn)?;
     let result = tokio::select! {
-        seen = api.next_seen.recv() => match seen {
-            Some(at) => Ok(at.saturating_duration_since(started)),
-            None => Err(ColdStartError::TimedOut),
-        },
-        status = child.wait() => Err(ColdStartError::Exited(
-            status.map_or_else(|e| e.to_string(), |s| s.to_string()),
+        at = api.next_call_at(first) => Ok(at.saturating_duration_since(started)),
+        status = process.exited() => Err(ColdStartError::Exited(
+            status.map_or_else(|| "unknown status".to_owned(), |s| s.to_string()),
         )),
         () = tokio::time::sleep(Duration::from_secs(10)) => Err(ColdStartError::TimedOut),
     };
-    let _ = child.kill().await;
+    process.kill().await;
     result
 }

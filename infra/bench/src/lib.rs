@@ -1,60 +1,17 @@
-//! Performance tools for the function binaries (see `PERFORMANCE.md`):
+//! Performance tools for the function binaries (see `docs/performance.md`), driving them
+//! through testkit's Lambda Runtime API stub (`testkit::runtime_api`):
 //!
-//! - [`runtime_api`]: a Lambda Runtime API stub on 127.0.0.1:0 that records when a binary
-//!   first asks for work and feeds it queued events;
-//! - [`proxy`]: a counting HTTP proxy put in front of the AWS emulator;
 //! - [`cold_start`]: spawn → first `invocation/next`, repeated;
+//! - [`proxy`]: a counting HTTP proxy put in front of the AWS emulator;
 //! - [`sm_count`]: Secrets Manager calls made by N requests on one warm container.
+//!
+//! `probe-run` (one probe run against testkit's fake registries) is a binary only.
 
 pub mod cold_start;
 pub mod proxy;
-pub mod runtime_api;
 pub mod sm_count;
 
-use std::path::PathBuf;
 use std::time::Duration;
-
-/// The environment a Lambda function binary needs besides the Runtime API address:
-/// the Lambda variables `lambda_runtime` reads, the function's own configuration and
-/// dummy AWS credentials. `aws_endpoint` is where every AWS client is pointed.
-pub fn function_env(
-    runtime_api: &str,
-    aws_endpoint: &str,
-    table: &str,
-    secret_id: &str,
-) -> Vec<(String, String)> {
-    [
-        ("AWS_LAMBDA_RUNTIME_API", runtime_api),
-        ("AWS_LAMBDA_FUNCTION_NAME", "bench"),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", "bench"),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", "bench"),
-        ("CONNECTORS_TABLE", table),
-        ("API_KEYS_SECRET_ID", secret_id),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_ENDPOINT_URL", aws_endpoint),
-        ("RUST_LOG", "warn"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
-}
-
-/// `target/<profile>/<name>` next to the running executable (a test or a tool in the
-/// same target dir), whatever `CARGO_TARGET_DIR` is.
-pub fn sibling_binary(profile: &str, name: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    // target/<p>/<tool> or target/<p>/deps/<test>
-    let target = exe.ancestors().find(|dir| {
-        dir.file_name()
-            .is_some_and(|n| n == "debug" || n == "release")
-    })?;
-    let candidate = target.parent()?.join(profile).join(name);
-    candidate.is_file().then_some(candidate)
-}
 
 /// Median and 90th percentile (nearest rank) of a set of durations.
 pub fn median_p90(samples: &[Duration]) -> (Duration, Duration) {

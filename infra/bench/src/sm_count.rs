@@ -1,18 +1,20 @@
 //! Secrets Manager calls made by N requests on one warm container: the real function
-//! binary, driven through the Runtime API stub, with its AWS endpoint pointed at a
+//! binary, driven through testkit's Runtime API stub, with its AWS endpoint pointed at a
 //! counting proxy in front of the emulator.
 
 use crate::proxy::CountingProxy;
-use crate::runtime_api::{http_api_get_event, Outcome, RuntimeApi};
-use shared::adapters::dynamodb::DynamoConnectorStore;
-use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
-use shared::keys::KeyDigest;
+use shared::aws::is_local_endpoint;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
+use testkit::fixtures::{event, Payload};
+use testkit::runtime_api::{Function, InvocationResult};
+use testkit::world::{fresh_key, key_document, sample_connectors, World};
 
 pub use crate::proxy::GET_SECRET_VALUE;
+
+/// How long all the requests of a run may take.
+const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// What a run saw.
 #[derive(Debug, Clone)]
@@ -33,91 +35,60 @@ impl Report {
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The emulator endpoint from `AWS_ENDPOINT_URL`; refuses to run without one, so the
-/// harness can never talk to real AWS.
-pub fn emulator_endpoint() -> Result<String, BoxError> {
-    match std::env::var("AWS_ENDPOINT_URL") {
-        Ok(url) if url.starts_with("http://127.0.0.1:") || url.starts_with("http://localhost:") => Ok(url),
-        _ => Err("AWS_ENDPOINT_URL must point at the local emulator (run under infra/dev/with-emulators.sh)".into()),
-    }
-}
-
 /// Runs `binary` (a read function: `list-connectors`) against a fresh table and key
-/// secret in the emulator and sends it `requests` list requests with a valid key, one
-/// after another, as Lambda does on one warm container.
-pub async fn run(binary: &Path, requests: usize) -> Result<Report, BoxError> {
-    let emulator = emulator_endpoint()?;
-    let aws = shared::aws::sdk_config().await;
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let table = format!("bench-connectors-{suffix}");
-    let secret_id = format!("bench-keys-{suffix}");
-    let api_key = format!("bench-{}", uuid::Uuid::new_v4().simple());
-
-    // Given a table with a few connectors and a key secret, in the emulator.
-    let store = DynamoConnectorStore::new(aws_sdk_dynamodb::Client::new(&aws), table.clone());
-    store.create_table().await?;
-    for i in 1..=5 {
-        let connector = Connector {
-            id: ConnectorId::new(i).ok_or("bad id")?,
-            name: format!("connector-{i}"),
-            url: format!("https://feeds-{i}.example.org/"),
-            health: Health::Unknown,
-            diagnostics: Diagnostics::default(),
-        };
-        store.put(&connector, None).await?;
+/// secret in the emulator at `endpoint` and sends it `requests` list requests (the stored
+/// HTTP API event) with a valid key, one after another, as Lambda does on one warm
+/// container. Refuses an endpoint that is not on this machine.
+pub async fn run(binary: &Path, endpoint: &str, requests: usize) -> Result<Report, BoxError> {
+    if !is_local_endpoint(endpoint) {
+        return Err(format!("{endpoint} is not a local emulator").into());
     }
-    aws_sdk_secretsmanager::Client::new(&aws)
-        .create_secret()
-        .name(&secret_id)
-        .secret_string(format!(
-            r#"{{"keys":[{{"name":"bench","sha256":"{}","grants":["connector-health"]}}]}}"#,
-            KeyDigest::of(&api_key).to_hex()
-        ))
-        .send()
-        .await?;
+    // Given a table with a few connectors and a key secret, in the emulator ...
+    let key = fresh_key();
+    let world = World::create(endpoint, &key_document(&[("bench", &key)])).await;
+    world.seed(&sample_connectors()).await;
 
-    // And the function, on one container, reaching AWS through the counting proxy.
-    let proxy = CountingProxy::start(&emulator).await?;
-    let mut api = RuntimeApi::start().await?;
-    for n in 0..requests {
-        let id = format!("req-{n}");
-        api.push(
-            id.clone(),
-            http_api_get_event("/api/connector-health", &api_key, &id),
-        );
-    }
-    let env = crate::function_env(&api.endpoint(), &proxy.url(), &table, &secret_id);
-    let mut child = tokio::process::Command::new(binary)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()?;
+    // ... and the function, on one container, reaching AWS through the counting proxy.
+    let proxy = CountingProxy::start(endpoint).await?;
+    let mut function = Function::start(
+        binary,
+        &[
+            ("AWS_ENDPOINT_URL", &proxy.url()),
+            ("CONNECTORS_TABLE", &world.table),
+            ("API_KEYS_SECRET_ID", &world.secret_id),
+            ("RUST_LOG", "warn"),
+        ],
+    )
+    .await;
+    let list = event(Payload::V2, "list", &key, "");
 
     // When it answers every request.
     let started = Instant::now();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    let deadline = started + RUN_TIMEOUT;
     let mut statuses = BTreeMap::new();
     for _ in 0..requests {
-        let outcome = tokio::select! {
-            o = api.outcomes.recv() => o.ok_or("the Runtime API stub stopped")?,
-            s = child.wait() => return Err(format!("the function exited early: {s:?}").into()),
-            () = tokio::time::sleep_until(deadline) => return Err("timed out waiting for the function".into()),
+        let left = deadline.saturating_duration_since(Instant::now());
+        let answer = tokio::select! {
+            answer = function.api.invoke(&list, left) => answer,
+            status = function.process.exited() => {
+                return Err(format!(
+                    "the function exited early ({status:?}):\n{}",
+                    function.output()
+                )
+                .into())
+            }
         };
-        let body = match outcome {
-            Outcome::Response { body, .. } => body,
+        let response = match answer? {
+            InvocationResult::Response(response) => response,
             other => return Err(format!("the function reported an error: {other:?}").into()),
         };
-        let value: serde_json::Value = serde_json::from_slice(&body)?;
-        let code = value["statusCode"]
+        let code = response["statusCode"]
             .as_u64()
             .ok_or("a response without statusCode")?;
         *statuses.entry(u16::try_from(code)?).or_default() += 1;
     }
     let elapsed = started.elapsed();
-    let _ = child.kill().await;
+    function.process.kill().await;
     Ok(Report {
         requests,
         statuses,

@@ -12,7 +12,7 @@
 # is left running.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
+root="$(cd "$here/../../.." && pwd)"
 python="$root/.venv/bin/python"
 chadmin="${CHADMIN:-$root/target/debug/chadmin}"
 port="${DEV_PORT:-3000}"

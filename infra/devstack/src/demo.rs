@@ -2,8 +2,8 @@
 //! state represented: healthy (with probe diagnostics), error (with the one-sentence
 //! messages the prober writes) and unknown (never probed).
 
-use shared::domain::FeedType;
 use chrono::{DateTime, Duration, Utc};
+use shared::domain::FeedType;
 use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
 
 fn connector(name: &str, url: &str, health: Health, diagnostics: Diagnostics) -> Connector {

@@ -8,12 +8,12 @@
 //!   handler's `Response<lambda_http::Body>` is sent back unchanged.
 //! - Any other path is 404 `{"message":"Not Found"}`, as API Gateway answers.
 
-use chadmin::error::{AdminError, Result};
 use axum::body::Body as AxumBody;
 use axum::extract::Request as AxumRequest;
 use axum::response::Response as AxumResponse;
 use axum::routing::any;
 use axum::Router;
+use chadmin::error::{AdminError, Result};
 use get_connector::handler::{GetConnector, ID_PARAM};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
@@ -203,8 +203,8 @@ pub async fn shutdown_signal() {
 mod tests {
     use super::*;
     use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
-    use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
     use shared::auth::{CachePolicy, KeyCache, KeyDigest};
+    use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
 
     /// Serves the router over in-memory ports on 127.0.0.1:0; stops when dropped.
     struct Running {

@@ -1,26 +1,35 @@
 //! A private moto emulator, for tests that stop and restart their AWS dependencies.
 //!
-//! Started as `$EMULATOR_PYTHON $EMULATOR_SCRIPT --exit-on-stdin-eof [--port N]`; the port
-//! is the first line it prints. Its stdin stays open while this value lives, so it also
-//! exits if the test process dies without running destructors.
+//! Started as `$EMULATOR_PYTHON $EMULATOR_SCRIPT --exit-on-stdin-eof [--port N]` (both
+//! exported by `with-emulators.sh`); the port is the first line it prints. Its stdin stays
+//! open while this value lives, so it also exits if the test process dies without running
+//! destructors.
 
-use crate::guard::{is_local, required_var};
+use crate::guard::emulator_var;
+use shared::aws::is_local_endpoint;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 pub struct OwnEmulator {
+    launcher: Launcher,
     child: Option<Child>,
     port: u16,
 }
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-async fn spawn(port: u16) -> Result<(Child, u16), String> {
-    let python = required_var("EMULATOR_PYTHON");
-    let script = required_var("EMULATOR_SCRIPT");
-    let mut cmd = Command::new(python);
+/// How to start the emulator: the Python interpreter and the script.
+#[derive(Debug, Clone)]
+struct Launcher {
+    python: String,
+    script: String,
+}
+
+async fn spawn(launcher: &Launcher, port: u16) -> Result<(Child, u16), String> {
+    let mut cmd = Command::new(&launcher.python);
+    let script = &launcher.script;
     cmd.arg(script).arg("--exit-on-stdin-eof");
     if port != 0 {
         cmd.arg("--port").arg(port.to_string());
@@ -49,13 +58,19 @@ async fn spawn(port: u16) -> Result<(Child, u16), String> {
 }
 
 impl OwnEmulator {
-    /// Starts an emulator on a port the kernel picks.
-    pub async fn start() -> Self {
-        let (child, port) = spawn(0).await.unwrap_or_else(|e| panic!("{e}"));
-        Self {
+    /// Starts an emulator on a port the kernel picks; `None` (having said why, see
+    /// [`crate::guard`]) when `with-emulators.sh` did not say how.
+    pub async fn start() -> Option<Self> {
+        let launcher = Launcher {
+            python: emulator_var("EMULATOR_PYTHON")?,
+            script: emulator_var("EMULATOR_SCRIPT")?,
+        };
+        let (child, port) = spawn(&launcher, 0).await.unwrap_or_else(|e| panic!("{e}"));
+        Some(Self {
+            launcher,
             child: Some(child),
             port,
-        }
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -64,7 +79,7 @@ impl OwnEmulator {
 
     pub fn endpoint(&self) -> String {
         let url = format!("http://127.0.0.1:{}", self.port);
-        debug_assert!(is_local(&url));
+        debug_assert!(is_local_endpoint(&url));
         url
     }
 
@@ -80,7 +95,7 @@ impl OwnEmulator {
         self.stop().await;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            match spawn(self.port).await {
+            match spawn(&self.launcher, self.port).await {
                 Ok((child, port)) => {
                     assert_eq!(port, self.port, "the emulator came back on another port");
                     self.child = Some(child);

@@ -1,11 +1,12 @@
-//! The stored API Gateway events (`tests/fixtures/v2` for HTTP API payload 2.0,
-//! `tests/fixtures/v1` for REST API payload 1.0). Placeholders are filled in at run time:
-//! `__API_KEY__` (the key, wherever the event carries it), `__BASIC_CREDENTIALS__`
-//! (base64 of `api:<key>`) and `__CONNECTOR_ID__`.
+//! The stored events: API Gateway (`tests/testkit/fixtures/v2` for HTTP API payload 2.0,
+//! `tests/testkit/fixtures/v1` for REST API payload 1.0) and the EventBridge schedule
+//! (`tests/testkit/fixtures/eventbridge`). Placeholders in the API Gateway events are filled
+//! in at run time: `__API_KEY__` (the key, wherever the event carries it),
+//! `__BASIC_CREDENTIALS__` (base64 of `api:<key>`) and `__CONNECTOR_ID__`.
 
 use base64::Engine as _;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The payload format of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,18 +28,31 @@ impl Payload {
     }
 }
 
+fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
 pub fn fixture_path(payload: Payload, name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
+    fixtures_dir()
         .join(payload.dir())
         .join(format!("{name}.json"))
+}
+
+/// The EventBridge scheduled event the probe function's schedule sends.
+pub fn scheduled_event() -> Value {
+    let path = fixtures_dir().join("eventbridge/scheduled-event.json");
+    serde_json::from_str(&read(&path))
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
 /// Loads an event, filling in the key and the connector id.
 pub fn event(payload: Payload, name: &str, key: &str, connector_id: &str) -> Value {
     let path = fixture_path(payload, name);
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text = read(&path);
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("api:{key}"));
     let text = text
         .replace("__API_KEY__", key)

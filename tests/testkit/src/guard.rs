@@ -1,77 +1,65 @@
-//! Integration tests only ever talk to an emulator on this machine. Without an endpoint
-//! override (or with one that points elsewhere) they stop with a clear message instead of
-//! reaching real AWS with whatever credentials happen to be around.
+//! Tests that create and delete AWS resources only ever talk to the emulators on this
+//! machine ([`shared::aws::is_local_endpoint`]), never to whatever account the environment
+//! happens to point at.
+//!
+//! Where the emulators are not running (plain `cargo test`), such a test prints one line
+//! saying how to run it and returns. With `CONNECTOR_HEALTH_REQUIRE_EMULATORS=1` (what
+//! `make integration` and `make test` set) a missing or non-local endpoint is a failure
+//! with that same line instead. Every test that needs something only `make` provides
+//! (the emulators, the expanded template) goes through [`cannot_run`].
 
-const HOW: &str = "integration tests only run against the local emulator; run them with \
-`make test` or `infra/dev/with-emulators.sh cargo test -p connector-health-tests`, which \
-start moto and dynalite and export their endpoints";
+use shared::aws::is_local_endpoint;
+use std::io::Write as _;
 
-/// Whether an endpoint URL points at this machine.
-pub fn is_local(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .unwrap_or("");
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains('@') {
-        return false;
-    }
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.split(':').next().unwrap_or(""),
-    };
-    matches!(host, "127.0.0.1" | "localhost" | "::1")
+/// The one line a test that needs the emulators says when they are not there.
+pub const HOW: &str = "needs the AWS emulators: run make integration, or \
+infra/devstack/scripts/with-emulators.sh cargo test -p connector-health-integration";
+
+/// Set to `1`, a test that cannot run here fails instead of returning.
+pub const REQUIRE_VAR: &str = "CONNECTOR_HEALTH_REQUIRE_EMULATORS";
+
+/// Whether a test that cannot run here must fail (`CONNECTOR_HEALTH_REQUIRE_EMULATORS=1`).
+pub fn required() -> bool {
+    std::env::var(REQUIRE_VAR).is_ok_and(|v| v.trim() == "1")
 }
 
-fn local_var(name: &str) -> String {
+/// This test cannot run here, for the reason `line` gives: a failure with that line when
+/// [`required`], otherwise the line (after the test's name) on stderr, past the test
+/// harness's capture so plain `cargo test` shows it. Always `None`, for `let ... else`.
+pub fn cannot_run<T>(line: &str) -> Option<T> {
+    assert!(!required(), "{line}");
+    let thread = std::thread::current();
+    let mut err = std::io::stderr().lock();
+    let _ = match thread.name() {
+        Some(test) if test != "main" => writeln!(err, "{test}: {line}"),
+        _ => writeln!(err, "{line}"),
+    };
+    None
+}
+
+/// The value of `name` when it is a local endpoint.
+fn local_endpoint(name: &str) -> Option<String> {
     match std::env::var(name) {
-        Ok(url) if is_local(&url) => url,
-        Ok(url) => panic!("{name} is {url:?}, which is not 127.0.0.1 or localhost: {HOW}"),
-        Err(_) => panic!("{name} is not set: {HOW}"),
+        Ok(url) if is_local_endpoint(&url) => Some(url),
+        _ => cannot_run(HOW),
     }
 }
 
 /// The moto endpoint (`AWS_ENDPOINT_URL`), checked to be local.
-pub fn endpoint() -> String {
-    local_var("AWS_ENDPOINT_URL")
+pub fn endpoint() -> Option<String> {
+    local_endpoint("AWS_ENDPOINT_URL")
 }
 
 /// The dynalite endpoint (`DYNALITE_ENDPOINT_URL`), checked to be local.
-pub fn dynalite_endpoint() -> String {
-    local_var("DYNALITE_ENDPOINT_URL")
+pub fn dynalite_endpoint() -> Option<String> {
+    local_endpoint("DYNALITE_ENDPOINT_URL")
 }
 
-/// A variable `with-emulators.sh` exports (for example `EMULATOR_PYTHON`).
-pub fn required_var(name: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| panic!("{name} is not set: {HOW}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_local;
-
-    #[test]
-    fn only_loopback_endpoints_are_local() {
-        for ok in [
-            "http://127.0.0.1:4566",
-            "http://localhost:8000/",
-            "http://[::1]:9000",
-            "https://127.0.0.1",
-        ] {
-            assert!(is_local(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "127.0.0.1:4566",
-            "https://dynamodb.us-east-1.amazonaws.com",
-            "http://127.0.0.1.example.com:80",
-            "http://localhost@evil.example",
-            "http://10.0.0.1:4566",
-        ] {
-            assert!(!is_local(bad), "{bad}");
-        }
+/// A variable `with-emulators.sh` exports besides the endpoints (`EMULATOR_PYTHON`,
+/// `EMULATOR_SCRIPT`).
+pub fn emulator_var(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Some(v),
+        _ => cannot_run(HOW),
     }
 }

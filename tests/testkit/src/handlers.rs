@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, Response};
 use list_connectors::handler::ListConnectors;
 use shared::adapters::dynamodb::DynamoConnectorStore;
 use shared::adapters::secrets_manager::SecretsManagerKeySource;
-use shared::key_cache::{CachePolicy, KeyCache};
+use shared::auth::{CachePolicy, KeyCache};
 
 use crate::world::World;
 

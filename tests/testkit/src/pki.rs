@@ -2,7 +2,7 @@
 //! demo upstreams of `make dev` make server certificates with chosen names and validity
 //! dates, and trust the CA in the prober's root store.
 //!
-//! Only built with the `demo-pki` feature (rcgen); the Lambda functions never include it.
+//! Test and dev-stack code only (rcgen); no production binary links it.
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{RootCertStore, ServerConfig};
@@ -105,7 +105,7 @@ impl DemoPki {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::http_prober::tls;
+    use shared::adapters::http_prober::tls;
 
     #[test]
     fn the_ca_is_the_only_root_and_names_must_be_dns_names_or_addresses() {

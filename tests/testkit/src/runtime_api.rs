@@ -7,8 +7,10 @@
 //!   invocation;
 //! - `POST /2018-06-01/runtime/init/error` records an initialisation failure.
 //!
-//! [`Function`] starts a binary against such a server with the environment Lambda sets,
-//! captures everything it prints, and offers [`Function::invoke`].
+//! [`RuntimeApi::spawn`] starts a binary against such a server with the environment Lambda
+//! sets and captures everything it prints; [`Function`] is the two together, with
+//! [`Function::invoke`]. The end-to-end tests and the cold-start and call-count tools
+//! (`infra/bench`) all drive binaries through this one stub.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -17,12 +19,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::Value;
+use shared::aws::is_local_endpoint;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::{ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -71,7 +73,8 @@ struct Shared {
     events: tokio::sync::Mutex<mpsc::UnboundedReceiver<Event>>,
     waiting: Mutex<HashMap<String, oneshot::Sender<InvocationResult>>>,
     init_error: watch::Sender<Option<Value>>,
-    next_calls: AtomicUsize,
+    /// When each `invocation/next` request arrived, in order.
+    next_seen: watch::Sender<Vec<Instant>>,
 }
 
 /// The Runtime API server of one function.
@@ -95,7 +98,8 @@ fn deadline_ms(function_timeout: Duration) -> u128 {
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> Response {
-    shared.next_calls.fetch_add(1, Ordering::SeqCst);
+    let arrived = Instant::now();
+    shared.next_seen.send_modify(|seen| seen.push(arrived));
     // `recv` is cancel-safe: if the function goes away mid-poll the event stays queued.
     let event = shared.events.lock().await.recv().await;
     let Some(event) = event else {
@@ -195,7 +199,7 @@ impl RuntimeApi {
             events: tokio::sync::Mutex::new(events),
             waiting: Mutex::new(HashMap::new()),
             init_error: watch::channel(None).0,
-            next_calls: AtomicUsize::new(0),
+            next_seen: watch::channel(Vec::new()).0,
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -229,9 +233,77 @@ impl RuntimeApi {
         self.addr.to_string()
     }
 
-    /// How many times the function asked for its next event.
+    /// How many times a function asked for its next event.
     pub fn next_calls(&self) -> usize {
-        self.shared.next_calls.load(Ordering::SeqCst)
+        self.shared.next_seen.borrow().len()
+    }
+
+    /// When the `invocation/next` request number `index` (from 0) arrived; waits for it.
+    /// `next_calls()` taken before starting a binary is the index of its first request:
+    /// the end of its cold start.
+    pub async fn next_call_at(&self, index: usize) -> Instant {
+        let mut rx = self.shared.next_seen.subscribe();
+        let seen = rx
+            .wait_for(|seen| seen.len() > index)
+            .await
+            .expect("the sender lives as long as the server");
+        seen[index]
+    }
+
+    /// Starts `binary` against this server with the environment Lambda gives a function
+    /// (its name, memory, version, log group, region, credentials,
+    /// `AWS_LAMBDA_RUNTIME_API`) plus `vars`; nothing else is inherited from this
+    /// process's environment. Everything it prints is captured.
+    pub fn spawn(
+        &self,
+        binary: &std::path::Path,
+        vars: &[(&str, &str)],
+    ) -> std::io::Result<FunctionProcess> {
+        let name = &self.shared.function_name;
+        let mut cmd = Command::new(binary);
+        cmd.env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", self.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .env(
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                "2025/11/05/[$LATEST]0123456789abcdef",
+            )
+            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+            .env("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_SESSION_TOKEN", "testing")
+            .env("TZ", ":UTC");
+        for (k, v) in vars {
+            if *k == "AWS_ENDPOINT_URL" {
+                assert!(is_local_endpoint(v), "refusing a non-local endpoint {v:?}");
+            }
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            readers.push(capture(out, output.clone()));
+        }
+        if let Some(err) = child.stderr.take() {
+            readers.push(capture(err, output.clone()));
+        }
+        Ok(FunctionProcess {
+            child,
+            output,
+            readers,
+        })
     }
 
     /// Queues an event and waits for the function to answer it (up to `timeout`); the
@@ -332,10 +404,13 @@ impl FunctionProcess {
 
     /// Waits for the process to exit (and its output to be read), up to `timeout`.
     pub async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let status = tokio::time::timeout(timeout, self.child.wait())
-            .await
-            .ok()?
-            .ok()?;
+        tokio::time::timeout(timeout, self.exited()).await.ok()?
+    }
+
+    /// Waits for the process to exit (and its output to be read); `None` when its status
+    /// cannot be had.
+    pub async fn exited(&mut self) -> Option<ExitStatus> {
+        let status = self.child.wait().await.ok()?;
         for reader in self.readers.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
         }
@@ -354,67 +429,18 @@ pub struct Function {
 }
 
 impl Function {
-    /// Starts `binary` with the environment Lambda gives a function (its name, memory,
-    /// version, log group, region, credentials, `AWS_LAMBDA_RUNTIME_API`) plus `vars`.
-    /// Nothing else is inherited from the test's environment.
+    /// Starts `binary` against a Runtime API server of its own, as
+    /// [`RuntimeApi::spawn`] does, with `vars`.
     pub async fn start(binary: &std::path::Path, vars: &[(&str, &str)]) -> Self {
         let name = binary
             .file_name()
             .and_then(|n| n.to_str())
-            .unwrap_or("function")
-            .to_owned();
-        let api = RuntimeApi::start(&name).await;
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let mut cmd = Command::new(binary);
-        cmd.env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", api.address())
-            .env("AWS_LAMBDA_FUNCTION_NAME", &name)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
-            .env(
-                "AWS_LAMBDA_LOG_STREAM_NAME",
-                "2025/11/05/[$LATEST]0123456789abcdef",
-            )
-            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-            .env("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_SESSION_TOKEN", "testing")
-            .env("TZ", ":UTC");
-        for (k, v) in vars {
-            if *k == "AWS_ENDPOINT_URL" {
-                assert!(
-                    crate::guard::is_local(v),
-                    "refusing a non-local endpoint {v:?}"
-                );
-            }
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
+            .unwrap_or("function");
+        let api = RuntimeApi::start(name).await;
+        let process = api
+            .spawn(binary, vars)
             .unwrap_or_else(|e| panic!("could not start {}: {e}", binary.display()));
-        let mut readers = Vec::new();
-        if let Some(out) = child.stdout.take() {
-            readers.push(capture(out, output.clone()));
-        }
-        if let Some(err) = child.stderr.take() {
-            readers.push(capture(err, output.clone()));
-        }
-        Self {
-            api,
-            process: FunctionProcess {
-                child,
-                output,
-                readers,
-            },
-        }
+        Self { api, process }
     }
 
     /// Sends one event and returns how the function answered; panics (showing what the

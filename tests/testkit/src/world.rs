@@ -1,5 +1,6 @@
 //! AWS clients for a local emulator, and a per-test world: a table and a key secret with
-//! unique names, so tests run in parallel without sharing state.
+//! unique names, so tests run in parallel without sharing state. (`chadmin` run against a
+//! world is in [`crate::chadmin`].)
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
@@ -7,10 +8,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use chrono::{TimeZone, Utc};
 use shared::adapters::dynamodb::DynamoConnectorStore;
 use shared::adapters::secrets_manager::SecretsManagerKeySource;
-use shared::config::ApiConfig;
+use shared::auth::{CachePolicy, KeyCache, KeyDigest, CONNECTOR_HEALTH_GRANT};
+use shared::aws::is_local_endpoint;
 use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
-use shared::key_cache::{CachePolicy, KeyCache};
-use shared::keys::{KeyDigest, CONNECTOR_HEALTH_GRANT};
 use shared::wiring::ReadDependencies;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -36,7 +36,7 @@ pub async fn sdk_config() -> SdkConfig {
 
 fn check_local(endpoint: &str) {
     assert!(
-        crate::guard::is_local(endpoint),
+        is_local_endpoint(endpoint),
         "refusing to build AWS clients for a non-local endpoint {endpoint:?}"
     );
 }
@@ -118,12 +118,14 @@ pub fn sample_connectors() -> Vec<Connector> {
 }
 
 /// One test's world on one emulator: its own table and its own key secret.
+#[derive(Debug, Clone)]
 pub struct World {
     pub endpoint: String,
     pub table: String,
     pub secret_id: String,
     pub store: DynamoConnectorStore,
     pub secrets: aws_sdk_secretsmanager::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
 }
 
 impl World {
@@ -131,12 +133,14 @@ impl World {
     pub async fn named(endpoint: &str) -> Self {
         let sdk = sdk_config().await;
         let table = unique_name("connectors");
+        let dynamodb = dynamodb_client(&sdk, endpoint);
         Self {
             endpoint: endpoint.to_owned(),
-            store: DynamoConnectorStore::new(dynamodb_client(&sdk, endpoint), table.clone()),
+            store: DynamoConnectorStore::new(dynamodb.clone(), table.clone()),
             secrets: secrets_client(&sdk, endpoint),
             secret_id: unique_name("connector-health/api-keys"),
             table,
+            dynamodb,
         }
     }
 
@@ -183,8 +187,27 @@ impl World {
             });
     }
 
+    /// The DynamoDB client of this world's emulator (for raw reads and writes).
     pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
-        self.store.client()
+        &self.dynamodb
+    }
+
+    /// The current text of the key secret.
+    pub async fn key_secret_text(&self) -> String {
+        self.secrets
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .version_stage("AWSCURRENT")
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "read the key secret: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                )
+            })
+            .secret_string
+            .expect("a string secret")
     }
 
     pub async fn seed(&self, connectors: &[Connector]) {
@@ -257,15 +280,6 @@ impl World {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
-        }
-    }
-
-    /// The configuration the functions would read from their environment.
-    pub fn api_config(&self, key_cache: CachePolicy) -> ApiConfig {
-        ApiConfig {
-            table: self.table.clone(),
-            key_secret_id: self.secret_id.clone(),
-            key_cache,
         }
     }
 

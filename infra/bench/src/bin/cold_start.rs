@@ -10,10 +10,11 @@
 //! `--env NAME=VALUE` adds a variable to every binary's (otherwise fixed) environment.
 
 use benchkit::cold_start;
-use benchkit::runtime_api::RuntimeApi;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use testkit::binaries::in_profile;
+use testkit::runtime_api::RuntimeApi;
 
 const WARM_UP_ROUNDS: usize = 3;
 const DEFAULT_BINARIES: [&str; 3] = ["hello-lambda", "list-connectors", "get-connector"];
@@ -51,7 +52,7 @@ async fn main() -> ExitCode {
     }
     if binaries.is_empty() {
         for name in DEFAULT_BINARIES {
-            match benchkit::sibling_binary("release", name) {
+            match in_profile("release", name) {
                 Some(path) => binaries.push(path),
                 None => {
                     eprintln!("target/release/{name} not found: run `cargo build --release -p list-connectors -p get-connector -p hello-lambda` first");
@@ -61,24 +62,13 @@ async fn main() -> ExitCode {
         }
     }
 
-    let mut api = match RuntimeApi::start().await {
-        Ok(api) => api,
-        Err(e) => {
-            eprintln!("could not start the Runtime API stub: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut env = benchkit::function_env(
-        &api.endpoint(),
-        "http://127.0.0.1:9",
-        "bench-connectors",
-        "bench-keys",
-    );
-    env.extend(extra_env);
+    let api = RuntimeApi::start("bench").await;
+    let mut vars: Vec<(&str, &str)> = cold_start::FUNCTION_VARS.to_vec();
+    vars.extend(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let mut samples = vec![Vec::with_capacity(runs); binaries.len()];
     for round in 0..WARM_UP_ROUNDS + runs {
         for (i, binary) in binaries.iter().enumerate() {
-            match cold_start::once(&mut api, binary, &env).await {
+            match cold_start::once(&api, binary, &vars).await {
                 Ok(d) if round >= WARM_UP_ROUNDS => samples[i].push(d),
                 Ok(_) => {}
                 Err(e) => {

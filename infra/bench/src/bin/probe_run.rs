@@ -1,54 +1,22 @@
-//! Benchmark of one probe run on loopback (figures for PERFORMANCE.md, not a timed test).
+//! Benchmark of one probe run on loopback (figures for docs/performance.md, not a timed test).
 //!
-//!   cargo run --release -p probe-connectors --example probe_benchmark -- \
+//!   cargo run --release -p connector-health-bench --bin probe-run -- \
 //!       [connectors=1000] [hanging=100] [concurrency=128] [timeout_ms=2000] [retries=1]
 //!
-//! Starts one healthy npm-like registry and one that accepts connections and never
-//! answers, both on 127.0.0.1, points `connectors - hanging` connectors at the first and
-//! `hanging` at the second, runs the real HTTP prober with the in-memory store, and prints
-//! wall time, the process's peak RSS (VmHWM, servers included) and the write calls.
+//! Starts testkit's fake registry answering every feed type and one that accepts
+//! connections and never answers, both on 127.0.0.1, points `connectors - hanging` npm
+//! connectors at the first and `hanging` at the second, runs the real HTTP prober with the
+//! in-memory store (`shared::runner`, the probe function's run), and prints wall time, the
+//! process's peak RSS (VmHWM, servers included) and the write calls.
 
-use probe_connectors::run::{run, RunPorts, RunSettings};
-use shared::adapters::http_prober::{tls, HttpProber, ProberSettings, StaticResolver};
-use shared::adapters::memory_probe::InMemoryProbeStore;
-use shared::domain::ConnectorId;
+use shared::adapters::memory::InMemoryProbeStore;
+use shared::domain::{ConnectorId, FeedType};
 use shared::ports::SystemClock;
-use shared::probe::target::{FeedType, ProbeTarget};
-use std::net::Ipv4Addr;
+use shared::probe::target::ProbeTarget;
+use shared::runner::{no_events, run, RunPorts, RunSettings};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-
-async fn server(answer: bool) -> std::io::Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-    let port = listener.local_addr()?.port();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 2048];
-                let mut head = Vec::new();
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                if answer {
-                    let _ = stream
-                        .write_all(
-                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
-                        )
-                        .await;
-                    let _ = stream.shutdown().await;
-                } else {
-                    std::future::pending::<()>().await;
-                }
-            });
-        }
-    });
-    Ok(port)
-}
+use testkit::registry::{loopback_prober, FakeRegistry};
 
 fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -75,27 +43,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         arg(3, 2000),
         arg(4, 1) as u32,
     );
-    let ok_port = server(true).await?;
-    let hang_port = server(false).await?;
+    let registry = FakeRegistry::feeds().await;
+    let hanging_registry = FakeRegistry::hanging().await;
     let targets: Vec<ProbeTarget> = (1..=total)
         .filter_map(|i| {
-            let port = if i <= hanging { hang_port } else { ok_port };
-            Some(ProbeTarget::new(
-                ConnectorId::new(i)?,
-                format!("http://127.0.0.1:{port}"),
-                FeedType::Npm,
-            ))
+            let url = if i <= hanging {
+                hanging_registry.url("/")
+            } else {
+                registry.url("/npm")
+            };
+            Some(ProbeTarget::new(ConnectorId::new(i)?, url, FeedType::Npm))
         })
         .collect();
     let store = Arc::new(InMemoryProbeStore::new(targets.clone()));
-    let prober = HttpProber::new(
-        ProberSettings {
-            allow_private: true,
-            ..ProberSettings::default()
-        },
-        tls::client_config(rustls::RootCertStore::empty())?,
-        Arc::new(StaticResolver::new()),
-    );
     let settings = RunSettings {
         concurrency,
         default_timeout: Duration::from_millis(timeout_ms),
@@ -104,9 +64,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let ports = RunPorts {
         writer: store.clone(),
-        prober: Arc::new(prober),
+        prober: Arc::new(loopback_prober()),
         clock: Arc::new(SystemClock),
-        events: probe_connectors::run::no_events(),
+        events: no_events(),
     };
     let started = Instant::now();
     let summary = run(

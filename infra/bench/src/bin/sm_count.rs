@@ -1,12 +1,14 @@
 //! Secrets Manager calls made by N requests (default 1,000) on one warm container of the
 //! real `list-connectors` binary, counted by a proxy in front of the emulator.
 //!
-//!     infra/dev/with-emulators.sh cargo run --release -p connector-health-bench --bin sm-count -- [--requests 1000] [BINARY]
+//!     infra/devstack/scripts/with-emulators.sh cargo run --release -p connector-health-bench --bin sm-count -- [--requests 1000] [BINARY]
 //!
 //! Exits non-zero unless every answer is 200 and exactly one `GetSecretValue` was made.
 
+use shared::aws::is_local_endpoint;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use testkit::binaries::in_profile;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -26,12 +28,18 @@ async fn main() -> ExitCode {
             binary = Some(PathBuf::from(arg));
         }
     }
-    let Some(binary) = binary.or_else(|| benchkit::sibling_binary("release", "list-connectors"))
-    else {
+    let endpoint = match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(url) if is_local_endpoint(&url) => url,
+        _ => {
+            eprintln!("AWS_ENDPOINT_URL must point at the local emulator: run under infra/devstack/scripts/with-emulators.sh");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(binary) = binary.or_else(|| in_profile("release", "list-connectors")) else {
         eprintln!("target/release/list-connectors not found: run `cargo build --release -p list-connectors` first, or name the binary");
         return ExitCode::FAILURE;
     };
-    let report = match benchkit::sm_count::run(&binary, requests).await {
+    let report = match benchkit::sm_count::run(&binary, &endpoint, requests).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("sm-count failed: {e}");
