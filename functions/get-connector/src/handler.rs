@@ -47,8 +47,8 @@ mod tests {
     use chrono::{TimeZone, Utc};
     use lambda_http::RequestExt;
     use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
-    use shared::domain::{Connector, Diagnostics, Health};
     use shared::auth::{CachePolicy, KeyCache};
+    use shared::domain::{Connector, Diagnostics, Health};
     use std::collections::HashMap;
     use std::sync::Arc;
 

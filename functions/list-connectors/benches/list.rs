@@ -10,9 +10,9 @@ use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criteri
 use lambda_http::{Body, Request};
 use list_connectors::handler::ListConnectors;
 use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
-use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
-use shared::auth::{CachePolicy, KeyCache};
 use shared::auth::KeyDigest;
+use shared::auth::{CachePolicy, KeyCache};
+use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
 
 const KEY: &str = "bench-key-0123456789abcdef";
 

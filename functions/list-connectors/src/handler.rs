@@ -28,9 +28,9 @@ mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
     use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
-    use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
-    use shared::auth::{CachePolicy, KeyCache};
     use shared::auth::KeyDigest;
+    use shared::auth::{CachePolicy, KeyCache};
+    use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
     use std::sync::Arc;
 
     const KEY: &str = "test-key-1";
