@@ -20,10 +20,20 @@ dev: $(VENV)/.installed ## Run the API on http://127.0.0.1:3000 against the AWS 
 	$(CARGO) build --workspace --bins
 	$(SCRIPTS)/dev.sh
 
-test: $(VENV)/.smoke-installed $(NODE_TOOLS)/.installed lint validate-template ## Every check CI runs: format, clippy, template, unit and integration tests, smoke suite, schemathesis.
-	$(CARGO) build --workspace --bins
+test: ## Every check CI runs: format, clippy, template, unit and integration tests, smoke suite, schemathesis.
+	$(MAKE) --no-print-directory -j4 -Otarget tools test-build
+	$(MAKE) --no-print-directory validate-template
 	$(WITH_EMULATORS) $(CARGO) test --workspace --no-fail-fast
 	$(MAKE) --no-print-directory smoke-local
+
+# What `test` installs (Python venvs, dynalite): it runs beside the compiler, not before it.
+.PHONY: tools test-build
+tools: $(VENV)/.smoke-installed $(NODE_TOOLS)/.installed $(SAM_VENV)/.installed
+
+# The compiler's steps, one after another (cargo holds one lock per target directory).
+test-build: lint
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace --no-run
 
 lint: ## cargo fmt --check, clippy with every warning denied, no import cycle between modules.
 	$(CARGO) fmt --all -- --check

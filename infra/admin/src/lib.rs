@@ -9,6 +9,7 @@
 //! - [`dev_stack`]: `dev`, `serve` and `seed-demo`, handed to the `chadmin-dev` executable.
 //! - [`error`]: the one error type, and how a failed AWS call is worded.
 //! - [`output`]: writing to stdout (a closed pipe is not a failure).
+//! - [`process`]: logging, the runtime and the exit status, for `chadmin` and `chadmin-dev`.
 //! - [`text_table`]: the aligned tables of the `list` commands.
 
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod dev_stack;
 pub mod error;
 pub mod key_secret;
 pub mod output;
+pub mod process;
 pub mod stack;
 pub mod target;
 pub mod text_table;

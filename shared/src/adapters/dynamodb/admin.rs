@@ -165,17 +165,9 @@ impl ConnectorCatalog for DynamoConnectorStore {
         &self,
         id: ConnectorId,
     ) -> Result<Option<ConnectorSettings>, DependencyError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(attr::ID, key(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.error(e))?;
-        Ok(out
-            .item
+        Ok(self
+            .get_item(id, true)
+            .await?
             .as_ref()
             .and_then(settings_from_item)
             .map(|(_, s)| s))

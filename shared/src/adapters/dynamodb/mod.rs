@@ -48,6 +48,45 @@ impl DynamoConnectorStore {
         &self.table
     }
 
+    /// One item by id (`consistent`: a strongly consistent read), or `None`.
+    async fn get_item(
+        &self,
+        id: crate::domain::ConnectorId,
+        consistent: bool,
+    ) -> Result<Option<Item>, DependencyError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(attr::ID, schema::key(id))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(out.item)
+    }
+
+    /// Every item read into `T` (rows it cannot use are dropped by `read`, which logs
+    /// why), ordered by `order`.
+    async fn scan_into<T, K: Ord>(
+        &self,
+        read: impl Fn(&Item) -> Option<T>,
+        order: impl Fn(&T) -> K,
+        what: &'static str,
+    ) -> Result<Vec<T>, DependencyError> {
+        let (items, pages) = self.scan_items().await?;
+        let mut out: Vec<T> = items.iter().filter_map(read).collect();
+        out.sort_by_key(order);
+        tracing::debug!(
+            pages,
+            rows = items.len(),
+            kept = out.len(),
+            what,
+            "scanned the table"
+        );
+        Ok(out)
+    }
+
     /// What a failed call on this table reports.
     fn error<E>(&self, err: SdkError<E>) -> DependencyError
     where

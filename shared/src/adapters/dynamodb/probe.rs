@@ -16,29 +16,16 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 impl ProbeTargetReader for DynamoConnectorStore {
     async fn targets(&self) -> Result<Vec<ProbeTarget>, DependencyError> {
-        let (items, pages) = self.scan_items().await?;
-        let mut targets: Vec<ProbeTarget> = items.iter().filter_map(target_from_item).collect();
-        targets.sort_by_key(|t| t.id);
-        tracing::debug!(
-            pages,
-            rows = items.len(),
-            targets = targets.len(),
-            "read probe targets"
-        );
-        Ok(targets)
+        self.scan_into(target_from_item, |t| t.id, "probe targets")
+            .await
     }
 
     async fn target(&self, id: ConnectorId) -> Result<Option<ProbeTarget>, DependencyError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(attr::ID, key(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.error(e))?;
-        Ok(out.item.as_ref().and_then(target_from_item))
+        Ok(self
+            .get_item(id, true)
+            .await?
+            .as_ref()
+            .and_then(target_from_item))
     }
 }
 

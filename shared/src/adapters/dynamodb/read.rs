@@ -2,7 +2,7 @@
 //! connector (one GetItem). Rows that cannot be shown are logged and skipped, or shown as
 //! `unknown` (see [`RawConnector::validate`](crate::domain::RawConnector::validate)).
 
-use super::schema::{attr, key, raw_from_item};
+use super::schema::raw_from_item;
 use super::{DynamoConnectorStore, Item};
 use crate::domain::{Connector, ConnectorId};
 use crate::ports::{ConnectorReader, DependencyError};
@@ -51,27 +51,10 @@ impl DynamoConnectorStore {
 
 impl ConnectorReader for DynamoConnectorStore {
     async fn list(&self) -> Result<Vec<Connector>, DependencyError> {
-        let (items, pages) = self.scan_items().await?;
-        let mut connectors: Vec<Connector> = items.iter().filter_map(showable).collect();
-        connectors.sort_by_key(|c| c.id);
-        tracing::debug!(
-            pages,
-            rows = items.len(),
-            shown = connectors.len(),
-            "listed connectors"
-        );
-        Ok(connectors)
+        self.scan_into(showable, |c| c.id, "connectors").await
     }
 
     async fn get(&self, id: ConnectorId) -> Result<Option<Connector>, DependencyError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(attr::ID, key(id))
-            .send()
-            .await
-            .map_err(|e| self.error(e))?;
-        Ok(out.item.as_ref().and_then(showable))
+        Ok(self.get_item(id, false).await?.as_ref().and_then(showable))
     }
 }
