@@ -3,6 +3,9 @@
 # package alone unifies features differently and recompiles shared dependencies.
 SHELL := /bin/bash
 VENV := .venv
+SAM_VENV := .venv-sam
+# Offline: no telemetry, a region for the linter, and never an AWS credential.
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 SCRIPTS := infra/devstack/scripts
 NODE_TOOLS := $(SCRIPTS)/node_modules
 CARGO ?= cargo
@@ -81,9 +84,6 @@ $(VENV)/.smoke-installed: infra/smoke/requirements.txt $(VENV)/.installed
 	touch $@
 
 .PHONY: validate-template package
-SAM_VENV := .venv-sam
-# Offline: no telemetry, a region for the linter, and never an AWS credential.
-SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 
 validate-template: target/.template-validated ## template.yaml offline: sam validate --lint, then cfn-lint on the template expanded to plain CloudFormation.
 

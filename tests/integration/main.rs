@@ -19,4 +19,5 @@ mod prober;
 mod real_servers;
 mod repository;
 mod secrets_manager_calls;
+mod support;
 mod template_policies;

@@ -9,7 +9,6 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use get_connector::handler::GetConnector;
 use lambda_http::{Body, Request};
 use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
-use shared::auth::KeyDigest;
 use shared::auth::{CachePolicy, KeyCache};
 use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
 
@@ -54,13 +53,7 @@ fn bench_get(c: &mut Criterion) {
         .unwrap();
     let handler = GetConnector::new(
         InMemoryConnectors::new(connectors(100)),
-        KeyCache::new(
-            InMemoryKeySource::new(format!(
-                r#"{{"keys":[{{"name":"bench","sha256":"{}","grants":["connector-health"]}}]}}"#,
-                KeyDigest::of(KEY).to_hex()
-            )),
-            CachePolicy::default(),
-        ),
+        KeyCache::new(InMemoryKeySource::granting(&[KEY]), CachePolicy::default()),
     );
     let found = request("/api/connector-health/50");
     let missing = request("/api/connector-health/4242");

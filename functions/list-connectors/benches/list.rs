@@ -10,7 +10,6 @@ use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criteri
 use lambda_http::{Body, Request};
 use list_connectors::handler::ListConnectors;
 use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
-use shared::auth::KeyDigest;
 use shared::auth::{CachePolicy, KeyCache};
 use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
 
@@ -62,10 +61,7 @@ fn connectors(n: u32) -> Vec<Connector> {
 }
 
 fn key_source() -> InMemoryKeySource {
-    InMemoryKeySource::new(format!(
-        r#"{{"keys":[{{"name":"bench","sha256":"{}","grants":["connector-health"]}}]}}"#,
-        KeyDigest::of(KEY).to_hex()
-    ))
+    InMemoryKeySource::granting(&[KEY])
 }
 
 fn request() -> Request {

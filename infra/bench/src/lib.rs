@@ -28,26 +28,3 @@ pub fn median_p90(samples: &[Duration]) -> (Duration, Duration) {
     };
     (median, rank(0.9))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn median_and_p90() {
-        let ms = |v: &[u64]| {
-            v.iter()
-                .map(|&m| Duration::from_millis(m))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            median_p90(&ms(&[5, 1, 3])),
-            (Duration::from_millis(3), Duration::from_millis(5))
-        );
-        let ten = ms(&[10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
-        assert_eq!(
-            median_p90(&ten),
-            (Duration::from_micros(5500), Duration::from_millis(9))
-        );
-    }
-}

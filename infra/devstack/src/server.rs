@@ -203,7 +203,7 @@ pub async fn shutdown_signal() {
 mod tests {
     use super::*;
     use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
-    use shared::auth::{CachePolicy, KeyCache, KeyDigest};
+    use shared::auth::{CachePolicy, KeyCache};
     use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
 
     /// Serves the router over in-memory ports on 127.0.0.1:0; stops when dropped.
@@ -222,10 +222,7 @@ mod tests {
         }];
         let keys = || {
             KeyCache::new(
-                Arc::new(InMemoryKeySource::new(format!(
-                    r#"{{"keys":[{{"name":"t","sha256":"{}","grants":["connector-health"]}}]}}"#,
-                    KeyDigest::of("k").to_hex()
-                ))),
+                Arc::new(InMemoryKeySource::granting(&["k"])),
                 CachePolicy::default(),
             )
         };

@@ -162,20 +162,10 @@ impl<S: KeySource, C: Clock> Authorizer for KeyCache<S, C> {
 mod tests {
     use super::*;
     use crate::adapters::memory::{InMemoryKeySource, ManualClock};
-    use crate::auth::KeyDigest;
     use http::HeaderMap;
 
     fn doc(keys: &[&str]) -> String {
-        let entries: Vec<String> = keys
-            .iter()
-            .map(|k| {
-                format!(
-                    r#"{{"name":"{k}","sha256":"{}","grants":["connector-health"]}}"#,
-                    KeyDigest::of(k).to_hex()
-                )
-            })
-            .collect();
-        format!(r#"{{"keys":[{}]}}"#, entries.join(","))
+        crate::adapters::memory::granting_document(keys)
     }
 
     fn key(k: &str) -> Presented {

@@ -101,23 +101,3 @@ impl DemoPki {
         ))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use shared::adapters::http_prober::tls;
-
-    #[test]
-    fn the_ca_is_the_only_root_and_names_must_be_dns_names_or_addresses() {
-        let pki = DemoPki::new("test CA").unwrap();
-        assert_eq!(pki.roots().len(), 1);
-        assert!(tls::not_after(pki.ca_certificate()).is_some());
-        for name in ["127.0.0.1", "registry.test"] {
-            assert!(pki.server_config(name, (2020, 1, 1), (2099, 1, 1)).is_ok());
-        }
-        assert!(matches!(
-            pki.server_config("é.test", (2020, 1, 1), (2099, 1, 1)),
-            Err(PkiError::Certificate(_))
-        ));
-    }
-}

@@ -396,7 +396,7 @@ impl Resettable for TlsStream<TcpStream> {
 }
 
 /// Whether `bytes` can be the start of an HTTP/1 request line (a method token).
-fn looks_like_http(bytes: &[u8]) -> bool {
+pub fn looks_like_http(bytes: &[u8]) -> bool {
     bytes
         .iter()
         .take_while(|b| **b != b' ')
@@ -462,53 +462,5 @@ async fn answer<S: Resettable>(mut stream: S, route: &Route, seen: &Seen) {
             let chunk = vec![b'x'; 64 * 1024];
             while stream.write_all(&chunk).await.is_ok() {}
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_a_method_token_starts_a_request() {
-        for ok in [&b"GET / HTTP/1.1\r\n"[..], b"HEAD", b"G", b"OPTIONS *"] {
-            assert!(looks_like_http(ok), "{ok:?}");
-        }
-        for bad in [&[0x16u8, 0x03, 0x01][..], b"get / HTTP/1.1", b"\r\nGET /"] {
-            assert!(!looks_like_http(bad), "{bad:?}");
-        }
-    }
-
-    async fn exchange(registry: &FakeRegistry, request: &[u8]) -> String {
-        let mut stream = TcpStream::connect(registry.addr()).await.unwrap();
-        stream.write_all(request).await.unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).await.unwrap();
-        answer
-    }
-
-    #[tokio::test]
-    async fn head_gets_the_headers_only_and_each_request_is_kept_in_order() {
-        let registry = FakeRegistry::feeds().await;
-        let get = exchange(&registry, b"GET /generic/ HTTP/1.1\r\nHost: x\r\n\r\n").await;
-        let head = exchange(&registry, b"HEAD /generic/ HTTP/1.1\r\nHost: x\r\n\r\n").await;
-        assert!(get.starts_with("HTTP/1.1 200 OK\r\n"), "{get}");
-        assert!(get.ends_with("\r\n\r\nok\n"), "{get}");
-        assert_eq!(head, get.trim_end_matches("ok\n"), "the same head, no body");
-        assert!(head.contains("Content-Length: 3\r\n"), "{head}");
-        let seen = registry.requests();
-        assert_eq!(registry.request_count(), 2);
-        assert!(seen[0].starts_with("GET /generic/ ") && seen[1].starts_with("HEAD /generic/ "));
-    }
-
-    #[tokio::test]
-    async fn bytes_that_are_not_http_get_400_and_are_not_a_request() {
-        let registry = FakeRegistry::feeds().await;
-        let answer = exchange(&registry, &[0x16, 0x03, 0x01, 0x02, 0x00]).await;
-        assert!(
-            answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
-            "{answer}"
-        );
-        assert_eq!(registry.request_count(), 0);
     }
 }

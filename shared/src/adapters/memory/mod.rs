@@ -91,6 +91,12 @@ impl InMemoryKeySource {
         }
     }
 
+    /// A document granting the Connector Health API to each key, stored as digests the
+    /// way the tooling writes them.
+    pub fn granting(keys: &[&str]) -> Self {
+        Self::new(granting_document(keys))
+    }
+
     pub fn set(&self, text: String) {
         *self.text.lock().unwrap_or_else(|p| p.into_inner()) = text;
     }
@@ -117,6 +123,22 @@ impl KeySource for InMemoryKeySource {
             self.text.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         ))
     }
+}
+
+/// The key document [`InMemoryKeySource::granting`] holds: each key named by its position.
+pub fn granting_document(keys: &[&str]) -> String {
+    let entries: Vec<serde_json::Value> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            serde_json::json!({
+                "name": format!("key-{i}"),
+                "sha256": crate::auth::KeyDigest::of(key).to_hex(),
+                "grants": [crate::auth::CONNECTOR_HEALTH_GRANT],
+            })
+        })
+        .collect();
+    serde_json::json!({ "keys": entries }).to_string()
 }
 
 /// A clock that only moves when told to.
