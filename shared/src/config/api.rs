@@ -36,19 +36,33 @@ impl ApiConfig {
                 Ok(value)
             }
         };
+        let table = env.required(TABLE_VAR)?;
+        let key_secret_id = env.required(SECRET_VAR)?;
         let d = CachePolicy::default();
+        let key_cache = CachePolicy {
+            ttl: at_least(TTL_VAR, env.seconds(TTL_VAR, d.ttl)?)?,
+            min_refresh_interval: at_least(
+                MIN_REFRESH_VAR,
+                env.seconds(MIN_REFRESH_VAR, d.min_refresh_interval)?,
+            )?,
+            failure_backoff: env.seconds(BACKOFF_VAR, d.failure_backoff)?,
+            max_staleness: env.seconds(STALENESS_VAR, d.max_staleness)?,
+        };
+        // With no backoff, every request during an outage would call Secrets Manager.
+        if key_cache.failure_backoff.is_zero() {
+            return Err(ConfigError::TooShort(BACKOFF_VAR, 1));
+        }
+        // A copy may not be dropped before it is even due for a refresh.
+        if key_cache.max_staleness < key_cache.ttl {
+            return Err(ConfigError::Contradicts {
+                name: STALENESS_VAR,
+                other: TTL_VAR,
+            });
+        }
         Ok(Self {
-            table: env.required(TABLE_VAR)?,
-            key_secret_id: env.required(SECRET_VAR)?,
-            key_cache: CachePolicy {
-                ttl: at_least(TTL_VAR, env.seconds(TTL_VAR, d.ttl)?)?,
-                min_refresh_interval: at_least(
-                    MIN_REFRESH_VAR,
-                    env.seconds(MIN_REFRESH_VAR, d.min_refresh_interval)?,
-                )?,
-                failure_backoff: env.seconds(BACKOFF_VAR, d.failure_backoff)?,
-                max_staleness: env.seconds(STALENESS_VAR, d.max_staleness)?,
-            },
+            table,
+            key_secret_id,
+            key_cache,
         })
     }
 }
@@ -88,5 +102,33 @@ mod tests {
             cfg(&[(TABLE_VAR, "t"), (SECRET_VAR, "s"), (TTL_VAR, "29")]),
             Err(ConfigError::TooShort(TTL_VAR, 30))
         );
+    }
+
+    #[test]
+    fn contradictory_cache_settings_are_refused_naming_the_variable() {
+        let base = [(TABLE_VAR, "t"), (SECRET_VAR, "s")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            cfg(&pairs)
+        };
+        // A copy may not be dropped before it is even due for a refresh.
+        let e = with(&[(TTL_VAR, "600"), (STALENESS_VAR, "300")]).unwrap_err();
+        assert_eq!(
+            e,
+            ConfigError::Contradicts {
+                name: STALENESS_VAR,
+                other: TTL_VAR
+            }
+        );
+        assert!(e.to_string().contains(STALENESS_VAR), "{e}");
+        // With no backoff, every request during an outage would call Secrets Manager.
+        assert_eq!(
+            with(&[(BACKOFF_VAR, "0")]),
+            Err(ConfigError::TooShort(BACKOFF_VAR, 1))
+        );
+        // Equal is not a contradiction.
+        assert!(with(&[(TTL_VAR, "300"), (STALENESS_VAR, "300")]).is_ok());
+        assert!(with(&[(BACKOFF_VAR, "1")]).is_ok());
     }
 }

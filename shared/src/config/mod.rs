@@ -35,6 +35,11 @@ pub enum ConfigError {
     },
     #[error("environment variable {0} must be true or false")]
     NotBool(&'static str),
+    #[error("environment variable {name} must be at least {other}")]
+    Contradicts {
+        name: &'static str,
+        other: &'static str,
+    },
 }
 
 /// Reads variables through a lookup (the process environment, or a map in tests and in
