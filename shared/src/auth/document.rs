@@ -116,15 +116,20 @@ pub enum DocumentError {
 
 impl DocumentError {
     pub fn from_serde(e: &serde_json::Error) -> Self {
-        use serde_json::error::Category;
         Self::Invalid {
-            kind: match e.classify() {
-                Category::Syntax | Category::Eof => "JSON syntax error",
-                Category::Data => "wrong shape",
-                Category::Io => "read error",
-            },
+            kind: Self::kind_of(e),
             line: e.line(),
             column: e.column(),
+        }
+    }
+
+    /// What kind of error serde_json found, without its message.
+    pub fn kind_of(e: &serde_json::Error) -> &'static str {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Syntax | Category::Eof => "JSON syntax error",
+            Category::Data => "wrong shape",
+            Category::Io => "read error",
         }
     }
 }
@@ -134,40 +139,99 @@ pub fn parse_document(text: &str) -> Result<KeyDocument, DocumentError> {
     serde_json::from_str(text).map_err(|e| DocumentError::from_serde(&e))
 }
 
+/// An entry of the key document that was left out, and why: its position and name,
+/// never its values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedEntry {
+    /// 1 for the first entry.
+    pub position: usize,
+    /// The entry's `name`, when it has a string one.
+    pub name: Option<String>,
+    pub reason: &'static str,
+}
+
+impl fmt::Display for SkippedEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "entry {} ({name:?}): {}", self.position, self.reason),
+            None => write!(f, "entry {} (no name): {}", self.position, self.reason),
+        }
+    }
+}
+
+/// The document as the functions read it: strict at the top, each entry on its own.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntriesDocument {
+    keys: Vec<serde_json::Value>,
+}
+
 /// A loaded key document: each usable entry with its digest.
 #[derive(Debug, Default)]
 pub struct KeyRing {
     entries: Vec<(KeyDigest, KeyEntry)>,
+    skipped: Vec<SkippedEntry>,
 }
 
 impl KeyRing {
-    /// Parses the secret's text. Entries with neither a valid digest nor a key are skipped
-    /// with a warning naming the entry (never its value).
+    /// Parses the secret's text as the functions do. A document that is not a key document
+    /// at all is an error; an entry that cannot be used (a wrong shape, such as an `expires`
+    /// without a time or `"disabled": "true"`, or no valid digest or key) is skipped with a
+    /// warning naming it, and the other keys keep working. The tools that write the
+    /// document back use the strict [`parse_document`] instead.
     pub fn parse(text: &str) -> Result<Self, DocumentError> {
-        let doc = parse_document(text)?;
-        Ok(Self::from_document(doc))
+        let doc: EntriesDocument =
+            serde_json::from_str(text).map_err(|e| DocumentError::from_serde(&e))?;
+        let mut ring = Self::default();
+        for (i, value) in doc.keys.into_iter().enumerate() {
+            let name = value
+                .get("name")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned);
+            match serde_json::from_value::<KeyEntry>(value) {
+                Ok(entry) => ring.add(i + 1, entry),
+                Err(e) => ring.skip(SkippedEntry {
+                    position: i + 1,
+                    name,
+                    reason: DocumentError::kind_of(&e),
+                }),
+            }
+        }
+        Ok(ring)
     }
 
     pub fn from_document(doc: KeyDocument) -> Self {
-        let entries = doc
-            .keys
-            .into_iter()
-            .filter_map(|entry| {
-                let digest = match (&entry.sha256, &entry.key) {
-                    (Some(hex), _) => KeyDigest::from_hex(hex),
-                    (None, Some(plain)) if !plain.is_empty() => Some(KeyDigest::of(plain)),
-                    _ => None,
-                };
-                match digest {
-                    Some(d) => Some((d, entry)),
-                    None => {
-                        tracing::warn!(key_name = %entry.name, "skipping API key entry without a valid sha256 digest or key");
-                        None
-                    }
-                }
-            })
-            .collect();
-        Self { entries }
+        let mut ring = Self::default();
+        for (i, entry) in doc.keys.into_iter().enumerate() {
+            ring.add(i + 1, entry);
+        }
+        ring
+    }
+
+    fn add(&mut self, position: usize, entry: KeyEntry) {
+        let digest = match (&entry.sha256, &entry.key) {
+            (Some(hex), _) => KeyDigest::from_hex(hex),
+            (None, Some(plain)) if !plain.is_empty() => Some(KeyDigest::of(plain)),
+            _ => None,
+        };
+        match digest {
+            Some(d) => self.entries.push((d, entry)),
+            None => self.skip(SkippedEntry {
+                position,
+                name: Some(entry.name),
+                reason: "no valid sha256 digest or key",
+            }),
+        }
+    }
+
+    fn skip(&mut self, skipped: SkippedEntry) {
+        tracing::warn!(entry = %skipped, "skipping an API key entry that cannot be used");
+        self.skipped.push(skipped);
+    }
+
+    /// The entries left out, in document order.
+    pub fn skipped(&self) -> &[SkippedEntry] {
+        &self.skipped
     }
 
     pub fn len(&self) -> usize {
@@ -279,8 +343,23 @@ mod tests {
         assert_eq!(ring.find(&KeyDigest::of("digested")).unwrap().name, "d");
         assert_eq!(ring.find(&KeyDigest::of("plain")).unwrap().name, "p");
         assert!(ring.find(&KeyDigest::of("other")).is_none());
+        assert_eq!(
+            ring.skipped()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            [
+                "entry 3 (\"bad\"): no valid sha256 digest or key",
+                "entry 4 (\"none\"): no valid sha256 digest or key"
+            ]
+        );
         assert!(KeyRing::parse("not json").is_err());
-        assert!(KeyRing::parse(r#"{"keys":[{"name":"x","key":"k","typo":1}]}"#).is_err());
+        // An entry with an unknown field is left out; the tools refuse the document whole.
+        let typo = r#"{"keys":[{"name":"x","key":"k","typo":1}]}"#;
+        let ring = KeyRing::parse(typo).unwrap();
+        assert!(ring.is_empty());
+        assert_eq!(ring.skipped().len(), 1);
+        assert!(parse_document(typo).is_err());
     }
 
     #[test]
@@ -291,9 +370,49 @@ mod tests {
             r#"{"keys":[{"name":"x","sup3r-s3cret-key":1}]}"#,
             r#"{"keys":[{"name":"x","key":sup3r-s3cret-key}]}"#,
         ] {
-            let e = KeyRing::parse(text).unwrap_err().to_string();
+            // The strict reading (the tools) refuses each, without quoting it.
+            let e = parse_document(text).unwrap_err().to_string();
             assert!(!e.contains("sup3r"), "{e}");
             assert!(e.contains("line 1"), "{e}");
+            // The functions' reading refuses it or skips the entry, without quoting it.
+            let said = match KeyRing::parse(text) {
+                Err(e) => e.to_string(),
+                Ok(ring) => {
+                    assert!(ring.is_empty(), "{text}");
+                    format!("{:?} {:?}", ring, ring.skipped())
+                }
+            };
+            assert!(!said.contains("sup3r"), "{said}");
         }
+    }
+
+    #[test]
+    fn one_malformed_entry_is_skipped_by_name_and_the_rest_keep_working() {
+        let good = KeyDigest::of("good-key").to_hex();
+        let ring = KeyRing::parse(&format!(
+            r#"{{"keys":[
+                {{"name":"no-time","key":"sup3r-s3cret-1","grants":["connector-health"],"expires":"2026-12-31"}},
+                {{"name":"string-flag","key":"sup3r-s3cret-2","grants":["connector-health"],"disabled":"true"}},
+                {{"name":"good","sha256":"{good}","grants":["connector-health"]}},
+                "sup3r-s3cret-3"
+            ]}}"#
+        ))
+        .unwrap();
+        assert_eq!(ring.len(), 1);
+        assert_eq!(ring.find(&KeyDigest::of("good-key")).unwrap().name, "good");
+        let skipped: Vec<String> = ring.skipped().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            skipped,
+            [
+                "entry 1 (\"no-time\"): wrong shape",
+                "entry 2 (\"string-flag\"): wrong shape",
+                "entry 4 (no name): wrong shape",
+            ]
+        );
+        assert!(skipped.iter().all(|s| !s.contains("sup3r")), "{skipped:?}");
+        // The tools, which write the document back, still refuse it whole.
+        assert!(
+            parse_document(r#"{"keys":[{"name":"x","key":"k","expires":"2026-12-31"}]}"#).is_err()
+        );
     }
 }

@@ -8,6 +8,6 @@ pub mod presented;
 pub use cache::{CachePolicy, KeyCache};
 pub use document::{
     parse_document, DocumentError, Impersonation, KeyDigest, KeyDocument, KeyEntry, KeyRing,
-    CONNECTOR_HEALTH_GRANT, FEEDS_MANAGE,
+    SkippedEntry, CONNECTOR_HEALTH_GRANT, FEEDS_MANAGE,
 };
 pub use presented::{presented_key, BASIC_USER};
