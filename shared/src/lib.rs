@@ -11,6 +11,7 @@
 //!   fakes (feature `memory`).
 //! - [`http`]: JSON responses and the request pipeline both read functions share.
 //! - [`aws`]: the lean AWS SDK configuration, and typed dependency errors.
+//! - [`logging`]: the functions' log subscriber (the runtime's raw events never logged).
 //! - [`wiring`]: one builder for the read functions and one for a probe run.
 
 pub mod adapters;
@@ -19,6 +20,7 @@ pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod logging;
 pub mod ports;
 pub mod probe;
 pub mod runner;

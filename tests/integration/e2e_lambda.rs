@@ -252,3 +252,36 @@ async fn a_function_without_its_table_variable_fails_at_init_naming_it() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_log_level_prints_a_raw_event_with_its_key() {
+    // The Lambda runtime logs every raw event at TRACE: headers and query string included.
+    let Some(endpoint) = testkit::endpoint() else {
+        return;
+    };
+    let key = fresh_key();
+    let world = World::create(&endpoint, &key_document(&[("e2e", &key)])).await;
+    world.seed(&sample_connectors()).await;
+    // The runtime's targets asked for by name at TRACE (every target at TRACE is covered by
+    // `shared::logging`'s unit test: here it would only add the AWS SDK's wire traces).
+    let f = Function::start(
+        &binary("list-connectors"),
+        &[
+            ("AWS_ENDPOINT_URL", &world.endpoint),
+            ("CONNECTORS_TABLE", &world.table),
+            ("API_KEYS_SECRET_ID", &world.secret_id),
+            (
+                "RUST_LOG",
+                "info,lambda_runtime=trace,lambda_http=trace,lambda_runtime_api_client=trace",
+            ),
+        ],
+    )
+    .await;
+    for payload in Payload::ALL {
+        for form in ["list", "list-query-key", "list-basic-auth"] {
+            let r = call(&f, payload, &event(payload, form, &key, "")).await;
+            assert_eq!(r.status, 200, "{payload:?} {form}: {}", r.raw);
+        }
+    }
+    assert_no_secrets_in(&f.output(), &key);
+}

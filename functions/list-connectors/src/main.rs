@@ -7,7 +7,7 @@ use std::convert::Infallible;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    shared::logging::init();
     let deps = ReadDependencies::from_env().await?;
     let handler = ListConnectors::new(deps.connectors, deps.keys);
     let handler = &handler;

@@ -7,7 +7,7 @@ use shared::wiring::ProbeDependencies;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::logging::init();
     let (config, deps) = ProbeDependencies::from_env().await?;
     let handler = ProbeConnectors::new(deps.store, deps.ports, config.run);
     let handler = &handler;
