@@ -272,7 +272,7 @@ async fn no_log_level_prints_a_raw_event_with_its_key() {
             ("API_KEYS_SECRET_ID", &world.secret_id),
             (
                 "RUST_LOG",
-                "info,lambda_runtime=trace,lambda_http=trace,lambda_runtime_api_client=trace",
+                "debug,lambda_runtime=trace,lambda_http=trace,lambda_runtime_api_client=trace",
             ),
         ],
     )
