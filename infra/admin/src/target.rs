@@ -77,6 +77,14 @@ impl Target {
             .is_some_and(|url| shared::aws::is_local_endpoint(&url))
     }
 
+    /// Refuses `what` unless AWS calls go to a local emulator: see [`require_local_endpoint`].
+    pub fn require_local(&self, what: &str) -> Result<()> {
+        require_local_endpoint(
+            std::env::var(crate::cli::ENDPOINT_URL_VAR).ok().as_deref(),
+            what,
+        )
+    }
+
     /// The connector table's name, or the error naming how to give one.
     pub fn table_name(&self) -> Result<&str> {
         self.table.as_deref().ok_or_else(|| {
@@ -127,6 +135,25 @@ impl Target {
     }
 }
 
+/// Refuses `what` (a local probe run, the dev stack, demo rows) unless `endpoint` (the value of
+/// `AWS_ENDPOINT_URL`) is an emulator on this machine: such commands probe private addresses,
+/// write results with this machine's clock, replace the key named `demo` or add demo rows,
+/// none of which may reach a deployment.
+pub fn require_local_endpoint(endpoint: Option<&str>, what: &str) -> Result<()> {
+    if endpoint.is_some_and(shared::aws::is_local_endpoint) {
+        return Ok(());
+    }
+    let got = match endpoint {
+        None => "no endpoint, so real AWS".to_owned(),
+        Some(url) => shared::domain::redact(url, shared::domain::UrlView::Location).into_owned(),
+    };
+    Err(AdminError::Invalid(format!(
+        "{what} only runs against a local AWS emulator ({var} on 127.0.0.1, localhost or [::1]), \
+         never a deployment; got {got}",
+        var = crate::cli::ENDPOINT_URL_VAR
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +180,28 @@ mod tests {
             target.aws.get().is_none(),
             "a missing setting builds nothing"
         );
+    }
+
+    #[test]
+    fn local_only_commands_refuse_anything_but_a_local_emulator() {
+        assert!(require_local_endpoint(Some("http://127.0.0.1:4566"), "x").is_ok());
+        assert!(require_local_endpoint(Some("http://localhost:8000/"), "x").is_ok());
+        for endpoint in [
+            None,
+            Some("https://dynamodb.us-east-1.amazonaws.com"),
+            Some("http://10.0.0.1:4566"),
+            Some("http://user:s3cret@127.0.0.1.example.com/"),
+        ] {
+            let e = require_local_endpoint(endpoint, "chadmin dev")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with(
+                    "chadmin dev only runs against a local AWS emulator (AWS_ENDPOINT_URL"
+                ),
+                "{e}"
+            );
+            assert!(!e.contains('\n') && !e.contains("s3cret"), "{e}");
+        }
     }
 }

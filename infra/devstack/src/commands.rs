@@ -44,6 +44,7 @@ fn settings(connector: &Connector, feed_type: FeedType) -> ConnectorSettings {
 
 /// `seed-demo`: adds each demo connector whose name is not in the table yet.
 async fn seed_demo(target: &Target) -> Result<()> {
+    target.require_local("chadmin seed-demo")?;
     let store = target.connectors().await?;
     let present: Vec<String> = store
         .catalog()
@@ -127,6 +128,7 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
 /// `make dev`: everything a fresh local stack needs, demo upstreams and the connectors
 /// pointing at them, then serve while probing on an interval.
 async fn dev(target: &Target, args: &DevArgs) -> Result<()> {
+    target.require_local("chadmin dev")?;
     chadmin::commands::init(target).await?;
     // Check the probe settings before starting anything.
     let probe = chadmin::commands::probe::local_config(target)?;

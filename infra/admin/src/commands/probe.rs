@@ -84,6 +84,7 @@ pub fn describe(s: &Value) -> String {
 /// state-change events, everything else from the function's own variables
 /// (`PROBE_TIMEOUT_SECONDS`, ...).
 pub fn local_config(target: &Target) -> Result<ProbeConfig> {
+    target.require_local("a probe run in this process (chadmin probe --local, chadmin dev)")?;
     let table = target.table_name()?.to_owned();
     ProbeConfig::from_lookup(|name| match name {
         TABLE_VAR => Some(table.clone()),
