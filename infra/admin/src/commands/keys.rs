@@ -111,12 +111,17 @@ pub async fn create(
             Ok(())
         })
         .await?;
+    warn_unless_it_opens_the_api(&entry, now);
+    Ok(key)
+}
+
+/// A key that opens nothing is allowed (grants may come later), but said at once.
+fn warn_unless_it_opens_the_api(entry: &KeyEntry, now: DateTime<Utc>) {
     if !entry.allows_connector_health(now) {
         eprintln!(
             "warning: this key does not open the Connector Health API (it needs --grant {CONNECTOR_HEALTH_GRANT} or an impersonated user with {FEEDS_MANAGE})"
         );
     }
-    Ok(key)
 }
 
 /// Replaces the key with this name (or adds it) in one update; returns the new key.

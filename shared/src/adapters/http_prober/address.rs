@@ -140,6 +140,24 @@ mod tests {
         text.parse().unwrap()
     }
 
+    fn always_refused(a: &str) {
+        assert!(
+            matches!(refusal(ip(a), true), Some(Refusal::Always(_))),
+            "{a}"
+        );
+    }
+
+    fn needs_the_private_setting(a: &str) {
+        assert!(
+            matches!(
+                refusal(ip(a), false),
+                Some(Refusal::UnlessPrivateAllowed(_))
+            ),
+            "{a}"
+        );
+        assert_eq!(refusal(ip(a), true), None, "{a}");
+    }
+
     #[test]
     fn metadata_and_link_local_are_refused_even_when_private_is_allowed() {
         for a in [
@@ -150,10 +168,7 @@ mod tests {
             "::ffff:169.254.169.254",
             "224.0.0.1",
         ] {
-            assert!(
-                matches!(refusal(ip(a), true), Some(Refusal::Always(_))),
-                "{a}"
-            );
+            always_refused(a);
         }
     }
 
@@ -171,14 +186,7 @@ mod tests {
             "fd12::1",
             "::ffff:10.0.0.1",
         ] {
-            assert!(
-                matches!(
-                    refusal(ip(a), false),
-                    Some(Refusal::UnlessPrivateAllowed(_))
-                ),
-                "{a}"
-            );
-            assert_eq!(refusal(ip(a), true), None, "{a}");
+            needs_the_private_setting(a);
         }
     }
 
@@ -197,20 +205,10 @@ mod tests {
     #[test]
     fn reserved_benchmarking_and_protocol_ranges_are_refused() {
         for a in ["240.0.0.1", "255.255.255.254"] {
-            assert!(
-                matches!(refusal(ip(a), true), Some(Refusal::Always(_))),
-                "{a}"
-            );
+            always_refused(a);
         }
         for a in ["198.18.0.1", "198.19.255.255", "192.0.0.8", "192.0.0.170"] {
-            assert!(
-                matches!(
-                    refusal(ip(a), false),
-                    Some(Refusal::UnlessPrivateAllowed(_))
-                ),
-                "{a}"
-            );
-            assert_eq!(refusal(ip(a), true), None, "{a}");
+            needs_the_private_setting(a);
         }
         for a in [
             "198.17.255.255",
