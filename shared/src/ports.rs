@@ -172,7 +172,8 @@ impl Clock for SystemClock {
         Utc::now()
     }
     fn instant(&self) -> Instant {
-        Instant::now()
+        // tokio's clock: the same as the system's, except under tokio's paused test time.
+        tokio::time::Instant::now().into_std()
     }
 }
 

@@ -15,6 +15,7 @@ fn short_policy() -> CachePolicy {
         min_refresh_interval: Duration::from_secs(1),
         failure_backoff: Duration::from_secs(1),
         max_staleness: Duration::from_secs(60),
+        ..CachePolicy::default()
     }
 }
 

@@ -1,21 +1,32 @@
 //! The in-memory cache of the API key document.
 //!
 //! Rules (see docs/api.md):
-//! - at most one fetch per `ttl` in the normal case;
+//! - at most one fetch per `ttl` in the normal case, and never more than one in flight;
+//! - a refresh runs in the background: while a copy younger than `max_staleness` is held,
+//!   requests are judged against it at once and never wait for Secrets Manager;
+//! - only a container with no usable copy waits, and at most `fetch_timeout`: a fetch
+//!   that has not answered by then counts as failed;
 //! - an unknown key may trigger one early refresh, but not within `min_refresh_interval`
-//!   of the previous fetch, so bad keys cannot make the function hammer Secrets Manager;
-//! - a failed fetch is retried no sooner than `failure_backoff` later; meanwhile the cached
-//!   copy keeps being used (with a warning) until it is older than `max_staleness`;
+//!   of the previous fetch, so bad keys cannot make the function hammer Secrets Manager.
+//!   The one request that triggered it waits for it (so a key created a moment ago works
+//!   on its first use); requests that find a refresh already running do not;
+//! - a failed fetch is retried no sooner than `failure_backoff` after it failed; meanwhile
+//!   the cached copy keeps being used (with a warning) until it is older than
+//!   `max_staleness`;
 //! - with no usable copy, requests get [`AuthError::Unavailable`] (a 503).
+//!
+//! The refresh is a task of its own, so a request that gives up (its budget ran out, the
+//! client went away) does not cancel it: its outcome is always recorded, and the backoff
+//! always applies.
 
 use super::document::KeyRing;
 use crate::domain::Presented;
 use crate::ports::{AuthError, Authorizer, Clock, KeySource, SystemClock};
 use secrecy::ExposeSecret;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
+use tokio::sync::watch;
 
 /// Timing rules of the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +35,9 @@ pub struct CachePolicy {
     pub min_refresh_interval: Duration,
     pub failure_backoff: Duration,
     pub max_staleness: Duration,
+    /// How long one fetch may take before it counts as failed. Below the request budget
+    /// (`http::REQUEST_BUDGET`), so a container with no copy answers 503 itself.
+    pub fetch_timeout: Duration,
 }
 
 impl Default for CachePolicy {
@@ -33,6 +47,7 @@ impl Default for CachePolicy {
             min_refresh_interval: Duration::from_secs(30),
             failure_backoff: Duration::from_secs(5),
             max_staleness: Duration::from_secs(3600),
+            fetch_timeout: Duration::from_secs(6),
         }
     }
 }
@@ -40,119 +55,267 @@ impl Default for CachePolicy {
 #[derive(Default)]
 struct CacheState {
     ring: Option<Arc<KeyRing>>,
+    /// When the fetch that produced `ring` started.
     loaded_at: Option<Instant>,
+    /// When the latest fetch started.
     last_attempt: Option<Instant>,
-    last_failed: bool,
+    /// When the latest fetch failed; `None` once one succeeds.
+    failed_at: Option<Instant>,
+    in_flight: bool,
 }
 
-/// Caches the key document from a [`KeySource`] and judges presented keys against it.
-pub struct KeyCache<S, C = SystemClock> {
+struct Inner<S, C> {
     source: S,
     clock: C,
     policy: CachePolicy,
     state: Mutex<CacheState>,
     fetches: AtomicU64,
+    /// Bumped each time a fetch ends, however it ends; waiters subscribe to it.
+    finished: watch::Sender<u64>,
 }
 
-impl<S: KeySource> KeyCache<S, SystemClock> {
+/// Caches the key document from a [`KeySource`] and judges presented keys against it.
+pub struct KeyCache<S, C = SystemClock> {
+    inner: Arc<Inner<S, C>>,
+}
+
+impl<S: KeySource + 'static> KeyCache<S, SystemClock> {
     pub fn new(source: S, policy: CachePolicy) -> Self {
         Self::with_clock(source, policy, SystemClock)
     }
 }
 
-impl<S: KeySource, C: Clock> KeyCache<S, C> {
+fn since(now: Instant, then: Option<Instant>) -> Option<Duration> {
+    then.map(|t| now.saturating_duration_since(t))
+}
+
+impl<S: KeySource + 'static, C: Clock + 'static> KeyCache<S, C> {
     pub fn with_clock(source: S, policy: CachePolicy, clock: C) -> Self {
         Self {
-            source,
-            clock,
-            policy,
-            state: Mutex::new(CacheState::default()),
-            fetches: AtomicU64::new(0),
+            inner: Arc::new(Inner {
+                source,
+                clock,
+                policy,
+                state: Mutex::new(CacheState::default()),
+                fetches: AtomicU64::new(0),
+                finished: watch::Sender::new(0),
+            }),
         }
     }
 
     /// How many times the source has been asked (for tests and benchmarks).
     pub fn fetch_count(&self) -> u64 {
-        self.fetches.load(Ordering::Relaxed)
+        self.inner.fetches.load(Ordering::Relaxed)
     }
 
-    fn since(now: Instant, then: Option<Instant>) -> Option<Duration> {
-        then.map(|t| now.saturating_duration_since(t))
+    /// Waits until no fetch is in flight (for tests and tools; requests never call it).
+    pub async fn settled(&self) {
+        let mut finished = {
+            let state = self.inner.lock();
+            if !state.in_flight {
+                return;
+            }
+            self.inner.finished.subscribe()
+        };
+        // The sender lives in `inner`, which `self` keeps alive: `changed` cannot fail.
+        let _ = finished.changed().await;
+    }
+
+    /// Starts a background fetch (the caller checked none is in flight) and returns a
+    /// receiver that sees it end.
+    fn start_refresh(&self, state: &mut CacheState, now: Instant) -> watch::Receiver<u64> {
+        state.in_flight = true;
+        state.last_attempt = Some(now);
+        self.inner.fetches.fetch_add(1, Ordering::Relaxed);
+        let finished = self.inner.finished.subscribe();
+        let inner = Arc::clone(&self.inner);
+        tokio::spawn(async move {
+            let mut guard = InFlight {
+                inner: &inner,
+                done: false,
+            };
+            let fetched =
+                tokio::time::timeout(inner.policy.fetch_timeout, inner.source.fetch()).await;
+            inner.record(fetched, now);
+            guard.done = true;
+        });
+        finished
+    }
+
+    /// Waits for a fetch to end, at most `fetch_timeout` (the fetch itself is bounded
+    /// by the same time; this only guards against a task that was never polled).
+    async fn wait(&self, mut finished: watch::Receiver<u64>) {
+        let _ = tokio::time::timeout(self.inner.policy.fetch_timeout, finished.changed()).await;
+    }
+}
+
+impl<S, C: Clock> Inner<S, C> {
+    fn lock(&self) -> MutexGuard<'_, CacheState> {
+        // The state stays consistent at every step, so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn due(&self, state: &CacheState, now: Instant) -> bool {
-        let expired = Self::since(now, state.loaded_at).is_none_or(|age| age >= self.policy.ttl);
-        let backing_off = state.last_failed
-            && Self::since(now, state.last_attempt)
-                .is_some_and(|age| age < self.policy.failure_backoff);
-        expired && !backing_off
+        let expired = since(now, state.loaded_at).is_none_or(|age| age >= self.policy.ttl);
+        let backing_off =
+            since(now, state.failed_at).is_some_and(|age| age < self.policy.failure_backoff);
+        expired && !backing_off && !state.in_flight
     }
 
     fn may_refresh_early(&self, state: &CacheState, now: Instant) -> bool {
-        Self::since(now, state.last_attempt)
-            .is_none_or(|age| age >= self.policy.min_refresh_interval)
-    }
-
-    async fn refresh(&self, state: &mut CacheState, now: Instant) {
-        state.last_attempt = Some(now);
-        self.fetches.fetch_add(1, Ordering::Relaxed);
-        // The kind of failure (the dependency's, or a document that is not a key
-        // document) goes to the log as a field of its own.
-        let loaded = match self.source.fetch().await {
-            Ok(text) => KeyRing::parse(text.expose_secret())
-                .map_err(|e| ("invalid_document", e.to_string())),
-            Err(e) => Err((e.kind(), e.to_string())),
-        };
-        match loaded {
-            Ok(ring) => {
-                tracing::debug!(keys = ring.len(), "API keys loaded");
-                state.ring = Some(Arc::new(ring));
-                state.loaded_at = Some(now);
-                state.last_failed = false;
-            }
-            Err((kind, cause)) => {
-                state.last_failed = true;
-                match Self::since(now, state.loaded_at) {
-                    Some(age) if age <= self.policy.max_staleness => tracing::warn!(
-                        kind,
-                        error = %cause,
-                        cached_age_s = age.as_secs(),
-                        "could not refresh API keys; using the cached copy"
-                    ),
-                    _ => tracing::error!(kind, error = %cause, "could not load API keys"),
-                }
-            }
-        }
+        !state.in_flight
+            && since(now, state.last_attempt)
+                .is_none_or(|age| age >= self.policy.min_refresh_interval)
     }
 
     fn usable(&self, state: &CacheState, now: Instant) -> Option<Arc<KeyRing>> {
-        let age = Self::since(now, state.loaded_at)?;
+        let age = since(now, state.loaded_at)?;
         (age <= self.policy.max_staleness)
             .then(|| state.ring.clone())
             .flatten()
     }
+
+    /// Records how a fetch started at `started` ended, and wakes whoever waits for it.
+    fn record(
+        &self,
+        fetched: Result<
+            Result<secrecy::SecretString, crate::ports::DependencyError>,
+            tokio::time::error::Elapsed,
+        >,
+        started: Instant,
+    ) {
+        // The kind of failure (the dependency's, a fetch that never answered, or a
+        // document that is not a key document) goes to the log as a field of its own.
+        let loaded = match fetched {
+            Ok(Ok(text)) => KeyRing::parse(text.expose_secret())
+                .map_err(|e| ("invalid_document", e.to_string())),
+            Ok(Err(e)) => Err((e.kind(), e.to_string())),
+            Err(_) => Err((
+                "timed_out",
+                format!(
+                    "no answer within {} s",
+                    self.policy.fetch_timeout.as_secs_f32()
+                ),
+            )),
+        };
+        let now = self.clock.instant();
+        let mut state = self.lock();
+        match loaded {
+            Ok(ring) => {
+                tracing::debug!(keys = ring.len(), "API keys loaded");
+                state.ring = Some(Arc::new(ring));
+                state.loaded_at = Some(started);
+                state.failed_at = None;
+            }
+            Err((kind, cause)) => Self::failed(&mut state, &self.policy, now, kind, &cause),
+        }
+        state.in_flight = false;
+        drop(state);
+        self.finished.send_modify(|n| *n += 1);
+    }
+
+    fn failed(state: &mut CacheState, policy: &CachePolicy, now: Instant, kind: &str, cause: &str) {
+        state.failed_at = Some(now);
+        match since(now, state.loaded_at) {
+            Some(age) if age <= policy.max_staleness => tracing::warn!(
+                kind,
+                error = %cause,
+                cached_age_s = age.as_secs(),
+                "could not refresh API keys; using the cached copy"
+            ),
+            _ => tracing::error!(kind, error = %cause, "could not load API keys"),
+        }
+    }
 }
 
-impl<S: KeySource, C: Clock> Authorizer for KeyCache<S, C> {
+/// Ends the in-flight mark of a fetch task that did not get to record its outcome
+/// (its fetch panicked), so the cache is never stuck waiting for it.
+struct InFlight<'a, S, C: Clock> {
+    inner: &'a Inner<S, C>,
+    done: bool,
+}
+
+impl<S, C: Clock> Drop for InFlight<'_, S, C> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let now = self.inner.clock.instant();
+        let mut state = self.inner.lock();
+        Inner::<S, C>::failed(
+            &mut state,
+            &self.inner.policy,
+            now,
+            "other",
+            "the fetch ended without an answer",
+        );
+        state.in_flight = false;
+        drop(state);
+        self.inner.finished.send_modify(|n| *n += 1);
+    }
+}
+
+impl<S: KeySource + 'static, C: Clock + 'static> Authorizer for KeyCache<S, C> {
     async fn authorize(&self, presented: &Presented) -> Result<(), AuthError> {
         let digest = match presented {
             Presented::Missing => return Err(AuthError::Missing),
             Presented::Invalid => return Err(AuthError::NotAuthorized),
             Presented::Key(_) => presented.digest().ok_or(AuthError::NotAuthorized)?,
         };
-        let mut state = self.state.lock().await;
-        let now = self.clock.instant();
-        if self.due(&state, now) {
-            self.refresh(&mut state, now).await;
-        }
-        let mut ring = self.usable(&state, now).ok_or(AuthError::Unavailable)?;
-        if ring.find(&digest).is_none() && self.may_refresh_early(&state, now) {
-            self.refresh(&mut state, now).await;
-            ring = self.usable(&state, now).ok_or(AuthError::Unavailable)?;
-        }
-        drop(state);
+        let inner = &*self.inner;
+        let now = inner.clock.instant();
+        // Decide under the lock, wait outside it.
+        let (held, started) = {
+            let mut state = inner.lock();
+            let started = inner
+                .due(&state, now)
+                .then(|| self.start_refresh(&mut state, now));
+            (inner.usable(&state, now), started)
+        };
+        let ring = match (held, started) {
+            (Some(ring), started) => {
+                if ring.find(&digest).is_some() {
+                    ring
+                } else {
+                    // Unknown to the copy held: wait for a fetch this request started,
+                    // or start an early one if allowed, then look again.
+                    let started = started.or_else(|| {
+                        let mut state = inner.lock();
+                        inner
+                            .may_refresh_early(&state, now)
+                            .then(|| self.start_refresh(&mut state, now))
+                    });
+                    match started {
+                        Some(finished) => {
+                            self.wait(finished).await;
+                            let now = inner.clock.instant();
+                            inner.usable(&inner.lock(), now).unwrap_or(ring)
+                        }
+                        None => ring,
+                    }
+                }
+            }
+            (None, started) => {
+                // No usable copy: wait for the fetch in flight, whoever started it.
+                let finished = match started {
+                    Some(finished) => finished,
+                    None => {
+                        let state = inner.lock();
+                        if !state.in_flight {
+                            return Err(AuthError::Unavailable);
+                        }
+                        inner.finished.subscribe()
+                    }
+                };
+                self.wait(finished).await;
+                let now = inner.clock.instant();
+                inner
+                    .usable(&inner.lock(), now)
+                    .ok_or(AuthError::Unavailable)?
+            }
+        };
         match ring.find(&digest) {
-            Some(entry) if entry.allows_connector_health(self.clock.now()) => Ok(()),
+            Some(entry) if entry.allows_connector_health(inner.clock.now()) => Ok(()),
             _ => Err(AuthError::NotAuthorized),
         }
     }
@@ -244,18 +407,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_removed_key_stops_working_after_the_ttl() {
+    async fn a_removed_key_stops_working_once_the_refresh_after_the_ttl_lands() {
         let (source, clock, cache) = world(&["old", "keep"]);
         cache.authorize(&key("old")).await.unwrap();
         source.set(doc(&["keep"]));
         clock.advance(Duration::from_secs(299));
         assert_eq!(cache.authorize(&key("old")).await, Ok(()));
         clock.advance(Duration::from_secs(1));
+        // This request starts the refresh and is judged on the copy held.
+        assert_eq!(cache.authorize(&key("old")).await, Ok(()));
+        cache.settled().await;
         assert_eq!(
             cache.authorize(&key("old")).await,
             Err(AuthError::NotAuthorized)
         );
         assert_eq!(cache.authorize(&key("keep")).await, Ok(()));
+        assert_eq!(cache.fetch_count(), 2);
     }
 
     #[tokio::test]
@@ -266,12 +433,16 @@ mod tests {
         clock.advance(Duration::from_secs(300));
         assert_eq!(cache.authorize(&key("good")).await, Ok(()));
         assert_eq!(cache.fetch_count(), 2);
+        cache.settled().await;
         // Backing off: the next requests within 5 s do not fetch.
         assert_eq!(cache.authorize(&key("good")).await, Ok(()));
+        clock.advance(Duration::from_secs(4));
+        assert_eq!(cache.authorize(&key("good")).await, Ok(()));
         assert_eq!(cache.fetch_count(), 2);
-        clock.advance(Duration::from_secs(5));
+        clock.advance(Duration::from_secs(1));
         assert_eq!(cache.authorize(&key("good")).await, Ok(()));
         assert_eq!(cache.fetch_count(), 3);
+        cache.settled().await;
         // Past the maximum staleness the copy is dropped: 503.
         clock.advance(Duration::from_secs(3600 - 305 + 1));
         assert_eq!(
@@ -320,5 +491,154 @@ mod tests {
             cache.authorize(&key("temp")).await,
             Err(AuthError::NotAuthorized)
         );
+    }
+
+    // ---- A slow or silent key source, under tokio's paused time ----
+
+    type Cache = KeyCache<Arc<InMemoryKeySource>>;
+
+    /// A cache on the system clock (tokio's, paused in these tests), with `good` loaded.
+    async fn loaded() -> (Arc<InMemoryKeySource>, Arc<Cache>) {
+        let source = Arc::new(InMemoryKeySource::new(doc(&["good"])));
+        let cache = Arc::new(KeyCache::new(source.clone(), CachePolicy::default()));
+        assert_eq!(cache.authorize(&key("good")).await, Ok(()));
+        (source, cache)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_source_never_makes_a_request_wait_while_a_copy_is_held() {
+        let (source, cache) = loaded().await;
+        let policy = CachePolicy::default();
+        source.hang(true);
+        tokio::time::advance(policy.ttl).await;
+
+        // The TTL has passed: the first request starts one refresh, which never answers.
+        // No request waits for it (no time passes), and no second refresh starts.
+        let before = tokio::time::Instant::now();
+        let mut requests = tokio::task::JoinSet::new();
+        for _ in 0..100 {
+            let cache = cache.clone();
+            requests.spawn(async move { cache.authorize(&key("good")).await });
+        }
+        while let Some(answer) = requests.join_next().await {
+            assert_eq!(answer.unwrap(), Ok(()));
+        }
+        assert_eq!(tokio::time::Instant::now(), before);
+        assert_eq!(cache.fetch_count(), 2);
+
+        // The refresh gives up after the fetch timeout and the failure is recorded:
+        // the backoff applies, and the copy is still used.
+        cache.settled().await;
+        assert_eq!(tokio::time::Instant::now() - before, policy.fetch_timeout);
+        tokio::time::advance(policy.failure_backoff - Duration::from_millis(1)).await;
+        assert_eq!(cache.authorize(&key("good")).await, Ok(()));
+        assert_eq!(cache.fetch_count(), 2);
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let before = tokio::time::Instant::now();
+        assert_eq!(cache.authorize(&key("good")).await, Ok(()));
+        assert_eq!(tokio::time::Instant::now(), before);
+        assert_eq!(cache.fetch_count(), 3);
+        // That fetch reached the source, and hangs too.
+        tokio::task::yield_now().await;
+        assert_eq!(source.fetches(), 3);
+
+        // Once the source answers again, the next refresh brings the copy up to date.
+        source.hang(false);
+        cache.settled().await;
+        tokio::time::advance(policy.failure_backoff).await;
+        assert_eq!(cache.authorize(&key("good")).await, Ok(()));
+        cache.settled().await;
+        assert_eq!(cache.fetch_count(), 4);
+        tokio::time::advance(policy.ttl - Duration::from_secs(1)).await;
+        assert_eq!(cache.authorize(&key("good")).await, Ok(()));
+        assert_eq!(cache.fetch_count(), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_container_with_no_copy_waits_for_one_fetch_at_most_the_fetch_timeout() {
+        let source = Arc::new(InMemoryKeySource::new(doc(&["good"])));
+        source.hang(true);
+        let cache = Arc::new(KeyCache::new(source.clone(), CachePolicy::default()));
+        let policy = CachePolicy::default();
+
+        let before = tokio::time::Instant::now();
+        let mut requests = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let cache = cache.clone();
+            requests.spawn(async move { cache.authorize(&key("good")).await });
+        }
+        while let Some(answer) = requests.join_next().await {
+            assert_eq!(answer.unwrap(), Err(AuthError::Unavailable));
+        }
+        assert_eq!(tokio::time::Instant::now() - before, policy.fetch_timeout);
+        assert_eq!(cache.fetch_count(), 1);
+
+        // Backing off: 503 at once, without asking again.
+        let before = tokio::time::Instant::now();
+        assert_eq!(
+            cache.authorize(&key("good")).await,
+            Err(AuthError::Unavailable)
+        );
+        assert_eq!(tokio::time::Instant::now(), before);
+        assert_eq!(cache.fetch_count(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_that_gives_up_does_not_cancel_the_refresh() {
+        let source = Arc::new(InMemoryKeySource::new(doc(&["good"])));
+        source.hang(true);
+        let cache = KeyCache::new(source.clone(), CachePolicy::default());
+        let policy = CachePolicy::default();
+
+        // The request's own budget runs out first; the fetch it started goes on.
+        let gave_up =
+            tokio::time::timeout(Duration::from_secs(1), cache.authorize(&key("good"))).await;
+        assert!(gave_up.is_err());
+        // A later request joins that fetch instead of starting another one.
+        source.hang(false);
+        assert_eq!(
+            cache.authorize(&key("good")).await,
+            Err(AuthError::Unavailable)
+        );
+        assert_eq!(cache.fetch_count(), 1);
+        // Its failure was recorded, so the backoff holds off the next fetch...
+        tokio::time::advance(policy.failure_backoff - Duration::from_millis(1)).await;
+        assert_eq!(
+            cache.authorize(&key("good")).await,
+            Err(AuthError::Unavailable)
+        );
+        assert_eq!(cache.fetch_count(), 1);
+        // ...and after it the source, answering again, is asked once more.
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(cache.authorize(&key("good")).await, Ok(()));
+        assert_eq!(cache.fetch_count(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unknown_key_waits_only_for_the_early_refresh_it_started() {
+        let (source, cache) = loaded().await;
+        let policy = CachePolicy::default();
+        source.hang(true);
+        tokio::time::advance(policy.min_refresh_interval).await;
+
+        // This request starts an early refresh and waits for it (bounded)...
+        let started = tokio::time::Instant::now();
+        let first = {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.authorize(&key("new")).await })
+        };
+        tokio::task::yield_now().await;
+        assert_eq!(cache.fetch_count(), 2);
+        // ...while other requests, known keys or not, are answered at once.
+        let before = tokio::time::Instant::now();
+        assert_eq!(cache.authorize(&key("good")).await, Ok(()));
+        assert_eq!(
+            cache.authorize(&key("other")).await,
+            Err(AuthError::NotAuthorized)
+        );
+        assert_eq!(tokio::time::Instant::now(), before);
+        assert_eq!(first.await.unwrap(), Err(AuthError::NotAuthorized));
+        assert_eq!(tokio::time::Instant::now() - started, policy.fetch_timeout);
+        assert_eq!(cache.fetch_count(), 2);
     }
 }

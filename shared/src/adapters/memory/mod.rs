@@ -74,11 +74,13 @@ impl ConnectorReader for InMemoryConnectors {
     }
 }
 
-/// A key document held in memory; counts fetches and can be told to fail.
+/// A key document held in memory; counts fetches and can be told to fail or to hang
+/// (accept the call and never answer, like a Secrets Manager whose answers are lost).
 #[derive(Debug)]
 pub struct InMemoryKeySource {
     text: Mutex<String>,
     failing: AtomicBool,
+    hanging: AtomicBool,
     fetches: AtomicU64,
 }
 
@@ -87,6 +89,7 @@ impl InMemoryKeySource {
         Self {
             text: Mutex::new(text),
             failing: AtomicBool::new(false),
+            hanging: AtomicBool::new(false),
             fetches: AtomicU64::new(0),
         }
     }
@@ -105,6 +108,11 @@ impl InMemoryKeySource {
         self.failing.store(failing, Ordering::SeqCst);
     }
 
+    /// While set, every fetch that starts never returns.
+    pub fn hang(&self, hanging: bool) {
+        self.hanging.store(hanging, Ordering::SeqCst);
+    }
+
     pub fn fetches(&self) -> u64 {
         self.fetches.load(Ordering::SeqCst)
     }
@@ -113,6 +121,9 @@ impl InMemoryKeySource {
 impl KeySource for InMemoryKeySource {
     async fn fetch(&self) -> Result<SecretString, DependencyError> {
         self.fetches.fetch_add(1, Ordering::SeqCst);
+        if self.hanging.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
         if self.failing.load(Ordering::SeqCst) {
             return Err(DependencyError::other(
                 "in-memory key source",
