@@ -34,7 +34,8 @@ impl ReadDependencies {
         Ok(Self::new(&config, &aws))
     }
 
-    /// Builds the clients; makes no network call.
+    /// Builds the DynamoDB client (the Secrets Manager one is built on the first key
+    /// fetch); makes no network call.
     pub fn new(config: &ApiConfig, aws: &SdkConfig) -> Self {
         Self {
             connectors: DynamoConnectorStore::new(
@@ -42,10 +43,7 @@ impl ReadDependencies {
                 config.table.clone(),
             ),
             keys: KeyCache::new(
-                SecretsManagerKeySource::new(
-                    aws_sdk_secretsmanager::Client::new(aws),
-                    config.key_secret_id.clone(),
-                ),
+                SecretsManagerKeySource::on_first_use(aws, config.key_secret_id.clone()),
                 config.key_cache,
             ),
         }

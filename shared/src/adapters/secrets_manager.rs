@@ -2,23 +2,68 @@
 
 use crate::aws::dependency_error;
 use crate::ports::{DependencyError, KeySource};
+use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
 use secrecy::SecretString;
+use std::sync::{Arc, OnceLock};
 
 pub const SERVICE: &str = "Secrets Manager";
 
 /// Reads the key document from one secret (its `SecretString`).
+///
+/// Built from the SDK configuration, the client itself is made on the first fetch: a
+/// function's init then builds no Secrets Manager client at all, and the first request
+/// pays only for the client (well under a millisecond), not for any certificate loading.
 #[derive(Debug, Clone)]
 pub struct SecretsManagerKeySource {
-    client: Client,
+    client: ClientCell,
     secret_id: String,
 }
 
+#[derive(Debug, Clone)]
+enum ClientCell {
+    Ready(Client),
+    OnFirstUse(Arc<OnFirstUse>),
+}
+
+#[derive(Debug)]
+struct OnFirstUse {
+    aws: SdkConfig,
+    client: OnceLock<Client>,
+}
+
 impl SecretsManagerKeySource {
+    /// With a client already built.
     pub fn new(client: Client, secret_id: impl Into<String>) -> Self {
         Self {
-            client,
+            client: ClientCell::Ready(client),
             secret_id: secret_id.into(),
+        }
+    }
+
+    /// With the client built from `aws` on the first fetch.
+    pub fn on_first_use(aws: &SdkConfig, secret_id: impl Into<String>) -> Self {
+        Self {
+            client: ClientCell::OnFirstUse(Arc::new(OnFirstUse {
+                aws: aws.clone(),
+                client: OnceLock::new(),
+            })),
+            secret_id: secret_id.into(),
+        }
+    }
+
+    /// Whether the client has been built yet.
+    pub fn client_built(&self) -> bool {
+        match &self.client {
+            ClientCell::Ready(_) => true,
+            ClientCell::OnFirstUse(lazy) => lazy.client.get().is_some(),
+        }
+    }
+
+    fn client(&self) -> &Client {
+        match &self.client {
+            ClientCell::Ready(client) => client,
+            ClientCell::OnFirstUse(lazy) => lazy.client.get_or_init(|| Client::new(&lazy.aws)),
         }
     }
 }
@@ -26,7 +71,7 @@ impl SecretsManagerKeySource {
 impl KeySource for SecretsManagerKeySource {
     async fn fetch(&self) -> Result<SecretString, DependencyError> {
         let out = self
-            .client
+            .client()
             .get_secret_value()
             .secret_id(&self.secret_id)
             // The default, spelled out: emulators (moto) otherwise keep serving the version

@@ -1,36 +1,51 @@
-//! The AWS SDK configuration every binary uses: one TLS stack (rustls with ring) and
-//! bounded timeouts, so an unreachable dependency becomes a prompt, retryable error
-//! instead of a request that hangs until the Lambda timeout.
+//! The AWS SDK configuration every binary uses: one TLS stack (rustls with ring, roots
+//! compiled in: [`https`]) and bounded timeouts, so an unreachable dependency becomes a
+//! prompt, retryable error instead of a request that hangs until the Lambda timeout.
 //!
 //! `AWS_ENDPOINT_URL` (the local emulator) and the usual credential/region variables are
-//! honoured by the SDK itself. Building the configuration makes no network call.
+//! honoured by the SDK itself. Building the configuration makes no network call and reads
+//! no certificate file; where Lambda's environment credentials and region are present
+//! (always, in a function), no credential or region chain is built either.
 //!
 //! [`dependency_error`] turns a failed SDK call of any service into the typed
 //! [`DependencyError`] the handlers, the logs and the admin tool work from.
 
+pub mod https;
+
 use crate::ports::DependencyError;
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use std::time::Duration;
+
+/// Whether a variable is set to something.
+fn set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty())
+}
 
 /// Loads the shared SDK configuration from the environment.
 pub async fn sdk_config() -> SdkConfig {
-    let http_client = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client)
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https::client())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(2))
                 .operation_attempt_timeout(Duration::from_secs(4))
                 .operation_timeout(Duration::from_secs(10))
                 .build(),
-        )
-        .load()
-        .await
+        );
+    // Lambda puts the function's credentials and region in the environment. The default
+    // chains would find them there too, first; naming them directly skips building the
+    // rest of each chain (profile files, SSO, web identity, container and instance
+    // metadata) at cold start.
+    if set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY") {
+        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+    }
+    if let Some(region) = std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()) {
+        loader = loader.region(Region::new(region));
+    }
+    loader.load().await
 }
 
 /// Error codes with which AWS services refuse a request for its rate.
