@@ -69,3 +69,57 @@ mod tests {
         }
     }
 }
+
+/// Property tests (`cargo test -p connector-health-shared --lib properties`).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text a path segment may hold: any string, digit strings of every length (with and
+    /// without leading zeros), and numbers around the bounds.
+    fn segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[0-9]{0,24}",
+            "[0-9+\\-. %a-fx]{0,14}",
+            any::<u64>().prop_map(|n| n.to_string()),
+            (0u64..=u64::from(ConnectorId::MAX) + 2).prop_map(|n| n.to_string()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(text in segment()) {
+            let _ = ConnectorId::parse(&text);
+        }
+
+        /// Every valid id prints as its number and reads back as itself.
+        #[test]
+        fn format_then_parse_is_the_identity(value in 1..=ConnectorId::MAX) {
+            let id = ConnectorId::new(value).unwrap();
+            prop_assert_eq!(id.to_string(), value.to_string());
+            prop_assert_eq!(ConnectorId::parse(&id.to_string()), Some(id));
+            prop_assert_eq!(id.get(), value);
+        }
+
+        /// Numbers outside 1..=MAX are never ids, however they are written.
+        #[test]
+        fn out_of_range_numbers_are_rejected(value in prop_oneof![
+            Just(0u64),
+            u64::from(ConnectorId::MAX) + 1..=u64::MAX,
+        ]) {
+            prop_assert_eq!(ConnectorId::parse(&value.to_string()), None);
+            prop_assert_eq!(u32::try_from(value).ok().and_then(ConnectorId::new), None);
+        }
+
+        /// What parses is plain ASCII digits naming the id it yields (leading zeros aside).
+        #[test]
+        fn what_parses_is_the_digits_of_the_id(text in segment()) {
+            if let Some(id) = ConnectorId::parse(&text) {
+                prop_assert!(text.bytes().all(|b| b.is_ascii_digit()), "{:?}", text);
+                prop_assert_eq!(text.trim_start_matches('0'), id.to_string());
+            }
+        }
+    }
+}

@@ -278,3 +278,216 @@ mod tests {
         }
     }
 }
+
+/// Property tests (`cargo test -p connector-health-shared --lib properties`).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What a refusal amounts to, without its wording.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Kind {
+        Allowed,
+        UnlessPrivateAllowed,
+        Always,
+    }
+
+    fn kind(r: Option<Refusal>) -> Kind {
+        match r {
+            None => Kind::Allowed,
+            Some(Refusal::UnlessPrivateAllowed(_)) => Kind::UnlessPrivateAllowed,
+            Some(Refusal::Always(_)) => Kind::Always,
+        }
+    }
+
+    /// The IPv4 rules written as a table of ranges (the first that holds wins), to check
+    /// the octet arithmetic of `v4` against.
+    const V4_RANGES: &[([u8; 4], u8, Kind)] = &[
+        ([169, 254, 0, 0], 16, Kind::Always),
+        ([224, 0, 0, 0], 4, Kind::Always),
+        ([240, 0, 0, 0], 4, Kind::Always),
+        ([127, 0, 0, 0], 8, Kind::UnlessPrivateAllowed),
+        ([0, 0, 0, 0], 8, Kind::UnlessPrivateAllowed),
+        ([10, 0, 0, 0], 8, Kind::UnlessPrivateAllowed),
+        ([172, 16, 0, 0], 12, Kind::UnlessPrivateAllowed),
+        ([192, 168, 0, 0], 16, Kind::UnlessPrivateAllowed),
+        ([100, 64, 0, 0], 10, Kind::UnlessPrivateAllowed),
+        ([198, 18, 0, 0], 15, Kind::UnlessPrivateAllowed),
+        ([192, 0, 0, 0], 24, Kind::UnlessPrivateAllowed),
+    ];
+
+    fn in_v4_range(ip: Ipv4Addr, (net, len, _): &([u8; 4], u8, Kind)) -> bool {
+        let mask = u32::MAX.checked_shl(32 - u32::from(*len)).unwrap_or(0);
+        u32::from(ip) & mask == u32::from(Ipv4Addr::from(*net)) & mask
+    }
+
+    fn v4_model(ip: Ipv4Addr) -> Kind {
+        V4_RANGES
+            .iter()
+            .find(|r| in_v4_range(ip, r))
+            .map_or(Kind::Allowed, |r| r.2)
+    }
+
+    /// Any IPv4 address, with the ranges of the table and their neighbours (the block just
+    /// below and just above each) drawn as often as the rest.
+    fn any_v4() -> impl Strategy<Value = Ipv4Addr> {
+        let near_a_range =
+            (0..V4_RANGES.len(), -1i64..=1, any::<u32>()).prop_map(|(i, side, host)| {
+                let (net, len, _) = V4_RANGES[i];
+                let size = 1i64 << (32 - u32::from(len));
+                let base = i64::from(u32::from(Ipv4Addr::from(net))) + side * size;
+                let offset = i64::from(host) % size;
+                Ipv4Addr::from((base + offset).rem_euclid(1 << 32) as u32)
+            });
+        prop_oneof![any::<u32>().prop_map(Ipv4Addr::from), near_a_range]
+    }
+
+    /// The IPv6 prefixes with a rule of their own (top bits, length), but those that carry
+    /// an IPv4 address.
+    const V6_PREFIXES: &[(u128, u32)] = &[
+        (0xfe80 << 112, 10),
+        (0xfc00 << 112, 7),
+        (0xff00 << 112, 8),
+        (0, 127),
+        (EC2_METADATA_V6.to_bits() & !0xff, 120),
+    ];
+
+    /// The IPv6 prefixes that carry an IPv4 address.
+    const V6_CARRIERS: &[(u128, u32)] = &[
+        (0x0064_ff9b << 96, 96),
+        (0x0064_ff9b_0001 << 80, 48),
+        (0x2002 << 112, 16),
+        (0xffff << 32, 96),
+        (0, 96),
+    ];
+
+    /// Any IPv6 address, with addresses in `prefixes` drawn as often as the rest.
+    fn v6_near(prefixes: &'static [(u128, u32)]) -> impl Strategy<Value = Ipv6Addr> {
+        let prefixed = (prop::sample::select(prefixes), any::<u128>())
+            .prop_map(|((net, len), host)| Ipv6Addr::from(net | (host >> len)));
+        prop_oneof![any::<u128>().prop_map(Ipv6Addr::from), prefixed]
+    }
+
+    fn any_v6() -> impl Strategy<Value = Ipv6Addr> {
+        prop_oneof![v6_near(V6_PREFIXES), v6_near(V6_CARRIERS)]
+    }
+
+    fn carries_v4(ip: Ipv6Addr) -> bool {
+        let bits = u128::from(ip);
+        bits >> 96 == 0x0064_ff9b
+            || bits >> 80 == 0x0064_ff9b_0001
+            || bits >> 112 == 0x2002
+            || bits >> 32 == 0xffff
+            || (bits >> 32 == 0 && bits > 1)
+    }
+
+    fn any_ip() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![any_v4().prop_map(IpAddr::V4), any_v6().prop_map(IpAddr::V6)]
+    }
+
+    /// The IPv6 address of `prefix` (the top bits) with `v4` at bit `at` from the top and
+    /// `rest` (any bits) wherever neither is.
+    fn embed(prefix: u128, prefix_len: u32, v4: Ipv4Addr, at: u32, rest: u128) -> IpAddr {
+        let v4_bits = u128::from(u32::from(v4)) << (96 - at);
+        let v4_mask = u128::from(u32::MAX) << (96 - at);
+        let rest = rest.checked_shr(prefix_len).unwrap_or(0) & !v4_mask;
+        IpAddr::V6(Ipv6Addr::from(prefix | v4_bits | rest))
+    }
+
+    proptest! {
+        #[test]
+        fn refusal_never_panics(ip in any::<IpAddr>(), allow_private in any::<bool>()) {
+            let _ = refusal(ip, allow_private).map(Refusal::description);
+        }
+
+        /// The IPv4 rules are exactly the table's ranges.
+        #[test]
+        fn ipv4_addresses_are_judged_by_their_range(ip in any_v4()) {
+            prop_assert_eq!(kind(refusal(IpAddr::V4(ip), false)), v4_model(ip), "{}", ip);
+        }
+
+        /// Allowing private networks lifts exactly the refusals that depend on it.
+        #[test]
+        fn allowing_private_networks_lifts_only_the_private_refusals(ip in any_ip()) {
+            let strict = refusal(ip, false);
+            let open = refusal(ip, true);
+            match strict {
+                Some(Refusal::Always(_)) => prop_assert_eq!(open, strict, "{}", ip),
+                _ => prop_assert_eq!(open, None, "{}", ip),
+            }
+        }
+
+        /// IPv4-mapped (`::ffff:a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`), 6to4 (`2002:aabb:ccdd::`
+        /// with any subnet and interface bits) and IPv4-compatible (`::a.b.c.d`) addresses
+        /// are judged exactly like the IPv4 address they carry.
+        #[test]
+        fn an_embedded_ipv4_address_is_judged_like_the_plain_one(
+            v4 in any_v4(),
+            rest in any::<u128>(),
+            allow_private in any::<bool>(),
+        ) {
+            let plain = refusal(IpAddr::V4(v4), allow_private);
+            let embedded = [
+                ("IPv4-mapped", embed(0xffff << 32, 128, v4, 96, 0)),
+                ("NAT64", embed(0x0064_ff9b << 96, 128, v4, 96, 0)),
+                ("6to4", embed(0x2002 << 112, 16, v4, 16, rest)),
+            ];
+            for (form, ip) in embedded {
+                prop_assert_eq!(refusal(ip, allow_private), plain, "{} {} of {}", form, ip, v4);
+            }
+            // `::` and `::1` are IPv6's unspecified and loopback addresses: judged as
+            // those, which is what 0.0.0.0 and 0.0.0.1 get too.
+            let compatible = embed(0, 128, v4, 96, 0);
+            let got = refusal(compatible, allow_private);
+            if u32::from(v4) <= 1 {
+                prop_assert_eq!(kind(got), kind(plain), "{} of {}", compatible, v4);
+            } else {
+                prop_assert_eq!(got, plain, "IPv4-compatible {} of {}", compatible, v4);
+            }
+        }
+
+        /// The local-use NAT64 prefix (`64:ff9b:1::/48`, any bits up to the IPv4 address)
+        /// is judged like the IPv4 address, and is itself private: never more open than that.
+        #[test]
+        fn a_local_use_nat64_address_is_never_more_open_than_a_private_one(
+            v4 in any_v4(),
+            rest in any::<u128>(),
+            allow_private in any::<bool>(),
+        ) {
+            let ip = embed(0x0064_ff9b_0001 << 80, 48, v4, 96, rest);
+            let plain = refusal(IpAddr::V4(v4), allow_private);
+            let got = refusal(ip, allow_private);
+            match plain {
+                Some(_) => prop_assert_eq!(got, plain, "{} of {}", ip, v4),
+                None if allow_private => prop_assert_eq!(got, None, "{} of {}", ip, v4),
+                None => prop_assert_eq!(
+                    kind(got), Kind::UnlessPrivateAllowed, "{} of {}", ip, v4
+                ),
+            }
+        }
+
+        /// IPv6 addresses that carry no IPv4 address: link-local, multicast and instance
+        /// metadata always refused; loopback, unspecified and unique-local only when private
+        /// networks are not allowed; the rest allowed.
+        #[test]
+        fn ipv6_addresses_are_judged_by_their_range(ip in v6_near(V6_PREFIXES)) {
+            if carries_v4(ip) {
+                // Only a uniformly drawn address can land here: judged by the test above.
+                return Ok(());
+            }
+            let bits = u128::from(ip);
+            let expected = if ip == EC2_METADATA_V6
+                || bits >> 118 == 0xfe80 >> 6
+                || bits >> 120 == 0xff
+            {
+                Kind::Always
+            } else if bits <= 1 || bits >> 121 == 0xfc >> 1 {
+                Kind::UnlessPrivateAllowed
+            } else {
+                Kind::Allowed
+            };
+            prop_assert_eq!(kind(refusal(IpAddr::V6(ip), false)), expected, "{}", ip);
+        }
+    }
+}
