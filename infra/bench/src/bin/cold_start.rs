@@ -1,13 +1,25 @@
 //! Cold-start timing: spawn → first Runtime API `invocation/next`, for the hello-world
 //! baseline and each function binary, interleaved, after warm-up runs.
 //!
-//!     cargo build --release -p list-connectors -p get-connector -p hello-lambda
+//!     cargo build --release -p list-connectors -p get-connector -p probe-connectors -p hello-lambda
 //!     cargo run --release -p connector-health-bench --bin cold-start -- [--runs 30] [--env K=V]... [BINARY...]
+//!     infra/devstack/scripts/with-emulators.sh target/release/cold-start --first-invocation [--runs 30] [BINARY...]
 //!
-//! Without BINARY arguments it measures `hello-lambda`, `list-connectors` and
-//! `get-connector` from the release target dir. The first binary is the baseline of the
-//! ratio column. AWS clients point at http://127.0.0.1:9: init must not call the network.
-//! `--env NAME=VALUE` adds a variable to every binary's (otherwise fixed) environment.
+//! Without BINARY arguments it measures `hello-lambda`, `list-connectors`, `get-connector`
+//! and `probe-connectors` from the release target dir. The first binary is the baseline of
+//! the ratio column. AWS clients point at http://127.0.0.1:9: init must not call the
+//! network. `--env NAME=VALUE` adds a variable to every binary's (otherwise fixed)
+//! environment.
+//!
+//! `--first-invocation` also times each container's first two invocations, against the
+//! local emulator (`AWS_ENDPOINT_URL`): a table with three connectors and one that points
+//! at a registry on 127.0.0.1, and a key secret. Each binary gets the event it serves:
+//! a list request, a get request, a probe of the local connector, `{}` for hello-lambda.
+//! The difference between the first and the second invocation is what the first request
+//! pays for work put off at init.
+
+#[path = "cold_start/first_invocations.rs"]
+mod first_invocations;
 
 use benchkit::cold_start;
 use std::path::PathBuf;
@@ -17,7 +29,12 @@ use testkit::binaries::in_profile;
 use testkit::runtime_api::RuntimeApi;
 
 const WARM_UP_ROUNDS: usize = 3;
-const DEFAULT_BINARIES: [&str; 3] = ["hello-lambda", "list-connectors", "get-connector"];
+const DEFAULT_BINARIES: [&str; 4] = [
+    "hello-lambda",
+    "list-connectors",
+    "get-connector",
+    "probe-connectors",
+];
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -28,9 +45,12 @@ async fn main() -> ExitCode {
     let mut runs = 30usize;
     let mut binaries = Vec::new();
     let mut extra_env = Vec::new();
+    let mut first_invocation = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--runs" {
+        if arg == "--first-invocation" {
+            first_invocation = true;
+        } else if arg == "--runs" {
             match args.next().and_then(|v| v.parse().ok()) {
                 Some(n) if n > 0 => runs = n,
                 _ => {
@@ -55,11 +75,21 @@ async fn main() -> ExitCode {
             match in_profile("release", name) {
                 Some(path) => binaries.push(path),
                 None => {
-                    eprintln!("target/release/{name} not found: run `cargo build --release -p list-connectors -p get-connector -p hello-lambda` first");
+                    eprintln!("target/release/{name} not found: run `cargo build --release -p list-connectors -p get-connector -p probe-connectors -p hello-lambda` first");
                     return ExitCode::FAILURE;
                 }
             }
         }
+    }
+
+    if first_invocation {
+        return match first_invocations::measure(&binaries, runs, &extra_env).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        };
     }
 
     let api = RuntimeApi::start("bench").await;
