@@ -234,6 +234,19 @@ pub trait ProbeResultWriter: Send + Sync {
     ) -> impl Future<Output = Result<WriteOutcome, DependencyError>> + Send;
 }
 
+/// A prober could not get ready for a run (the HTTP prober: its trusted certificates could
+/// not be loaded). The run probes nothing; the next run tries again. The message names
+/// the setting to fix and quotes no secret.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ProberNotReady(Box<dyn std::error::Error + Send + Sync>);
+
+impl ProberNotReady {
+    pub fn new(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Box::new(cause))
+    }
+}
+
 /// Makes one probe attempt, bounded by `timeout` (the prober enforces it itself).
 pub trait Prober: Send + Sync {
     fn probe(
@@ -241,6 +254,13 @@ pub trait Prober: Send + Sync {
         target: &ProbeTarget,
         timeout: Duration,
     ) -> impl Future<Output = ProbeOutcome> + Send;
+
+    /// Gets ready for a run: loads, once per container, what the probes need (the HTTP
+    /// prober's trusted certificates), so that a broken setting fails the run once, before
+    /// any probe. Called at the start of each run; cheap once ready.
+    fn prepare(&self) -> impl Future<Output = Result<(), ProberNotReady>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// Publishes a connector's state change (after its result was written). A failure is
@@ -322,5 +342,9 @@ impl<T: Prober> Prober for Arc<T> {
         timeout: Duration,
     ) -> impl Future<Output = ProbeOutcome> + Send {
         (**self).probe(target, timeout)
+    }
+
+    fn prepare(&self) -> impl Future<Output = Result<(), ProberNotReady>> + Send {
+        (**self).prepare()
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::adapters::dynamodb::DynamoConnectorStore;
 use crate::adapters::eventbridge::EventBridgePublisher;
-use crate::adapters::http_prober::{tls, HttpProber, SystemResolver};
+use crate::adapters::http_prober::{HttpProber, SystemResolver, SystemTrust};
 use crate::adapters::secrets_manager::SecretsManagerKeySource;
 use crate::auth::KeyCache;
 use crate::config::{ApiConfig, ConfigError, ProbeConfig};
@@ -63,26 +63,40 @@ pub struct ProbeDependencies {
 
 impl ProbeDependencies {
     /// What the probe function does at cold start: typed config, the SDK config, the
-    /// clients, and the prober trusting the system's root certificates.
+    /// clients, and the prober of [`ProbeDependencies::trusting_system`]. Reads no
+    /// certificate and makes no network call.
     pub async fn from_env() -> Result<(ProbeConfig, Self), lambda_runtime::Error> {
         let config = ProbeConfig::from_env().map_err(invalid)?;
         let aws = crate::aws::sdk_config().await;
-        let tls = tls::system_client_config().map_err(|e| {
-            tracing::error!(error = %e, "TLS client setup failed");
-            lambda_runtime::Error::from(e.to_string())
-        })?;
-        let deps = Self::new(&config, &aws, tls);
+        let deps = Self::trusting_system(&config, &aws);
         Ok((config, deps))
     }
 
-    /// Builds the clients and the prober with the given TLS trust (the admin tool and the
-    /// local stack add their own roots); makes no network call.
+    /// Builds the clients and a prober trusting the system's root certificates and the
+    /// configured extra CA bundle, both loaded on first use (`prober.prepare()`, which the
+    /// probe function calls at the start of each run); reads nothing, makes no network call.
+    pub fn trusting_system(config: &ProbeConfig, aws: &SdkConfig) -> Self {
+        let trust = SystemTrust::new(config.extra_ca.clone(), aws);
+        let prober = HttpProber::with_trust_loader(
+            config.prober_settings(),
+            Arc::new(trust),
+            Arc::new(SystemResolver),
+        );
+        Self::with_prober(config, aws, prober)
+    }
+
+    /// Builds the clients and the prober with the given TLS trust (the local stack adds
+    /// its demo CA); makes no network call.
     pub fn new(config: &ProbeConfig, aws: &SdkConfig, tls: Arc<rustls::ClientConfig>) -> Self {
+        let prober = HttpProber::new(config.prober_settings(), tls, Arc::new(SystemResolver));
+        Self::with_prober(config, aws, prober)
+    }
+
+    fn with_prober(config: &ProbeConfig, aws: &SdkConfig, prober: HttpProber) -> Self {
         let store = Arc::new(DynamoConnectorStore::new(
             aws_sdk_dynamodb::Client::new(aws),
             config.table.clone(),
         ));
-        let prober = HttpProber::new(config.prober_settings(), tls, Arc::new(SystemResolver));
         let events = config
             .event_bus
             .as_deref()

@@ -13,6 +13,7 @@ mod key_rotation;
 mod local_server;
 mod operate;
 mod outage;
+mod private_ca;
 mod probe_events;
 mod probe_writes;
 mod prober;

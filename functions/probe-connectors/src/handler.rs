@@ -1,13 +1,17 @@
 //! The Lambda event and what the function reports.
 //!
 //! The event is the EventBridge scheduled event (probe every connector) or
-//! `{"connectorId": N}` (probe that one now). The run ends with one structured log line
-//! of counts and the same figures as a CloudWatch Embedded Metric Format line.
+//! `{"connectorId": N}` (probe that one now). Each run first gets the prober ready (its
+//! trusted certificates are loaded on the container's first run): if it cannot be, the run
+//! fails with `ProberNotReady`, probes and writes nothing, and the next run tries again.
+//! The run ends with one structured log line of counts and the same figures as a
+//! CloudWatch Embedded Metric Format line.
 
 use serde_json::{json, Value};
 use shared::domain::ConnectorId;
 use shared::ports::{
-    Clock, DependencyError, ProbeResultWriter, ProbeTargetReader, Prober, StateChangePublisher,
+    Clock, DependencyError, ProbeResultWriter, ProbeTargetReader, Prober, ProberNotReady,
+    StateChangePublisher,
 };
 use shared::runner::{run, RunPorts, RunSettings, RunSummary};
 use std::time::{Duration, Instant, SystemTime};
@@ -30,6 +34,8 @@ pub enum HandlerError {
     NotFound(ConnectorId),
     #[error("could not read the connectors; the cause is in the function's log")]
     Read(#[from] DependencyError),
+    #[error("no connector was probed: the prober's trusted certificates could not be loaded: {0}")]
+    NotReady(#[from] ProberNotReady),
 }
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {
@@ -38,9 +44,17 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
             HandlerError::BadConnectorId => "InvalidEvent",
             HandlerError::NotFound(_) => "ConnectorNotFound",
             HandlerError::Read(_) => "DependencyUnavailable",
+            HandlerError::NotReady(_) => "ProberNotReady",
         };
-        if let HandlerError::Read(cause) = &e {
-            tracing::error!(error = %cause, "could not read the connectors");
+        match &e {
+            HandlerError::Read(cause) => {
+                tracing::error!(error = %cause, "could not read the connectors")
+            }
+            HandlerError::NotReady(cause) => tracing::error!(
+                error = %cause,
+                "the prober's trusted certificates could not be loaded; no connector was probed"
+            ),
+            _ => {}
         }
         lambda_runtime::Diagnostic {
             error_type: error_type.to_owned(),
@@ -103,6 +117,7 @@ where
         deadline: Instant,
     ) -> Result<RunSummary, HandlerError> {
         let request = ProbeRequest::from_event(event)?;
+        self.ports.prober.prepare().await?;
         let targets = match request {
             ProbeRequest::All => self.targets.targets().await?,
             ProbeRequest::One(id) => vec![self
@@ -129,6 +144,7 @@ fn report(s: &RunSummary) {
         written = s.written,
         superseded = s.superseded,
         write_failures = s.write_failures,
+        writes_cut_off = s.writes_cut_off,
         certificates_expiring = s.certificates_expiring,
         events_published = s.events_published,
         event_failures = s.event_failures,
@@ -293,6 +309,74 @@ mod tests {
             .unwrap();
         assert_eq!((s.total, s.healthy, s.written), (3, 3, 3));
         assert_eq!(store.write_calls(), 3);
+    }
+
+    /// A prober that cannot get ready the first `failures` times it is asked.
+    #[derive(Default)]
+    struct NotReadyAtFirst {
+        failures: usize,
+        prepared: std::sync::atomic::AtomicUsize,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("PROBE_EXTRA_CA_FILE: the file /opt/ca.pem holds no PEM certificate")]
+    struct NoCertificate;
+
+    impl Prober for NotReadyAtFirst {
+        async fn probe(&self, _: &ProbeTarget, _: Duration) -> ProbeOutcome {
+            ProbeOutcome::healthy(Observation::default())
+        }
+
+        async fn prepare(&self) -> Result<(), ProberNotReady> {
+            let call = self
+                .prepared
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if call < self.failures {
+                Err(ProberNotReady::new(NoCertificate))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_prober_that_cannot_get_ready_fails_the_run_before_any_probe() {
+        let store = Arc::new(InMemoryProbeStore::new([1, 2].map(|i| {
+            ProbeTarget::new(
+                ConnectorId::new(i).unwrap(),
+                "https://x.test",
+                FeedType::Npm,
+            )
+        })));
+        let h = ProbeConnectors::new(
+            store.clone(),
+            RunPorts {
+                writer: store.clone(),
+                prober: Arc::new(NotReadyAtFirst {
+                    failures: 1,
+                    ..NotReadyAtFirst::default()
+                }),
+                clock: Arc::new(ManualClock::new()),
+                events: Arc::new(NoEvents),
+            },
+            RunSettings::default(),
+        );
+
+        let e = h.handle(&json!({}), later()).await.unwrap_err();
+        assert!(matches!(e, HandlerError::NotReady(_)), "{e:?}");
+        assert_eq!(store.write_calls(), 0);
+        let d = lambda_runtime::Diagnostic::from(e);
+        assert_eq!(d.error_type, "ProberNotReady");
+        assert!(
+            d.error_message
+                .ends_with(": PROBE_EXTRA_CA_FILE: the file /opt/ca.pem holds no PEM certificate"),
+            "{}",
+            d.error_message
+        );
+
+        // The next run asks again, and goes ahead once the prober is ready
+        let s = h.handle(&json!({}), later()).await.unwrap();
+        assert_eq!((s.total, s.healthy, s.written), (2, 2, 2));
     }
 
     #[test]

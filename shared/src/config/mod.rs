@@ -40,6 +40,11 @@ pub enum ConfigError {
         name: &'static str,
         other: &'static str,
     },
+    #[error("environment variables {name} and {other} cannot both be set: set one of them")]
+    Exclusive {
+        name: &'static str,
+        other: &'static str,
+    },
 }
 
 /// Reads variables through a lookup (the process environment, or a map in tests and in

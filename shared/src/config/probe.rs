@@ -1,8 +1,10 @@
-//! What a probe run needs: the table, the run's settings, the prober's and the event bus.
+//! What a probe run needs: the table, the run's settings, the prober's (with where its
+//! extra CA certificates come from) and the event bus.
 
 use super::{ConfigError, Env, TABLE_VAR};
 use crate::adapters::eventbridge::DEFAULT_BUS;
-use crate::adapters::http_prober::{ProberSettings, ALLOW_PRIVATE_SETTING};
+use crate::adapters::http_prober::trust::{EXTRA_CA_FILE_SETTING, EXTRA_CA_SECRET_SETTING};
+use crate::adapters::http_prober::{ExtraCa, ProberSettings, ALLOW_PRIVATE_SETTING};
 use crate::probe::target::MAX_PROBE_TIMEOUT;
 use crate::runner::RunSettings;
 use std::time::Duration;
@@ -14,6 +16,10 @@ pub const BACKOFF_VAR: &str = "PROBE_RETRY_BACKOFF_MS";
 pub const WRITE_RESERVE_VAR: &str = "PROBE_WRITE_RESERVE_MS";
 pub const CERT_WARNING_VAR: &str = "CERT_EXPIRY_WARNING_DAYS";
 pub const ALLOW_PRIVATE_VAR: &str = ALLOW_PRIVATE_SETTING;
+/// A PEM file of CA certificates the prober trusts besides the system's.
+pub const EXTRA_CA_FILE_VAR: &str = EXTRA_CA_FILE_SETTING;
+/// A Secrets Manager secret whose `SecretString` is such a PEM (at most one of the two).
+pub const EXTRA_CA_SECRET_VAR: &str = EXTRA_CA_SECRET_SETTING;
 /// The EventBridge bus for state-change events (name or ARN; default `default`).
 pub const EVENT_BUS_VAR: &str = "EVENT_BUS_NAME";
 /// `false` switches state-change events off (default `true`).
@@ -25,6 +31,8 @@ pub struct ProbeConfig {
     pub table: String,
     pub run: RunSettings,
     pub allow_private: bool,
+    /// Extra CA certificates to trust besides the system's; read on the first run, not here.
+    pub extra_ca: Option<ExtraCa>,
     /// The bus state-change events go to; `None` when they are switched off.
     pub event_bus: Option<String>,
 }
@@ -38,6 +46,17 @@ impl ProbeConfig {
         let env = Env(lookup);
         let d = RunSettings::default();
         let allow_private = env.flag(ALLOW_PRIVATE_VAR, false)?;
+        let extra_ca = match (env.get(EXTRA_CA_FILE_VAR), env.get(EXTRA_CA_SECRET_VAR)) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Exclusive {
+                    name: EXTRA_CA_FILE_VAR,
+                    other: EXTRA_CA_SECRET_VAR,
+                })
+            }
+            (Some(path), None) => Some(ExtraCa::File(path.into())),
+            (None, Some(secret_id)) => Some(ExtraCa::Secret(secret_id)),
+            (None, None) => None,
+        };
         let event_bus = env.flag(EVENTS_ENABLED_VAR, true)?.then(|| {
             env.get(EVENT_BUS_VAR)
                 .unwrap_or_else(|| DEFAULT_BUS.to_owned())
@@ -73,6 +92,7 @@ impl ProbeConfig {
                 )? as u32,
             },
             allow_private,
+            extra_ca,
             event_bus,
         })
     }
@@ -107,6 +127,40 @@ mod tests {
         assert!(!c.allow_private);
         assert!(!c.prober_settings().allow_private);
         assert_eq!(c.event_bus.as_deref(), Some("default"));
+        assert_eq!(c.extra_ca, None);
+    }
+
+    #[test]
+    fn extra_ca_certificates_come_from_a_file_or_a_secret_never_both() {
+        let base = (TABLE_VAR, "t");
+        let c = cfg(&[base, (EXTRA_CA_FILE_VAR, "/opt/ca/private.pem")]).unwrap();
+        assert_eq!(
+            c.extra_ca,
+            Some(ExtraCa::File("/opt/ca/private.pem".into()))
+        );
+        let c = cfg(&[base, (EXTRA_CA_SECRET_VAR, "ops/private-ca")]).unwrap();
+        assert_eq!(c.extra_ca, Some(ExtraCa::Secret("ops/private-ca".into())));
+        // Blank is unset, as for every variable (the template sets an unused one to "").
+        let c = cfg(&[base, (EXTRA_CA_FILE_VAR, ""), (EXTRA_CA_SECRET_VAR, " ")]).unwrap();
+        assert_eq!(c.extra_ca, None);
+        let both = cfg(&[
+            base,
+            (EXTRA_CA_FILE_VAR, "/opt/ca/private.pem"),
+            (EXTRA_CA_SECRET_VAR, "ops/private-ca"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            both,
+            ConfigError::Exclusive {
+                name: EXTRA_CA_FILE_VAR,
+                other: EXTRA_CA_SECRET_VAR
+            }
+        );
+        let message = both.to_string();
+        assert!(
+            message.contains("PROBE_EXTRA_CA_FILE") && message.contains("PROBE_EXTRA_CA_SECRET_ID"),
+            "{message}"
+        );
     }
 
     #[test]

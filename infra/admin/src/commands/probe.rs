@@ -9,7 +9,6 @@ use crate::output::stdout;
 use crate::target::Target;
 use aws_sdk_lambda::types::InvocationType;
 use serde_json::{json, Value};
-use shared::adapters::http_prober::tls;
 use shared::aws::dependency_error;
 use shared::config::probe::{ALLOW_PRIVATE_VAR, EVENTS_ENABLED_VAR};
 use shared::config::{ProbeConfig, TABLE_VAR};
@@ -82,7 +81,7 @@ pub fn describe(s: &Value) -> String {
 /// The probe function's settings for a run in this process: the table from the target,
 /// private addresses allowed (the local stack's registries run on 127.0.0.1), no
 /// state-change events, everything else from the function's own variables
-/// (`PROBE_TIMEOUT_SECONDS`, ...).
+/// (`PROBE_TIMEOUT_SECONDS`, `PROBE_EXTRA_CA_FILE`, ...).
 pub fn local_config(target: &Target) -> Result<ProbeConfig> {
     target.require_local("a probe run in this process (chadmin probe --local, chadmin dev)")?;
     let table = target.table_name()?.to_owned();
@@ -97,9 +96,13 @@ pub fn local_config(target: &Target) -> Result<ProbeConfig> {
 
 async fn local(target: &Target, args: &ProbeArgs) -> Result<Value> {
     let config = local_config(target)?;
-    let tls = tls::system_client_config().map_err(|e| AdminError::Io(e.to_string()))?;
-    // Wired as the probe function wires itself.
-    let deps = ProbeDependencies::new(&config, target.aws().await, tls);
+    // Wired as the probe function wires itself, and made ready as its runs are.
+    let deps = ProbeDependencies::trusting_system(&config, target.aws().await);
+    deps.ports
+        .prober
+        .prepare()
+        .await
+        .map_err(|e| AdminError::Config(format!("cannot probe: {e}")))?;
     // The function's steps without its report (whose metrics line would go to stdout).
     let targets = match args.id {
         None => deps.store.targets().await?,

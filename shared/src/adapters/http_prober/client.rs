@@ -4,7 +4,7 @@
 
 use super::address::{refusal, Refusal};
 use super::tls;
-use super::{HttpProber, Progress, Step, ALLOW_PRIVATE_SETTING};
+use super::{HttpProber, Progress, Step, TrustError, ALLOW_PRIVATE_SETTING};
 use crate::probe::outcome::{Failure, FailureKind, Observation};
 use base64::Engine as _;
 use bytes::Bytes;
@@ -171,6 +171,18 @@ fn tls_failure(err: &io::Error, host: &str, port: u16) -> Failure {
     }
 }
 
+/// A probe whose trust could not be loaded (a prober that was not prepared): the cause
+/// goes to the log, and the message says where to look.
+fn trust_failure(err: &TrustError, host: &str) -> Failure {
+    tracing::error!(error = %err, "the prober's trusted certificates could not be loaded");
+    Failure::new(
+        FailureKind::Tls,
+        format!(
+            "TLS handshake with {host} not attempted: the prober's trusted certificates could not be loaded (see the probe function's log)."
+        ),
+    )
+}
+
 impl HttpProber {
     /// Resolves `host` and keeps the addresses the settings allow.
     async fn addresses(&self, url: &Url, port: u16) -> Result<Vec<SocketAddr>, Failure> {
@@ -296,7 +308,8 @@ impl HttpProber {
                     "Connector URL has an invalid host name.",
                 )
             })?;
-            let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
+            let tls = self.tls().await.map_err(|e| trust_failure(&e, &host))?;
+            let connector = tokio_rustls::TlsConnector::from(tls);
             let tls_stream = connector
                 .connect(name, stream)
                 .await

@@ -7,14 +7,20 @@
 //! most 1 MiB of body and only when the check needs it, keeps no cookies, and sends
 //! `User-Agent: connector-health/<version>`. The whole attempt is bounded by the timeout.
 //! URLs in messages and logs go through [`crate::domain::redact`]: no user-info, no query.
+//!
+//! What the prober trusts is either given ([`HttpProber::new`]) or loaded on first use by a
+//! [`TrustLoader`] ([`HttpProber::with_trust_loader`], [`trust`]): the probe function
+//! builds it at cold start without reading a certificate, and loads it once, at the start
+//! of its first run ([`HttpProber::prepare`]).
 
 pub mod address;
 mod client;
 mod feeds;
 pub mod resolver;
 pub mod tls;
+pub mod trust;
 
-use crate::ports::Prober;
+use crate::ports::{Prober, ProberNotReady};
 use crate::probe::outcome::{Failure, FailureKind, Observation, ProbeOutcome};
 use crate::probe::target::ProbeTarget;
 use http_body_util::BodyExt;
@@ -22,6 +28,8 @@ pub use resolver::{Resolver, StaticResolver, SystemResolver};
 use rustls::ClientConfig;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
+pub use trust::{ExtraCa, SystemTrust, TrustError, TrustFuture, TrustLoader};
 
 /// The setting that lets the prober contact loopback and private addresses (named in the
 /// message of a refused probe).
@@ -49,11 +57,20 @@ impl Default for ProberSettings {
     }
 }
 
+/// What the prober trusts: given, or loaded on first use and then kept.
+enum Trust {
+    Given(Arc<ClientConfig>),
+    OnFirstUse {
+        loaded: OnceCell<Arc<ClientConfig>>,
+        loader: Arc<dyn TrustLoader>,
+    },
+}
+
 /// Probes connectors over HTTP(S).
 #[derive(Clone)]
 pub struct HttpProber {
     settings: ProberSettings,
-    tls: Arc<ClientConfig>,
+    trust: Arc<Trust>,
     resolver: Arc<dyn Resolver>,
 }
 
@@ -66,6 +83,7 @@ impl std::fmt::Debug for HttpProber {
 }
 
 impl HttpProber {
+    /// A prober trusting `tls`'s roots.
     pub fn new(
         settings: ProberSettings,
         tls: Arc<ClientConfig>,
@@ -73,13 +91,47 @@ impl HttpProber {
     ) -> Self {
         Self {
             settings,
-            tls,
+            trust: Arc::new(Trust::Given(tls)),
+            resolver,
+        }
+    }
+
+    /// A prober whose trust `loader` gives on first use ([`HttpProber::prepare`], or the
+    /// first TLS handshake); building it loads nothing.
+    pub fn with_trust_loader(
+        settings: ProberSettings,
+        loader: Arc<dyn TrustLoader>,
+        resolver: Arc<dyn Resolver>,
+    ) -> Self {
+        Self {
+            settings,
+            trust: Arc::new(Trust::OnFirstUse {
+                loaded: OnceCell::new(),
+                loader,
+            }),
             resolver,
         }
     }
 
     pub fn settings(&self) -> &ProberSettings {
         &self.settings
+    }
+
+    /// Loads the trust if it is not loaded yet. What loaded is kept for the life of the
+    /// prober (and its clones); after a failure the next call loads again. Concurrent
+    /// callers share one load.
+    pub async fn prepare(&self) -> Result<(), TrustError> {
+        self.tls().await.map(drop)
+    }
+
+    /// The TLS client configuration, loaded on first use.
+    async fn tls(&self) -> Result<Arc<ClientConfig>, TrustError> {
+        match &*self.trust {
+            Trust::Given(config) => Ok(config.clone()),
+            Trust::OnFirstUse { loaded, loader } => {
+                loaded.get_or_try_init(|| loader.load()).await.cloned()
+            }
+        }
     }
 }
 
@@ -206,6 +258,10 @@ fn size(bytes: usize) -> String {
 }
 
 impl Prober for HttpProber {
+    async fn prepare(&self) -> Result<(), ProberNotReady> {
+        HttpProber::prepare(self).await.map_err(ProberNotReady::new)
+    }
+
     async fn probe(&self, target: &ProbeTarget, timeout: Duration) -> ProbeOutcome {
         let started = Instant::now();
         let mut observed = Observation::default();
@@ -226,6 +282,69 @@ impl Prober for HttpProber {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls::RootCertStore;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts its loads; the first `failures` fail.
+    #[derive(Default)]
+    struct CountingLoader {
+        loads: AtomicUsize,
+        failures: usize,
+    }
+
+    impl TrustLoader for CountingLoader {
+        fn load(&self) -> trust::TrustFuture<'_> {
+            Box::pin(async move {
+                let n = self.loads.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                if n < self.failures {
+                    return Err(TrustError::Setup(tls::TlsSetupError::NoRoots));
+                }
+                Ok(tls::client_config(RootCertStore::empty())?)
+            })
+        }
+    }
+
+    fn lazy(loader: &Arc<CountingLoader>) -> HttpProber {
+        HttpProber::with_trust_loader(
+            ProberSettings::default(),
+            loader.clone(),
+            Arc::new(StaticResolver::new()),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_trust_is_loaded_once_on_first_use_and_kept_by_clones() {
+        let loader = Arc::new(CountingLoader::default());
+        let prober = lazy(&loader);
+        assert_eq!(loader.loads.load(Ordering::SeqCst), 0, "built, not loaded");
+        let clone = prober.clone();
+        let (a, b) = tokio::join!(prober.prepare(), clone.prepare());
+        assert!(a.is_ok() && b.is_ok());
+        for _ in 0..3 {
+            Prober::prepare(&clone).await.unwrap();
+        }
+        assert_eq!(loader.loads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_load_is_tried_again_by_the_next_caller_only() {
+        let loader = Arc::new(CountingLoader {
+            failures: 2,
+            ..CountingLoader::default()
+        });
+        let prober = lazy(&loader);
+        let e = prober.prepare().await.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no trusted root certificates could be loaded from the system"
+        );
+        assert_eq!(loader.loads.load(Ordering::SeqCst), 1);
+        assert!(prober.prepare().await.is_err());
+        prober.prepare().await.unwrap();
+        prober.prepare().await.unwrap();
+        assert_eq!(loader.loads.load(Ordering::SeqCst), 3);
+    }
 
     #[test]
     fn durations_read_naturally() {

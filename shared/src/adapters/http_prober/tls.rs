@@ -26,15 +26,22 @@ pub fn client_config(roots: RootCertStore) -> Result<Arc<ClientConfig>, TlsSetup
     Ok(Arc::new(config))
 }
 
-/// A client configuration trusting the system's root certificates.
-pub fn system_client_config() -> Result<Arc<ClientConfig>, TlsSetupError> {
+/// The system's root certificates (the bundle and the hashed files of the certificate
+/// directory; `SSL_CERT_FILE` and `SSL_CERT_DIR` point elsewhere). Takes milliseconds:
+/// call it once, and not at cold start.
+pub fn system_roots() -> Result<RootCertStore, TlsSetupError> {
     let loaded = rustls_native_certs::load_native_certs();
     let mut roots = RootCertStore::empty();
     let (added, _ignored) = roots.add_parsable_certificates(loaded.certs);
     if added == 0 {
         return Err(TlsSetupError::NoRoots);
     }
-    client_config(roots)
+    Ok(roots)
+}
+
+/// A client configuration trusting the system's root certificates.
+pub fn system_client_config() -> Result<Arc<ClientConfig>, TlsSetupError> {
+    client_config(system_roots()?)
 }
 
 /// The operator-facing sentence for a rustls handshake error.
