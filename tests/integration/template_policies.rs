@@ -10,7 +10,9 @@
 //! - the functions the HTTP API invokes read the table with `GetItem` and `Scan` only, read the
 //!   one key secret, and have no write action of any service;
 //! - the function the schedule invokes has `Scan`, `GetItem`, `UpdateItem` on the table and
-//!   `events:PutEvents` on the default bus, and nothing else;
+//!   `events:PutEvents` on the default bus, and nothing else but `GetSecretValue` on the one
+//!   extra CA secret of the `ProbeExtraCaSecretArn` parameter, granted only under the
+//!   condition that the parameter is set (its default is empty, its pattern one full ARN);
 //! - the only managed policy is `AWSLambdaBasicExecutionRole`, which SAM attaches to every
 //!   function role (CloudWatch Logs `CreateLogGroup`/`CreateLogStream`/`PutLogEvents`; its
 //!   resource is `*` inside that AWS policy, the one documented exception).
@@ -23,6 +25,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 const BASIC_EXECUTION_ROLE: &str = ":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+
+/// The parameter naming the probe's extra CA secret, and the pattern it must have: empty, or
+/// one full secret ARN (its character classes admit no `*` or `?`).
+const EXTRA_CA_PARAMETER: &str = "ProbeExtraCaSecretArn";
+const EXTRA_CA_PATTERN: &str =
+    "^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+)?$";
 
 fn expanded_template_path() -> PathBuf {
     match std::env::var_os("EXPANDED_TEMPLATE") {
@@ -41,6 +49,8 @@ struct Grant {
     /// Resources resolved to strings: `<Logical.Arn>` for `Fn::GetAtt`, `<Logical>` for `Ref`,
     /// `Fn::Sub` templates with their local variables substituted.
     resources: Vec<String>,
+    /// The condition of the resource that grants it, if any.
+    condition: Option<String>,
 }
 
 fn as_list(v: &Value) -> Vec<&Value> {
@@ -134,6 +144,7 @@ fn grants(template: &Value) -> (Vec<Grant>, Vec<String>) {
                 }
                 out.push(Grant {
                     role: role.clone(),
+                    condition: resource["Condition"].as_str().map(str::to_owned),
                     actions: as_list(&statement["Action"])
                         .into_iter()
                         .map(|a| a.as_str().map_or_else(|| format!("?{a}"), str::to_owned))
@@ -214,9 +225,34 @@ fn is_write(action: &str) -> bool {
     .any(|w| verb.starts_with(w))
 }
 
+/// Whether the template's condition `name` is "`parameter` is not empty".
+fn is_set_condition(template: &Value, name: &str, parameter: &str) -> bool {
+    template["Conditions"][name] == json!({"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, ""]}]})
+}
+
+/// The extra CA parameter, where the template has one, must default to empty and take one
+/// full ARN only.
+fn extra_ca_parameter_problems(template: &Value) -> Vec<String> {
+    let parameter = &template["Parameters"][EXTRA_CA_PARAMETER];
+    if parameter.is_null() {
+        return vec![];
+    }
+    let mut problems = vec![];
+    if parameter["Default"] != json!("") {
+        problems.push(format!("{EXTRA_CA_PARAMETER}: its default is not empty"));
+    }
+    if parameter["AllowedPattern"] != json!(EXTRA_CA_PATTERN) {
+        problems.push(format!(
+            "{EXTRA_CA_PARAMETER}: AllowedPattern is not {EXTRA_CA_PATTERN:?}"
+        ));
+    }
+    problems
+}
+
 /// Every least-privilege rule; the list of violations, empty when the template passes.
 fn violations(template: &Value) -> Vec<String> {
     let (grants, mut problems) = grants(template);
+    problems.extend(extra_ca_parameter_problems(template));
     let tables = of_type(template, "AWS::DynamoDB::Table");
     let secrets = of_type(template, "AWS::SecretsManager::Secret");
     let table_arn = match tables.as_slice() {
@@ -334,6 +370,25 @@ fn violations(template: &Value) -> Vec<String> {
                         ));
                     }
                 }
+                "secretsmanager:GetSecretValue" => {
+                    let extra_ca = format!("<{EXTRA_CA_PARAMETER}>");
+                    if g.resources != [extra_ca] {
+                        problems.push(format!(
+                            "{function} (probe): {action} on {:?}, not only the extra CA secret",
+                            g.resources
+                        ));
+                    }
+                    let conditional = g
+                        .condition
+                        .as_deref()
+                        .is_some_and(|c| is_set_condition(template, c, EXTRA_CA_PARAMETER));
+                    if !conditional {
+                        problems.push(format!(
+                            "{function} (probe): {action} granted without the condition that \
+                             {EXTRA_CA_PARAMETER} is set"
+                        ));
+                    }
+                }
                 other => problems.push(format!("{function} (probe): unexpected action {other}")),
             }
         }
@@ -385,6 +440,24 @@ fn the_deployed_template_grants_least_privilege() {
         grants.len() >= 6,
         "every role has its statements: {grants:#?}"
     );
+    // The extra CA secret: readable by the probe, only when given, and handed to it.
+    let probe_role = &roles["ProbeConnectorsFunction"];
+    assert!(
+        grants.iter().any(|g| &g.role == probe_role
+            && g.actions == ["secretsmanager:GetSecretValue"]
+            && g.condition.is_some()),
+        "the probe may read the extra CA secret when one is given: {grants:#?}"
+    );
+    let variables =
+        &template["Resources"]["ProbeConnectorsFunction"]["Properties"]["Environment"]["Variables"];
+    let condition = grants
+        .iter()
+        .find_map(|g| g.condition.clone())
+        .expect("a conditional grant");
+    assert_eq!(
+        variables["PROBE_EXTRA_CA_SECRET_ID"],
+        json!({"Fn::If": [condition, {"Ref": EXTRA_CA_PARAMETER}, ""]})
+    );
 }
 
 // ---- the checks refuse broken templates -------------------------------------------------
@@ -405,7 +478,11 @@ fn minimal(api_statements: Value, probe_statements: Value) -> Value {
         json!({"Type": "AWS::Lambda::Permission", "Properties": {
             "FunctionName": {"Ref": function}, "Principal": principal}})
     };
-    json!({"Resources": {
+    json!({
+    "Parameters": {EXTRA_CA_PARAMETER: {"Type": "String", "Default": "", "AllowedPattern": EXTRA_CA_PATTERN}},
+    "Conditions": {"HasExtraCa": {"Fn::Not": [{"Fn::Equals": [{"Ref": EXTRA_CA_PARAMETER}, ""]}]},
+                   "Other": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
+    "Resources": {
         "Table": {"Type": "AWS::DynamoDB::Table"},
         "Secret": {"Type": "AWS::SecretsManager::Secret"},
         "ApiRole": role(api_statements),
@@ -527,6 +604,63 @@ fn the_probe_needs_its_writes_and_nothing_more() {
     let mut probe = good_probe();
     probe[1]["Resource"] = json!("arn:aws:events:us-east-1:123456789012:event-bus/other");
     refused(&minimal(good_api(), probe), "not the default bus");
+}
+
+/// `template` with a stand-alone policy granting the probe role `statement`, under `condition`.
+fn with_probe_policy(mut template: Value, statement: Value, condition: Option<&str>) -> Value {
+    let mut policy = json!({"Type": "AWS::IAM::Policy", "Properties": {
+        "PolicyName": "extra", "Roles": [{"Ref": "ProbeRole"}],
+        "PolicyDocument": {"Statement": [statement]}}});
+    if let Some(c) = condition {
+        policy["Condition"] = json!(c);
+    }
+    template["Resources"]["ExtraCaPolicy"] = policy;
+    template
+}
+
+fn read_extra_ca() -> Value {
+    json!({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+           "Resource": {"Ref": EXTRA_CA_PARAMETER}})
+}
+
+#[test]
+fn the_probe_may_read_the_extra_ca_secret_only_when_it_is_given() {
+    let base = || minimal(good_api(), good_probe());
+    assert_eq!(
+        violations(&with_probe_policy(
+            base(),
+            read_extra_ca(),
+            Some("HasExtraCa")
+        )),
+        Vec::<String>::new()
+    );
+    refused(
+        &with_probe_policy(base(), read_extra_ca(), None),
+        "without the condition that ProbeExtraCaSecretArn is set",
+    );
+    refused(
+        &with_probe_policy(base(), read_extra_ca(), Some("Other")),
+        "without the condition that ProbeExtraCaSecretArn is set",
+    );
+    let mut key_secret = read_extra_ca();
+    key_secret["Resource"] = json!({"Ref": "Secret"});
+    refused(
+        &with_probe_policy(base(), key_secret, Some("HasExtraCa")),
+        "not only the extra CA secret",
+    );
+    let mut write = read_extra_ca();
+    write["Action"] = json!("secretsmanager:PutSecretValue");
+    refused(
+        &with_probe_policy(base(), write, Some("HasExtraCa")),
+        "unexpected action secretsmanager:PutSecretValue",
+    );
+    let mut open = base();
+    open["Parameters"][EXTRA_CA_PARAMETER]["AllowedPattern"] = json!(".*");
+    refused(&open, "AllowedPattern is not");
+    let mut preset = base();
+    preset["Parameters"][EXTRA_CA_PARAMETER]["Default"] =
+        json!("arn:aws:secretsmanager:us-east-1:123456789012:secret:x");
+    refused(&preset, "its default is not empty");
 }
 
 #[test]
