@@ -1,10 +1,22 @@
 //! `chadmin` commands against the emulator: keys are stored only as digests and survive
-//! concurrent writers, connectors are added and removed with the documented rules, and
+//! concurrent writers and lost answers, connectors are added and removed with the documented rules, and
 //! errors are one line with a non-zero exit.
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
 use shared::auth::{KeyDigest, KeyDocument};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use testkit::binaries::binary;
 use testkit::world::World;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 #[tokio::test]
 async fn init_creates_an_empty_key_document_and_is_idempotent() {
@@ -303,4 +315,335 @@ async fn the_endpoint_flag_wins_over_the_environment() {
         stderr.starts_with("error: DynamoDB request failed: "),
         "{stderr}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// A key-secret change whose answer is lost on the way back: the stage move that makes the
+// new version current reaches Secrets Manager and is carried out, but its answer never
+// arrives (a dropped connection). The SDK retries or gives up; either way chadmin must
+// recognise its own change, report it once and leave exactly that change in the secret.
+
+const UPDATE_STAGE: &str = "secretsmanager.UpdateSecretVersionStage";
+
+/// The key names in the current key document, in order.
+async fn key_names(world: &World) -> Vec<String> {
+    let doc: KeyDocument = serde_json::from_str(&world.key_secret_text().await).unwrap();
+    doc.keys.into_iter().map(|k| k.name).collect()
+}
+
+/// The staging labels on every version of the key secret.
+async fn labels(world: &World) -> Vec<String> {
+    let described = world
+        .secrets
+        .describe_secret()
+        .secret_id(&world.secret_id)
+        .send()
+        .await
+        .expect("describe the key secret");
+    let mut labels: Vec<String> = described
+        .version_ids_to_stages()
+        .map(|m| m.values().flatten().cloned().collect())
+        .unwrap_or_default();
+    labels.sort();
+    labels
+}
+
+/// Another writer adding the key `name`, the way chadmin does (a new version, then a stage
+/// move from the version it read), directly on the emulator.
+async fn another_writer_adds(world: &World, name: &str) {
+    let current = world
+        .secrets
+        .get_secret_value()
+        .secret_id(&world.secret_id)
+        .version_stage("AWSCURRENT")
+        .send()
+        .await
+        .expect("read the key secret");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(current.secret_string().expect("a string secret")).unwrap();
+    doc["keys"].as_array_mut().unwrap().push(serde_json::json!({
+        "name": name,
+        "sha256": KeyDigest::of(&testkit::world::fresh_key()).to_hex(),
+        "grants": ["connector-health"],
+    }));
+    let version = uuid::Uuid::new_v4().simple().to_string();
+    world
+        .secrets
+        .put_secret_value()
+        .secret_id(&world.secret_id)
+        .secret_string(doc.to_string())
+        .client_request_token(&version)
+        .version_stages("OTHER_WRITER_PENDING")
+        .send()
+        .await
+        .expect("put the other writer's version");
+    world
+        .secrets
+        .update_secret_version_stage()
+        .secret_id(&world.secret_id)
+        .version_stage("AWSCURRENT")
+        .move_to_version_id(&version)
+        .remove_from_version_id(current.version_id().expect("a version id"))
+        .send()
+        .await
+        .expect("make the other writer's version current");
+}
+
+/// `keys create` through a proxy that loses the answers to the first `lose` stage moves:
+/// the key is printed once, on stdout, and stored once.
+async fn create_losing(lose: usize) {
+    let Some(world) = World::init().await else {
+        return;
+    };
+    // Given the answers to the stage moves lost ...
+    let proxy = LosingProxy::start(&world.endpoint, UPDATE_STAGE, lose).await;
+
+    // ... when a key is created through the proxy,
+    let out = world
+        .chadmin(&["keys", "create", "--name", "ci"])
+        .env("AWS_ENDPOINT_URL", &proxy.url())
+        .output()
+        .await;
+
+    // then the key is printed once, and stored once.
+    assert!(proxy.lost() >= 1, "no answer was lost");
+    assert!(out.success, "exit {}: {}", out.code, out.stderr);
+    assert_eq!(out.stdout.lines().count(), 1, "{:?}", out.stdout);
+    let key = out.stdout.trim();
+    assert_eq!(key.len(), 64, "{key:?}");
+    assert_eq!(
+        out.stderr.matches("created API key").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    let doc: KeyDocument = serde_json::from_str(&world.key_secret_text().await).unwrap();
+    assert_eq!(doc.keys.len(), 1, "{:?}", key_names(&world).await);
+    assert_eq!(doc.keys[0].name, "ci");
+    assert_eq!(
+        doc.keys[0].sha256.as_deref(),
+        Some(KeyDigest::of(key).to_hex().as_str())
+    );
+    assert!(!labels(&world).await.contains(&"CHADMIN_PENDING".to_owned()));
+}
+
+/// `keys revoke` through a proxy that loses the answers to the first `lose` stage moves:
+/// the revocation is reported done, and only that key is gone.
+async fn revoke_losing(lose: usize) {
+    let Some(world) = World::init().await else {
+        return;
+    };
+    world.create_key("a", &[]).await;
+    world.create_key("b", &[]).await;
+    // Given the answers to the stage moves lost ...
+    let proxy = LosingProxy::start(&world.endpoint, UPDATE_STAGE, lose).await;
+
+    // ... when a key is revoked through the proxy,
+    let out = world
+        .chadmin(&["keys", "revoke", "a"])
+        .env("AWS_ENDPOINT_URL", &proxy.url())
+        .output()
+        .await;
+
+    // then the revocation is reported done, and only that key is gone.
+    assert!(proxy.lost() >= 1, "no answer was lost");
+    assert!(out.success, "exit {}: {}", out.code, out.stderr);
+    assert_eq!(
+        out.stderr.matches("revoked API key \"a\"").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{:?}", out.stdout);
+    assert_eq!(key_names(&world).await, ["b"]);
+    assert!(!labels(&world).await.contains(&"CHADMIN_PENDING".to_owned()));
+}
+
+// One answer lost: the SDK retries the move, and the retry is refused (AWSCURRENT already
+// left the version read). Every answer lost: the SDK gives up without one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_created_whose_answer_is_lost_is_printed_once_and_stored_once() {
+    create_losing(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_created_whose_every_answer_is_lost_is_printed_once_and_stored_once() {
+    create_losing(usize::MAX).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoke_whose_answer_is_lost_is_reported_done() {
+    revoke_losing(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoke_whose_every_answer_is_lost_is_reported_done() {
+    revoke_losing(usize::MAX).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_created_whose_answer_is_lost_while_another_writer_follows_keeps_both() {
+    let Some(world) = World::init().await else {
+        return;
+    };
+    // Given the answer to the first stage move lost, and another writer's change made on
+    // top of it before the SDK retries ...
+    let proxy = LosingProxy::start(&world.endpoint, UPDATE_STAGE, 1).await;
+    let other = world.clone();
+    proxy.meanwhile(async move { another_writer_adds(&other, "other").await });
+
+    // ... when a key is created through it,
+    let out = world
+        .chadmin(&["keys", "create", "--name", "ci"])
+        .env("AWS_ENDPOINT_URL", &proxy.url())
+        .output()
+        .await;
+
+    // then it is printed once and both changes are kept, each once.
+    assert_eq!(proxy.lost(), 1, "the answer was lost");
+    assert!(out.success, "exit {}: {}", out.code, out.stderr);
+    assert_eq!(out.stdout.lines().count(), 1, "{:?}", out.stdout);
+    let doc: KeyDocument = serde_json::from_str(&world.key_secret_text().await).unwrap();
+    let names: Vec<&str> = doc.keys.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, ["ci", "other"]);
+    assert_eq!(
+        doc.keys[0].sha256.as_deref(),
+        Some(KeyDigest::of(out.stdout.trim()).to_hex().as_str())
+    );
+}
+
+type Meanwhile = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// An HTTP proxy on 127.0.0.1:0 in front of the emulator. It forwards every request; for
+/// the first `lose` requests of one operation (`X-Amz-Target`) it waits for the emulator
+/// to carry the request out, then closes the client's connection instead of passing the
+/// answer on.
+struct LosingProxy {
+    addr: SocketAddr,
+    state: Arc<ProxyState>,
+    server: JoinHandle<()>,
+}
+
+struct ProxyState {
+    upstream: String,
+    target: &'static str,
+    to_lose: AtomicUsize,
+    lost: AtomicUsize,
+    /// Run once, after the first answer is withheld and before its connection is closed.
+    meanwhile: Mutex<Option<Meanwhile>>,
+    http: reqwest::Client,
+}
+
+impl LosingProxy {
+    async fn start(upstream: &str, target: &'static str, lose: usize) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(ProxyState {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            target,
+            to_lose: AtomicUsize::new(lose),
+            lost: AtomicUsize::new(0),
+            meanwhile: Mutex::new(None),
+            http: reqwest::Client::new(),
+        });
+        let shared = state.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let cut = Arc::new(Notify::new());
+                    let service = {
+                        let cut = cut.clone();
+                        service_fn(move |req| forward(state.clone(), cut.clone(), req))
+                    };
+                    let connection = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                    // Dropping the connection closes the socket, with no answer sent.
+                    tokio::select! {
+                        _ = connection => {}
+                        () = cut.notified() => {}
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            state,
+            server,
+        }
+    }
+
+    /// The URL to use as `AWS_ENDPOINT_URL`.
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Runs `work` after the first answer is withheld, before its connection is closed.
+    fn meanwhile(&self, work: impl Future<Output = ()> + Send + 'static) {
+        *self.state.meanwhile.lock().unwrap() = Some(Box::pin(work));
+    }
+
+    /// How many answers were lost so far.
+    fn lost(&self) -> usize {
+        self.state.lost.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for LosingProxy {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn forward(
+    state: Arc<ProxyState>,
+    cut: Arc<Notify>,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let lose = parts
+        .headers
+        .get("x-amz-target")
+        .is_some_and(|t| t == state.target)
+        && state
+            .to_lose
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+    let mut headers = parts.headers;
+    headers.remove(http::header::HOST);
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let answer = state
+        .http
+        .request(parts.method, format!("{}{path}", state.upstream))
+        .headers(headers)
+        .body(body)
+        .send()
+        .await;
+    let mut response = hyper::Response::new(Full::default());
+    let Ok(answer) = answer else {
+        *response.status_mut() = http::StatusCode::BAD_GATEWAY;
+        return Ok(response);
+    };
+    *response.status_mut() = answer.status();
+    let mut headers = answer.headers().clone();
+    headers.remove(http::header::CONNECTION);
+    headers.remove(http::header::TRANSFER_ENCODING);
+    *response.headers_mut() = headers;
+    // The whole answer has arrived: the emulator has carried the request out.
+    *response.body_mut() = Full::new(answer.bytes().await.unwrap_or_default());
+    if lose {
+        let meanwhile = state.meanwhile.lock().unwrap().take();
+        if let Some(work) = meanwhile {
+            work.await;
+        }
+        state.lost.fetch_add(1, Ordering::SeqCst);
+        cut.notify_one();
+        return std::future::pending().await;
+    }
+    Ok(response)
 }

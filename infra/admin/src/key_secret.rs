@@ -8,6 +8,12 @@
 //! 3. `UpdateSecretVersionStage` moves `AWSCURRENT` to it *from the version read in 1*.
 //!    If another writer made a different version current in between, that call fails and
 //!    the whole cycle starts again from the new current version.
+//!
+//! The answer to step 3 can be lost after the move was made (a dropped connection, a
+//! timeout), and the SDK's retry of a move that was made is refused, as if another writer
+//! had got in. So whenever step 3 fails, the secret itself says what happened: if the
+//! version this cycle wrote is current, or was current until another writer's change
+//! replaced it (it is `AWSPREVIOUS`), the change was made, and is reported once.
 
 use crate::error::{AdminError, Result};
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -23,6 +29,7 @@ pub const EMPTY_DOCUMENT: &str = r#"{"keys": []}"#;
 /// The staging label of a version written but not yet made current.
 pub const PENDING_STAGE: &str = "CHADMIN_PENDING";
 const CURRENT_STAGE: &str = "AWSCURRENT";
+const PREVIOUS_STAGE: &str = "AWSPREVIOUS";
 /// How many read-modify-write cycles to try before giving up on a busy secret.
 pub const MAX_ATTEMPTS: u32 = 8;
 
@@ -166,21 +173,31 @@ impl KeySecret {
                 .remove_from_version_id(&read_version)
                 .send()
                 .await;
-            match promoted {
+            let refused = match promoted {
                 Ok(_) => {
                     self.drop_pending_label(&new_version).await;
                     return Ok(outcome);
                 }
-                Err(e) if e.as_service_error().is_some() => {
-                    // AWS refuses the move when AWSCURRENT is no longer on the version we
-                    // read (moto says InvalidParameterException; AWS documents only that
-                    // "the operation fails"). Either someone else made another version
-                    // current (retry from a fresh read), or the request itself is wrong
-                    // (report it).
-                    let (_, now_current) = self.read().await?;
-                    if now_current == read_version {
-                        return Err(self.error(e));
-                    }
+                Err(e) => e,
+            };
+            // Refused, or no answer: the move may have been made all the same (its answer
+            // lost, and the SDK's retry refused because AWSCURRENT had already moved).
+            match self.promotion(&read_version, &new_version).await? {
+                Promotion::Made => {
+                    tracing::info!(
+                        attempt,
+                        "the key secret update was made, though its answer was lost"
+                    );
+                    self.drop_pending_label(&new_version).await;
+                    return Ok(outcome);
+                }
+                // AWS refuses the move when AWSCURRENT is no longer on the version we
+                // read (moto says InvalidParameterException; AWS documents only that "the
+                // operation fails"). With the version read still current, the request
+                // itself is wrong, or it never arrived: report it.
+                Promotion::NotMade => return Err(self.error(refused)),
+                // Someone else made another version current first: retry from a fresh read.
+                Promotion::Overtaken => {
                     tracing::info!(
                         attempt,
                         "the key secret changed while it was being updated; retrying"
@@ -188,13 +205,52 @@ impl KeySecret {
                     let pause = rand::rng().random_range(20..=100u64) * u64::from(attempt);
                     tokio::time::sleep(Duration::from_millis(pause)).await;
                 }
-                Err(e) => return Err(self.error(e)),
             }
         }
         Err(AdminError::Conflict(format!(
             "the key secret {} kept changing while being updated ({MAX_ATTEMPTS} attempts); try again",
             self.id
         )))
+    }
+
+    /// Whether the move of `AWSCURRENT` from `read_version` to `new_version` was made, read
+    /// back from the secret after the move failed or went unanswered.
+    async fn promotion(&self, read_version: &str, new_version: &str) -> Result<Promotion> {
+        let current = self.version_in(CURRENT_STAGE).await?;
+        if current.as_deref() == Some(new_version) {
+            return Ok(Promotion::Made);
+        }
+        if current.as_deref() == Some(read_version) {
+            return Ok(Promotion::NotMade);
+        }
+        // Another version is current. `AWSPREVIOUS` is on the version `AWSCURRENT` last
+        // moved away from: if that is ours, ours was current and another writer's change
+        // (made on top of ours) followed it.
+        if self.version_in(PREVIOUS_STAGE).await?.as_deref() == Some(new_version) {
+            return Ok(Promotion::Made);
+        }
+        Ok(Promotion::Overtaken)
+    }
+
+    /// The id of the version carrying `stage`; `None` when no version does.
+    async fn version_in(&self, stage: &str) -> Result<Option<String>> {
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.id)
+            .version_stage(stage)
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(out.version_id),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(self.error(e)),
+        }
     }
 
     /// Removes the pending label from a version that is now current. Best effort: a label
@@ -212,4 +268,15 @@ impl KeySecret {
             tracing::debug!(error = %DisplayErrorContext(&e), "could not remove the pending label");
         }
     }
+}
+
+/// What became of a stage move that failed or went unanswered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Promotion {
+    /// The new version was made current.
+    Made,
+    /// The version read is still current: the move was not made.
+    NotMade,
+    /// Another writer's version is current, and ours never was.
+    Overtaken,
 }
