@@ -2,6 +2,10 @@
 //! as its probe ends, no probe started that could not finish before the deadline, a panic in
 //! one probe contained to that probe. A result that changes the connector's state is
 //! published as a state-change event once it is written (never for a write that lost).
+//!
+//! The run returns [`SUMMARY_MARGIN`] before the deadline whatever its dependencies do: each
+//! result write and each publish is cut off then (a cut-off write is counted, and logged
+//! with its connector), so the caller always has time to log the summary.
 
 use crate::domain::{ConnectorId, State};
 use crate::ports::{
@@ -47,6 +51,10 @@ impl Default for RunSettings {
     }
 }
 
+/// Time the run keeps before the deadline for its summary (the log line, the metrics) and
+/// the function's answer: every write and publish still pending then is cut off.
+pub const SUMMARY_MARGIN: Duration = Duration::from_millis(250);
+
 /// What a run did. `total` = `healthy` + `error` + `skipped` + `panicked`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,21 +71,34 @@ pub struct RunSummary {
     pub written: u64,
     /// Results not written because the row was deleted or holds a newer result.
     pub superseded: u64,
+    /// Results not written: the write failed, or was cut off at the deadline.
     pub write_failures: u64,
+    /// Of `write_failures`, writes cut off at the deadline (whether they reached the table
+    /// is not known).
+    pub writes_cut_off: u64,
     /// Certificates expiring within the warning window.
     pub certificates_expiring: u64,
     /// State-change events published.
     pub events_published: u64,
-    /// State-change events that could not be published (logged).
+    /// State-change events that could not be published, or whose publishing was cut off at
+    /// the deadline (logged).
     pub event_failures: u64,
     pub duration_ms: u64,
+}
+
+/// What became of a result's write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Done(WriteOutcome),
+    Failed,
+    CutOff,
 }
 
 /// What one probe task reports.
 struct ProbeReport {
     state: State,
     retried: bool,
-    write: Option<WriteOutcome>,
+    write: Write,
     certificate_expiring: bool,
     /// `Some(true)`: a state-change event was published; `Some(false)`: publishing failed.
     event: Option<bool>,
@@ -107,6 +128,23 @@ pub fn no_events() -> Arc<NoEvents> {
     Arc::new(NoEvents)
 }
 
+/// Now, on tokio's clock (the system's, except under tokio's paused test time).
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// The instant `by` before `instant` (or `instant` itself if there is none).
+fn before(instant: Instant, by: Duration) -> Instant {
+    instant.checked_sub(by).unwrap_or(instant)
+}
+
+/// Runs `work` until `until`; `None` when it was cut off then.
+async fn until<T>(until: Instant, work: impl std::future::Future<Output = T>) -> Option<T> {
+    tokio::time::timeout_at(tokio::time::Instant::from_std(until), work)
+        .await
+        .ok()
+}
+
 /// Whether an attempt of `timeout`, started now, and its write could end before `deadline`.
 fn fits(now: Instant, timeout: Duration, reserve: Duration, deadline: Instant) -> bool {
     now.checked_add(timeout + reserve)
@@ -126,7 +164,7 @@ where
     C: Clock + 'static,
     E: StateChangePublisher + 'static,
 {
-    let started = Instant::now();
+    let started = now();
     let mut summary = RunSummary {
         total: targets.len() as u64,
         ..RunSummary::default()
@@ -139,7 +177,7 @@ where
             break; // never closed
         };
         let timeout = target.timeout_or(settings.default_timeout);
-        if !fits(Instant::now(), timeout, settings.write_reserve, deadline) {
+        if !fits(now(), timeout, settings.write_reserve, deadline) {
             summary.skipped += 1;
             continue;
         }
@@ -168,9 +206,13 @@ where
                 summary.retried += u64::from(report.retried);
                 summary.certificates_expiring += u64::from(report.certificate_expiring);
                 match report.write {
-                    Some(WriteOutcome::Written) => summary.written += 1,
-                    Some(WriteOutcome::Superseded) => summary.superseded += 1,
-                    None => summary.write_failures += 1,
+                    Write::Done(WriteOutcome::Written) => summary.written += 1,
+                    Write::Done(WriteOutcome::Superseded) => summary.superseded += 1,
+                    Write::Failed => summary.write_failures += 1,
+                    Write::CutOff => {
+                        summary.write_failures += 1;
+                        summary.writes_cut_off += 1;
+                    }
                 }
                 match report.event {
                     Some(true) => summary.events_published += 1,
@@ -189,17 +231,35 @@ where
             }
         }
     }
-    summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    if summary.writes_cut_off > 0 {
+        tracing::error!(
+            writes_cut_off = summary.writes_cut_off,
+            "some results were not written: their writes were cut off at the deadline"
+        );
+    }
+    summary.duration_ms =
+        u64::try_from(now().duration_since(started).as_millis()).unwrap_or(u64::MAX);
     summary
 }
 
 /// A guard for a prober that overruns its own timeout: the run still moves on.
 const PROBER_GRACE: Duration = Duration::from_secs(1);
 
-async fn attempt<P: Prober>(prober: &P, target: &ProbeTarget, timeout: Duration) -> ProbeOutcome {
-    match tokio::time::timeout(timeout + PROBER_GRACE, prober.probe(target, timeout)).await {
-        Ok(outcome) => outcome,
-        Err(_) => ProbeOutcome::failed(
+/// One probe attempt, ended by the guard at `timeout` plus [`PROBER_GRACE`], but never
+/// later than `latest` unless the timeout itself ends later.
+async fn attempt<P: Prober>(
+    prober: &P,
+    target: &ProbeTarget,
+    timeout: Duration,
+    latest: Instant,
+) -> ProbeOutcome {
+    let start = now();
+    let guard = (start + timeout + PROBER_GRACE)
+        .min(latest)
+        .max(start + timeout);
+    match until(guard, prober.probe(target, timeout)).await {
+        Some(outcome) => outcome,
+        None => ProbeOutcome::failed(
             Failure::new(
                 FailureKind::Timeout,
                 format!("Timed out after {} s.", timeout.as_secs_f64()),
@@ -222,13 +282,16 @@ where
     C: Clock,
     E: StateChangePublisher,
 {
+    // Probes end by the write reserve; writes and publishes by the summary margin.
+    let probes_end = before(deadline, settings.write_reserve);
+    let finish_by = before(deadline, SUMMARY_MARGIN);
     let mut attempts = 1;
     let outcome = loop {
-        let outcome = attempt(ports.prober.as_ref(), &target, timeout).await;
+        let outcome = attempt(ports.prober.as_ref(), &target, timeout, probes_end).await;
         let may_retry = outcome.is_transient_failure()
             && attempts <= settings.retries
             && fits(
-                Instant::now() + settings.retry_backoff,
+                now() + settings.retry_backoff,
                 timeout,
                 settings.write_reserve,
                 deadline,
@@ -244,31 +307,38 @@ where
         tokio::time::sleep(settings.retry_backoff).await;
         attempts += 1;
     };
-    let now = ports.clock.now();
-    let record = ProbeRecord::new(target.id, &target.previous, &outcome, now);
+    let checked_at = ports.clock.now();
+    let record = ProbeRecord::new(target.id, &target.previous, &outcome, checked_at);
     let certificate_expiring = record.certificate_expires_at.is_some_and(|at| {
-        at <= now + chrono::Duration::days(i64::from(settings.certificate_warning_days))
+        at <= checked_at + chrono::Duration::days(i64::from(settings.certificate_warning_days))
     });
     log_result(target.id, &record, attempts, certificate_expiring);
-    let write = match ports.writer.write(&record).await {
-        Ok(w) => {
+    let write = match until(finish_by, ports.writer.write(&record)).await {
+        Some(Ok(w)) => {
             if w == WriteOutcome::Superseded {
                 tracing::info!(
                     connector_id = target.id.get(),
-                    "result not written: the connector was deleted or has a newer result"
+                    "result not written: the connector was deleted or changed, or has a newer result"
                 );
             }
-            Some(w)
+            Write::Done(w)
         }
-        Err(e) => {
+        Some(Err(e)) => {
             tracing::error!(connector_id = target.id.get(), kind = e.kind(), error = %e, "could not write probe result");
-            None
+            Write::Failed
+        }
+        None => {
+            tracing::error!(
+                connector_id = target.id.get(),
+                "probe result not written: its write was cut off at the deadline"
+            );
+            Write::CutOff
         }
     };
     // Only a result that was written changes the row, so only then is there an event.
     let event = match write {
-        Some(WriteOutcome::Written) if ports.events.enabled() => {
-            publish_change(ports.events.as_ref(), &target, &record).await
+        Write::Done(WriteOutcome::Written) if ports.events.enabled() => {
+            publish_change(ports.events.as_ref(), &target, &record, finish_by).await
         }
         _ => None,
     };
@@ -286,6 +356,7 @@ async fn publish_change<E: StateChangePublisher>(
     events: &E,
     target: &ProbeTarget,
     record: &ProbeRecord,
+    finish_by: Instant,
 ) -> Option<bool> {
     let change = StateChange::detect(
         target.previous.state,
@@ -293,7 +364,14 @@ async fn publish_change<E: StateChangePublisher>(
         target.name.as_deref(),
         &target.url,
     )?;
-    match events.publish(&change).await {
+    let Some(published) = until(finish_by, events.publish(&change)).await else {
+        tracing::error!(
+            connector_id = target.id.get(),
+            "state change not published: publishing was cut off at the deadline"
+        );
+        return Some(false);
+    };
+    match published {
         Ok(()) => {
             tracing::info!(
                 connector_id = target.id.get(),
@@ -727,6 +805,85 @@ mod tests {
         assert_eq!((s.events_published, s.event_failures), (2, 1));
         assert_eq!(events.attempts(), 3);
         assert!(store.record(id(1)).is_some() && store.record(id(3)).is_some());
+    }
+
+    /// A result writer whose calls never answer, like a table whose answers are lost.
+    struct HangingWriter;
+
+    impl ProbeResultWriter for HangingWriter {
+        async fn write(
+            &self,
+            _: &ProbeRecord,
+        ) -> Result<WriteOutcome, crate::ports::DependencyError> {
+            std::future::pending().await
+        }
+    }
+
+    /// A publisher whose calls never answer.
+    struct HangingEvents;
+
+    impl StateChangePublisher for HangingEvents {
+        async fn publish(&self, _: &StateChange) -> Result<(), crate::ports::DependencyError> {
+            std::future::pending().await
+        }
+    }
+
+    /// Runs `run` on paused time against `deadline`, failing the test if it does not
+    /// return before; returns the summary and the time it returned at.
+    async fn before_the_deadline<W, E>(
+        writer: Arc<W>,
+        events: Arc<E>,
+        targets: Vec<ProbeTarget>,
+        deadline: Instant,
+    ) -> (RunSummary, Instant)
+    where
+        W: ProbeResultWriter + 'static,
+        E: StateChangePublisher + 'static,
+    {
+        let ports = RunPorts {
+            writer,
+            prober: Arc::new(ScriptedProber::default()),
+            clock: Arc::new(ManualClock::new()),
+            events,
+        };
+        let summary = until(deadline, run(targets, ports, &settings(), deadline))
+            .await
+            .expect("the run returns before the deadline");
+        (summary, now())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn writes_that_never_answer_do_not_outlast_the_deadline() {
+        let deadline = now() + Duration::from_secs(30);
+        let (s, ended) = before_the_deadline(
+            Arc::new(HangingWriter),
+            no_events(),
+            targets(1..=5),
+            deadline,
+        )
+        .await;
+        assert!(
+            ended + SUMMARY_MARGIN <= deadline,
+            "the summary margin is kept"
+        );
+        assert_eq!((s.total, s.healthy), (5, 5));
+        assert_eq!((s.written, s.write_failures, s.writes_cut_off), (0, 5, 5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn publishes_that_never_answer_do_not_outlast_the_deadline() {
+        let deadline = now() + Duration::from_secs(30);
+        let ts: Vec<ProbeTarget> = targets(1..=3)
+            .into_iter()
+            .map(|t| with_previous(t, Some(State::Error)))
+            .collect();
+        let store = Arc::new(InMemoryProbeStore::new(ts.clone()));
+        let (s, ended) =
+            before_the_deadline(store.clone(), Arc::new(HangingEvents), ts, deadline).await;
+        assert!(ended + SUMMARY_MARGIN <= deadline);
+        assert_eq!((s.written, s.writes_cut_off), (3, 0));
+        assert_eq!((s.events_published, s.event_failures), (0, 3));
+        assert!(store.record(id(2)).is_some(), "the results were written");
     }
 
     #[tokio::test]
