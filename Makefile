@@ -13,7 +13,7 @@ CARGO ?= cargo
 WITH_EMULATORS := $(SCRIPTS)/with-emulators.sh env CONNECTOR_HEALTH_REQUIRE_EMULATORS=1
 
 .DEFAULT_GOAL := help
-.PHONY: help dev test lint unit integration build release bench perf clean-tools
+.PHONY: help dev test lint unit proptest-long integration build release bench perf clean-tools
 
 help: ## List the targets.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -45,6 +45,10 @@ lint: ## cargo fmt --check, clippy with every warning denied, no import cycle be
 
 unit: ## Unit tests only: offline, no emulator needed.
 	$(CARGO) test --workspace --lib --bins
+
+# The same debug test binary as `unit` (no release build of the AWS SDK for it).
+proptest-long: ## The property tests of shared, 100,000 cases each (make test runs 256).
+	PROPTEST_CASES=100000 $(CARGO) test -p connector-health-shared --lib properties
 
 integration: $(VENV)/.installed $(NODE_TOOLS)/.installed ## The integration binary, with the emulators started and stopped here.
 	$(CARGO) build --workspace --bins
