@@ -226,3 +226,63 @@ def test_other_methods_are_405_with_allow(api: Api, paths, method, which):
         assert r.status == 405, f"{label}: {r}"
         assert r.header("Allow") == "GET, HEAD", f"{label}: Allow of {r}: {r.headers}"
         assert_message(r, 405, MSG_METHOD_NOT_ALLOWED)
+
+
+# --- Extensions: ETag / 304, gzip, ?state= ------------------------------------------------------
+
+ETAG = re.compile(r'^W/"[0-9a-f]{32}"$')
+
+
+@pytest.mark.parametrize("which", ["list", "one"])
+def test_a_read_has_an_etag_and_if_none_match_with_it_is_304(api: Api, paths, listing, which):
+    if which == "one" and not listing:
+        pytest.skip("the deployment has no connectors: checks that need rows were skipped")
+    first = api.get(paths[which])
+    assert_json(first, 200)
+    etag = first.header("ETag")
+    assert etag and ETAG.match(etag), f"ETag of {first}: {first.headers}"
+    assert first.header("Cache-Control") == "private, no-cache", f"{first.headers}"
+    assert first.header("Vary") == "Accept-Encoding", f"{first.headers}"
+    for method in ("GET", "HEAD"):
+        r = api.call(method, paths[which], {**api.header_key(), "If-None-Match": etag})
+        assert r.status == 304, f"{method} with If-None-Match: {r}"
+        assert r.body == b"", f"{method}: 304 with a body: {r}"
+        assert r.header("ETag") == etag
+    # Another tag, or no valid key: not a 304.
+    other = api.call("GET", paths[which], {**api.header_key(), "If-None-Match": 'W/"' + "0" * 32 + '"'})
+    assert other.status == 200, f"{other}"
+    assert api.call("GET", paths[which], {"If-None-Match": etag}).status == 403
+
+
+def test_a_client_accepting_gzip_gets_the_same_list_compressed_when_it_is_large(api: Api, listing):
+    import gzip
+    import json
+
+    plain = api.get(LIST_PATH)
+    r = api.call("GET", LIST_PATH, {**api.header_key(), "Accept-Encoding": "gzip"})
+    assert r.status == 200, f"{r}"
+    assert r.header("ETag") == plain.header("ETag")
+    if len(plain.body) < 1024:
+        assert r.header("Content-Encoding") is None, f"a small body compressed: {r.headers}"
+        assert r.body == plain.body
+        return
+    assert r.header("Content-Encoding") == "gzip", f"{r.headers}"
+    assert int(r.header("Content-Length")) == len(r.body)
+    assert json.loads(gzip.decompress(r.body)) == listing
+    head = api.call("HEAD", LIST_PATH, {**api.header_key(), "Accept-Encoding": "gzip"})
+    assert head.header("Content-Encoding") == "gzip" and head.header("Content-Length") == r.header("Content-Length")
+
+
+def test_the_state_parameter_filters_the_list(api: Api, listing):
+    for states in (["error"], ["healthy", "unknown"], ["healthy", "error", "unknown"]):
+        r = api.call("GET", LIST_PATH, api.header_key(), query="state=" + ",".join(states))
+        got = assert_json(r, 200)
+        assert got == [c for c in listing if c["state"] in states], f"state={states}"
+
+
+@pytest.mark.parametrize("query", ["state=down", "state=", "state=error,", "state=Error"])
+def test_an_unknown_state_is_400_after_the_key_check(api: Api, query):
+    r = api.call("GET", LIST_PATH, api.header_key(), query=query)
+    body = assert_json(r, 400)
+    assert "use a comma list of healthy, error and unknown" in body["message"], f"{r}"
+    assert api.call("GET", LIST_PATH, query=query).status == 403

@@ -285,3 +285,127 @@ async fn no_log_level_prints_a_raw_event_with_its_key() {
     }
     assert_no_secrets_in(&f.output(), &key);
 }
+
+/// Adds `name=value` to an event's query string, as API Gateway passes it in each format.
+fn with_query(mut event: Value, payload: Payload, name: &str, value: &str) -> Value {
+    match payload {
+        Payload::V2 => {
+            let raw = event["rawQueryString"].as_str().unwrap_or("").to_owned();
+            let joined = if raw.is_empty() {
+                format!("{name}={value}")
+            } else {
+                format!("{raw}&{name}={value}")
+            };
+            event["rawQueryString"] = Value::String(joined);
+            if !event["queryStringParameters"].is_object() {
+                event["queryStringParameters"] = serde_json::json!({});
+            }
+            event["queryStringParameters"][name] = Value::String(value.to_owned());
+        }
+        Payload::V1 => {
+            for (field, v) in [
+                ("queryStringParameters", serde_json::json!(value)),
+                (
+                    "multiValueQueryStringParameters",
+                    serde_json::json!([value]),
+                ),
+            ] {
+                if !event[field].is_object() {
+                    event[field] = serde_json::json!({});
+                }
+                event[field][name] = v;
+            }
+        }
+    }
+    event
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_list_comes_gzipped_with_an_etag_and_if_none_match_gets_304() {
+    use std::io::Read;
+    let Some((world, key, f)) = given_function("list-connectors").await else {
+        return;
+    };
+    let many: Vec<_> = (100..160)
+        .map(|id| testkit::world::connector(id, shared::domain::Health::Unknown))
+        .collect();
+    world.seed(&many).await;
+    for payload in Payload::ALL {
+        let plain = call(&f, payload, &event(payload, "list", &key, "")).await;
+        assert_eq!(plain.status, 200);
+        let text = plain.body.clone().expect("a body");
+        let etag = plain.header("etag").expect("an ETag").to_owned();
+        assert_eq!(plain.header("vary"), Some("Accept-Encoding"));
+
+        // gzip: API Gateway gets the bytes base64-encoded and flagged so.
+        let raw = f
+            .invoke(&with_header(
+                event(payload, "list", &key, ""),
+                "Accept-Encoding",
+                "gzip, deflate, br",
+            ))
+            .await
+            .response();
+        let gz = ProxyResponse::parse(raw);
+        assert_eq!(gz.status, 200, "{}", gz.raw);
+        assert!(gz.is_base64_encoded, "{}", gz.raw);
+        assert_eq!(gz.header("content-encoding"), Some("gzip"));
+        assert_eq!(gz.header("etag"), Some(etag.as_str()));
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(gz.body.as_deref().expect("a body"))
+            .expect("base64");
+        assert_eq!(
+            gz.header("content-length"),
+            Some(bytes.len().to_string().as_str())
+        );
+        assert!(
+            bytes.len() * 4 < text.len(),
+            "{} vs {}",
+            bytes.len(),
+            text.len()
+        );
+        let mut back = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut back)
+            .expect("gzip");
+        assert_eq!(back, text);
+
+        // If-None-Match with that tag: 304, no body.
+        let again = call(
+            &f,
+            payload,
+            &with_header(event(payload, "list", &key, ""), "If-None-Match", &etag),
+        )
+        .await;
+        assert_eq!(again.status, 304, "{}", again.raw);
+        assert_eq!(again.body.as_deref().unwrap_or(""), "");
+        assert_eq!(again.header("etag"), Some(etag.as_str()));
+
+        // ?state= filters; an unknown state is a 400 that names it.
+        let errors = call(
+            &f,
+            payload,
+            &with_query(event(payload, "list", &key, ""), payload, "state", "error"),
+        )
+        .await;
+        assert_eq!(errors.status, 200, "{}", errors.raw);
+        let ids: Vec<u64> = errors
+            .json()
+            .as_array()
+            .expect("an array")
+            .iter()
+            .map(|c| c["id"].as_u64().expect("an id"))
+            .collect();
+        assert_eq!(ids, [3]);
+        let bad = call(
+            &f,
+            payload,
+            &with_query(event(payload, "list", &key, ""), payload, "state", "down"),
+        )
+        .await;
+        assert_eq!(bad.status, 400, "{}", bad.raw);
+        assert!(bad.json()["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("\"down\"")));
+    }
+}

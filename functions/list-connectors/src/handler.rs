@@ -1,13 +1,40 @@
 //! The list handler, generic over where connectors come from and who judges keys.
 
 use lambda_http::{Body, Request, Response};
-use shared::http::serve_read;
+use shared::auth::query_values;
+use shared::domain::State;
+use shared::http::{serve_read, ReadFailure};
 use shared::ports::{Authorizer, ConnectorReader};
+
+/// The query-string parameter that filters the list by state.
+pub const STATE_PARAM: &str = "state";
 
 /// Answers `GET`/`HEAD /api/connector-health`.
 pub struct ListConnectors<R, A> {
     pub connectors: R,
     pub auth: A,
+}
+
+/// The states `?state=` asks for: a comma list, or the parameter repeated; `None` for
+/// every state (no parameter). An empty or unknown state is a `400` naming it.
+pub fn state_filter(req: &Request) -> Result<Option<Vec<State>>, ReadFailure> {
+    let values = query_values(req, STATE_PARAM);
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let mut states = Vec::new();
+    for name in values.iter().flat_map(|v| v.split(',')).map(str::trim) {
+        match State::parse(name) {
+            Some(state) => states.push(state),
+            None => {
+                let shown: String = name.chars().take(40).collect();
+                return Err(ReadFailure::BadRequest(format!(
+                    "Unknown state {shown:?} in ?state=; use a comma list of healthy, error and unknown."
+                )));
+            }
+        }
+    }
+    Ok(Some(states))
 }
 
 impl<R: ConnectorReader, A: Authorizer> ListConnectors<R, A> {
@@ -17,7 +44,12 @@ impl<R: ConnectorReader, A: Authorizer> ListConnectors<R, A> {
 
     pub async fn handle(&self, req: Request) -> Response<Body> {
         serve_read(&self.auth, &req, || async {
-            self.connectors.list().await.map(Some)
+            let filter = state_filter(&req)?;
+            let mut rows = self.connectors.list().await?;
+            if let Some(states) = filter {
+                rows.retain(|c| states.contains(&c.health.state()));
+            }
+            Ok::<_, ReadFailure>(Some(rows))
         })
         .await
     }
@@ -267,5 +299,184 @@ mod tests {
         assert_eq!(r.status(), 503);
         assert_eq!(r.headers()["retry-after"], "5");
         assert_eq!(started.elapsed(), shared::http::REQUEST_BUDGET);
+    }
+
+    fn with_header(mut r: Request, name: &'static str, value: &str) -> Request {
+        r.headers_mut()
+            .append(name, http::HeaderValue::from_str(value).unwrap());
+        r
+    }
+
+    fn many(n: u32) -> Vec<Connector> {
+        (1..=n).map(|i| connector(i, Health::Unknown)).collect()
+    }
+
+    #[tokio::test]
+    async fn a_large_list_is_gzipped_for_clients_that_accept_it() {
+        use std::io::Read;
+        let (_, _, h) = handler(many(200));
+        let plain = h
+            .handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
+        let Body::Text(text) = plain.body() else {
+            panic!("a plain body for a client that did not ask for gzip")
+        };
+        assert!(plain.headers().get("content-encoding").is_none());
+        assert_eq!(plain.headers()["vary"], "Accept-Encoding");
+
+        let gz = h
+            .handle(with_header(
+                req("GET", "/api/connector-health", Some(KEY)),
+                "accept-encoding",
+                "br;q=1, gzip;q=0.8",
+            ))
+            .await;
+        assert_eq!(gz.status(), 200);
+        assert_eq!(gz.headers()["content-encoding"], "gzip");
+        assert_eq!(gz.headers()["vary"], "Accept-Encoding");
+        assert_eq!(gz.headers()["etag"], plain.headers()["etag"]);
+        let Body::Binary(bytes) = gz.body() else {
+            panic!("a binary body")
+        };
+        assert_eq!(
+            gz.headers()["content-length"],
+            bytes.len().to_string().as_str()
+        );
+        assert!(
+            bytes.len() * 5 < text.len(),
+            "{} vs {}",
+            bytes.len(),
+            text.len()
+        );
+        let mut back = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut back)
+            .unwrap();
+        assert_eq!(&back, text);
+
+        // HEAD: the same headers, no body.
+        let head = h
+            .handle(with_header(
+                req("HEAD", "/api/connector-health", Some(KEY)),
+                "accept-encoding",
+                "gzip",
+            ))
+            .await;
+        assert_eq!(head.headers(), gz.headers());
+        assert_eq!(head.body(), &Body::Empty);
+
+        // Refused, or a small body: plain.
+        let refused = h
+            .handle(with_header(
+                req("GET", "/api/connector-health", Some(KEY)),
+                "accept-encoding",
+                "gzip;q=0, identity",
+            ))
+            .await;
+        assert!(matches!(refused.body(), Body::Text(_)));
+        let (_, _, small) = handler(many(1));
+        let small = small
+            .handle(with_header(
+                req("GET", "/api/connector-health", Some(KEY)),
+                "accept-encoding",
+                "gzip",
+            ))
+            .await;
+        assert!(matches!(small.body(), Body::Text(_)));
+        assert!(small.headers().get("content-encoding").is_none());
+    }
+
+    #[tokio::test]
+    async fn if_none_match_with_the_current_etag_is_304_until_the_list_changes() {
+        let (store, _, h) = handler(many(3));
+        let first = h
+            .handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
+        let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+        assert!(etag.starts_with("W/\""), "{etag}");
+        assert_eq!(first.headers()["cache-control"], "private, no-cache");
+        for method in ["GET", "HEAD"] {
+            let r = h
+                .handle(with_header(
+                    req(method, "/api/connector-health", Some(KEY)),
+                    "if-none-match",
+                    &etag,
+                ))
+                .await;
+            assert_eq!(r.status(), 304, "{method}");
+            assert_eq!(r.body(), &Body::Empty);
+            assert_eq!(r.headers()["etag"], etag.as_str());
+            assert!(r.headers().get("content-length").is_none());
+        }
+        // Without a valid key the tag gives nothing away: 403.
+        let r = h
+            .handle(with_header(
+                req("GET", "/api/connector-health", None),
+                "if-none-match",
+                &etag,
+            ))
+            .await;
+        assert_eq!(r.status(), 403);
+        // A changed list has a new tag: 200 with the body.
+        store.set_rows(many(4));
+        let r = h
+            .handle(with_header(
+                req("GET", "/api/connector-health", Some(KEY)),
+                "if-none-match",
+                &etag,
+            ))
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_ne!(r.headers()["etag"], etag.as_str());
+        assert_eq!(body(&r).as_array().unwrap().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn the_state_parameter_filters_and_an_unknown_state_is_400() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let failed = Health::Error {
+            message: "HTTP 503 Service Unavailable.".into(),
+            last_checked: at,
+        };
+        let (store, _, h) = handler(vec![
+            connector(1, Health::Healthy { last_checked: at }),
+            connector(2, failed.clone()),
+            connector(3, Health::Unknown),
+            connector(4, failed),
+        ]);
+        let ids = |r: &Response<Body>| -> Vec<u64> {
+            body(r)
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_u64().unwrap())
+                .collect()
+        };
+        let get = |q: &str| req("GET", &format!("/api/connector-health?{q}"), Some(KEY));
+        assert_eq!(ids(&h.handle(get("state=error")).await), [2, 4]);
+        assert_eq!(ids(&h.handle(get("state=error,unknown")).await), [2, 3, 4]);
+        assert_eq!(
+            ids(&h.handle(get("state=healthy&state=unknown")).await),
+            [1, 3]
+        );
+        assert_eq!(ids(&h.handle(get("state=healthy")).await), [1]);
+
+        for bad in ["state=broken", "state=", "state=error,", "state=ERROR"] {
+            let r = h.handle(get(bad)).await;
+            assert_eq!(r.status(), 400, "{bad}");
+            assert_eq!(r.headers()["cache-control"], "no-store");
+            let message = body(&r)["message"].as_str().unwrap().to_owned();
+            assert!(
+                message.contains("use a comma list of healthy, error and unknown"),
+                "{message}"
+            );
+        }
+        // The key is checked first, and a 400 reads nothing.
+        let r = h
+            .handle(req("GET", "/api/connector-health?state=broken", None))
+            .await;
+        assert_eq!(r.status(), 403);
+        store.fail(true);
+        assert_eq!(h.handle(get("state=broken")).await.status(), 400);
     }
 }

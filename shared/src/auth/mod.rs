@@ -10,4 +10,4 @@ pub use document::{
     parse_document, DocumentError, Impersonation, KeyDigest, KeyDocument, KeyEntry, KeyRing,
     SkippedEntry, CONNECTOR_HEALTH_GRANT, FEEDS_MANAGE,
 };
-pub use presented::{presented_key, BASIC_USER};
+pub use presented::{presented_key, query_values, BASIC_USER};

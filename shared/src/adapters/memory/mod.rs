@@ -37,6 +37,12 @@ impl InMemoryConnectors {
         self.failing.store(failing, Ordering::SeqCst);
     }
 
+    /// Replaces every row, as writes to the table would.
+    pub fn set_rows(&self, mut rows: Vec<Connector>) {
+        rows.sort_by_key(|c| c.id);
+        *self.rows.write().unwrap_or_else(|p| p.into_inner()) = rows;
+    }
+
     /// Makes every read take this long first, like a slow table.
     pub fn set_delay(&self, delay: Duration) {
         *self.delay.lock().unwrap_or_else(|p| p.into_inner()) = delay;

@@ -1,19 +1,28 @@
 //! HTTP responses and the request pipeline both read functions share:
-//! method check (405), API key (403 / 503), then the read (404 / 503 / 200).
+//! method check (405), API key (403 / 503), then the read (400 / 404 / 503 / 200 / 304).
+//! A successful read is negotiated in [`negotiate`]: gzip, `ETag`, `If-None-Match`.
 //!
 //! Expected failures are ordinary responses; nothing here returns `Err`, so the Lambda
 //! runtime never turns a failure into a bare 500.
 
+pub mod negotiate;
+
 use crate::auth::presented_key;
 use crate::ports::{AuthError, Authorizer, DependencyError};
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
-use http::{HeaderValue, Method, StatusCode};
+use http::header::{
+    ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG, RETRY_AFTER, VARY,
+};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use std::future::Future;
 
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 pub const ALLOWED_METHODS: &str = "GET, HEAD";
+/// Errors are never kept; a successful read may be kept by the client (never by a shared
+/// cache), and must be revalidated with its `ETag` before reuse.
+pub const NO_STORE: &str = "no-store";
+pub const REVALIDATE: &str = "private, no-cache";
 /// Seconds a client should wait after a 503.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 /// The most a request may spend on the key check and the read together. It stays below
@@ -78,7 +87,7 @@ fn with_body(status: StatusCode, text: String, method: ReadMethod) -> Response<B
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
     headers.insert(CONTENT_LENGTH, HeaderValue::from(text.len()));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
     if method == ReadMethod::Get {
         *response.body_mut() = Body::Text(text);
     }
@@ -120,12 +129,80 @@ pub fn auth_failure(error: AuthError, method: ReadMethod) -> Response<Body> {
     }
 }
 
-/// The pipeline both read functions share. `read` returns `Ok(None)` for "not found".
-pub async fn serve_read<A, F, Fut, T>(auth: &A, req: &Request, read: F) -> Response<Body>
+/// Why a read produced no value to show.
+#[derive(Debug)]
+pub enum ReadFailure {
+    /// The table (or another dependency) failed: `503`, cause logged.
+    Dependency(DependencyError),
+    /// The request asks for something that cannot be given: `400` with this message.
+    BadRequest(String),
+}
+
+impl From<DependencyError> for ReadFailure {
+    fn from(e: DependencyError) -> Self {
+        Self::Dependency(e)
+    }
+}
+
+/// A successful read's answer to a request with `request` headers: `304` when
+/// `If-None-Match` names the current `ETag`, else `200` with the JSON body, gzip-compressed
+/// when the client accepts it and the body is at least
+/// [`negotiate::MIN_COMPRESSED_LENGTH`] long. For HEAD the headers (including
+/// `Content-Length` and `Content-Encoding`) are those of the GET response.
+pub fn representation<T: Serialize + ?Sized>(
+    request: &HeaderMap,
+    value: &T,
+    method: ReadMethod,
+) -> Response<Body> {
+    let text = match serde_json::to_string(value) {
+        Ok(text) => text,
+        Err(e) => {
+            tracing::error!(error = %e, "could not serialise a response");
+            return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal error.", method);
+        }
+    };
+    let etag = negotiate::etag_of(&text);
+    let mut response = Response::new(Body::Empty);
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static(REVALIDATE));
+    headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(ETAG, value);
+    }
+    if negotiate::not_modified(request, &etag) {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        return response;
+    }
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+    let compressed = (text.len() >= negotiate::MIN_COMPRESSED_LENGTH
+        && negotiate::accepts_gzip(request))
+    .then(|| negotiate::gzip(&text))
+    .flatten();
+    let body = match compressed {
+        Some(bytes) => {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+            Body::Binary(bytes)
+        }
+        None => {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(text.len()));
+            Body::Text(text)
+        }
+    };
+    if method == ReadMethod::Get {
+        *response.body_mut() = body;
+    }
+    response
+}
+
+/// The pipeline both read functions share. `read` runs only for a request with a valid
+/// key; it returns `Ok(None)` for "not found".
+pub async fn serve_read<A, F, Fut, T, E>(auth: &A, req: &Request, read: F) -> Response<Body>
 where
     A: Authorizer,
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Option<T>, DependencyError>>,
+    Fut: Future<Output = Result<Option<T>, E>>,
+    E: Into<ReadFailure>,
     T: Serialize,
 {
     let Some(method) = ReadMethod::of(req.method()) else {
@@ -135,10 +212,11 @@ where
         if let Err(e) = auth.authorize(&presented_key(req)).await {
             return auth_failure(e, method);
         }
-        match read().await {
-            Ok(Some(value)) => json(StatusCode::OK, &value, method),
+        match read().await.map_err(Into::into) {
+            Ok(Some(value)) => representation(req.headers(), &value, method),
             Ok(None) => not_found(method),
-            Err(e) => {
+            Err(ReadFailure::BadRequest(text)) => message(StatusCode::BAD_REQUEST, &text, method),
+            Err(ReadFailure::Dependency(e)) => {
                 tracing::error!(
                     service = e.service(),
                     kind = e.kind(),
