@@ -104,7 +104,8 @@ pub trait ConnectorReader: Send + Sync {
 }
 
 /// The operator's tools' reads and writes of connector rows. Every write is conditional,
-/// so two operators (or an operator and a probe run) never undo each other's work.
+/// so two operators (or an operator and a probe run) never undo each other's work; ids are
+/// never reused and no two connectors ever hold the same name (names compare exactly).
 pub trait ConnectorCatalog: Send + Sync {
     /// Every row, as one read saw it.
     fn catalog(&self) -> impl Future<Output = Result<Catalog, DependencyError>> + Send;
@@ -113,23 +114,61 @@ pub trait ConnectorCatalog: Send + Sync {
         &self,
         id: ConnectorId,
     ) -> impl Future<Output = Result<Option<ConnectorSettings>, DependencyError>> + Send;
-    /// Adds `connector` (its id, state and diagnostics) with `settings`, only if its id is
-    /// free. `false`, writing nothing, when the id is taken.
+    /// Adds `connector` (its state and diagnostics; its name and URL are the settings')
+    /// with `settings`, under `id`, or without one under an id greater than every id the
+    /// table ever handed out. Refused, writing nothing, when the id or the name is taken.
     fn insert(
         &self,
         connector: &Connector,
         settings: &ConnectorSettings,
-    ) -> impl Future<Output = Result<bool, DependencyError>> + Send;
-    /// Sets a row's settings to `to`, only if the row exists (its probe results stay).
-    /// `false` when there is no such row.
+        id: Option<ConnectorId>,
+    ) -> impl Future<Output = Result<ConnectorId, CatalogError>> + Send;
+    /// Sets each row's settings (its probe results stay), all or none: so connectors can
+    /// exchange names in one change. Refused, writing nothing, when a row is missing or a
+    /// new name is held by a connector outside the change. At most
+    /// [`MAX_CONNECTORS_PER_CHANGE`] rows.
     fn update_settings(
         &self,
-        id: ConnectorId,
-        to: &ConnectorSettings,
-    ) -> impl Future<Output = Result<bool, DependencyError>> + Send;
-    /// Removes a row, only if it exists. `false` when there was none.
-    fn remove(&self, id: ConnectorId)
-        -> impl Future<Output = Result<bool, DependencyError>> + Send;
+        changes: &[(ConnectorId, ConnectorSettings)],
+    ) -> impl Future<Output = Result<(), CatalogError>> + Send;
+    /// Removes a row, freeing its name (never its id). `false` when there was none.
+    fn remove(&self, id: ConnectorId) -> impl Future<Output = Result<bool, CatalogError>> + Send;
+}
+
+/// The most rows one [`ConnectorCatalog::update_settings`] changes (one transaction).
+pub const MAX_CONNECTORS_PER_CHANGE: usize = 25;
+
+/// Why the catalog did not make a change. Apart from `Dependency`, nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogError {
+    #[error("a connector with id {0} already exists")]
+    IdTaken(ConnectorId),
+    #[error("a connector named {0:?} already exists")]
+    NameTaken(String),
+    /// The name's reservation is held by another name with the same hash (vanishingly
+    /// rare): the name cannot be used, another can.
+    #[error("the name {name:?} cannot be used: it shares its reservation with the connector name {holder:?}; choose another name")]
+    NameUnavailable { name: String, holder: String },
+    #[error("no connector with id {0}")]
+    NotFound(ConnectorId),
+    /// One change names a connector twice.
+    #[error("one change sets connector {0} twice")]
+    RepeatedId(ConnectorId),
+    /// One change gives two connectors one name.
+    #[error("one change gives two connectors the name {0:?}")]
+    RepeatedName(String),
+    #[error("one change can set at most {max} connectors (asked for {asked})")]
+    TooLarge { asked: usize, max: usize },
+    #[error(
+        "no connector id is left: every id up to {} has been handed out",
+        ConnectorId::MAX
+    )]
+    IdsExhausted,
+    /// Other writers kept changing the same rows; trying again later may succeed.
+    #[error("other writers kept changing the same connectors; try again")]
+    Contended,
+    #[error(transparent)]
+    Dependency(#[from] DependencyError),
 }
 
 /// Fetches the text of the API key document.
@@ -221,12 +260,14 @@ pub trait ProbeTargetReader: Send + Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteOutcome {
     Written,
-    /// Not written: the row is gone, or it already holds a result at least as recent.
+    /// Not written: the row is gone, its settings changed since it was read, or it already
+    /// holds a result at least as recent.
     Superseded,
 }
 
-/// Writes one probe result: only if the row still exists and its `lastChecked` is absent
-/// or older than the result's.
+/// Writes one probe result: only if the row still exists, still has the generation the
+/// probe read (its settings did not change since), and its `lastChecked` is absent or older
+/// than the result's.
 pub trait ProbeResultWriter: Send + Sync {
     fn write(
         &self,

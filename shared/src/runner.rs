@@ -308,7 +308,7 @@ where
         attempts += 1;
     };
     let checked_at = ports.clock.now();
-    let record = ProbeRecord::new(target.id, &target.previous, &outcome, checked_at);
+    let record = ProbeRecord::for_target(&target, &outcome, checked_at);
     let certificate_expiring = record.certificate_expires_at.is_some_and(|at| {
         at <= checked_at + chrono::Duration::days(i64::from(settings.certificate_warning_days))
     });
@@ -884,6 +884,27 @@ mod tests {
         assert_eq!((s.written, s.writes_cut_off), (3, 0));
         assert_eq!((s.events_published, s.event_failures), (0, 3));
         assert!(store.record(id(2)).is_some(), "the results were written");
+    }
+
+    #[tokio::test]
+    async fn a_result_for_a_connector_changed_mid_run_is_not_written_nor_published() {
+        let ts: Vec<ProbeTarget> = targets([1, 2])
+            .into_iter()
+            .map(|t| with_previous(t, Some(State::Healthy)))
+            .collect();
+        let store = Arc::new(InMemoryProbeStore::new(ts.clone()));
+        // The run has read its targets; connector 2 is pointed elsewhere meanwhile.
+        store.change(id(2), |t| t.url = "http://elsewhere.test".into());
+        let down = status(500, "HTTP 500 Internal Server Error.");
+        let prober = ScriptedProber::default()
+            .with(1, vec![down.clone()])
+            .with(2, vec![down]);
+        let events = Arc::new(crate::adapters::memory::InMemoryEvents::default());
+        let s = go_with_events(ts, &store, prober, &events).await;
+        assert_eq!((s.written, s.superseded), (1, 1));
+        assert!(store.record(id(2)).is_none());
+        let published: Vec<u32> = events.published().iter().map(|c| c.id.get()).collect();
+        assert_eq!(published, [1], "no event with the old URL");
     }
 
     #[tokio::test]

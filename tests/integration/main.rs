@@ -6,6 +6,7 @@
 //! one line and return under plain `cargo test`; `make integration` runs them all.
 
 mod admin_commands;
+mod catalog;
 mod dev_stack;
 mod e2e_lambda;
 mod e2e_probe;

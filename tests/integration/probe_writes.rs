@@ -1,6 +1,7 @@
 //! The probe function's table adapter against moto and dynalite: probe targets read from
 //! the table, and the conditional result write (a deleted connector is not brought back;
-//! of two overlapping runs the older result never overwrites the newer one).
+//! of two overlapping runs the older result never overwrites the newer one; a result lands
+//! only on the generation of the row it probed).
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -18,6 +19,8 @@ on_both_emulators!(
     a_connector_deleted_during_a_run_is_not_brought_back,
     a_healthy_result_clears_the_previous_error_details,
     a_hand_written_last_checked_does_not_block_the_prober,
+    a_result_is_written_only_onto_the_generation_it_probed,
+    bookkeeping_items_are_neither_targets_nor_listed,
 );
 
 fn id(v: u32) -> ConnectorId {
@@ -54,6 +57,7 @@ fn error_record(i: u32, at: DateTime<Utc>, message: &str) -> ProbeRecord {
         consecutive_failures: 3,
         state_changed_at: at - Duration::minutes(10),
         certificate_expires_at: Some(at + Duration::days(5)),
+        generation: None,
     }
 }
 
@@ -68,6 +72,7 @@ fn healthy_record(i: u32, at: DateTime<Utc>) -> ProbeRecord {
         consecutive_failures: 0,
         state_changed_at: at,
         certificate_expires_at: None,
+        generation: None,
     }
 }
 
@@ -280,4 +285,80 @@ async fn a_hand_written_last_checked_does_not_block_the_prober(endpoint: String)
     }
     let shown = world.store.list().await.expect("list");
     assert!(shown.iter().all(|c| c.health.state() == State::Error));
+}
+
+async fn a_result_is_written_only_onto_the_generation_it_probed(endpoint: String) {
+    let world = given_rows(&endpoint, &[1]).await;
+    let mut item = item_from(&connector(2, Health::Unknown), Some("npm"));
+    item.insert(attr::GENERATION.into(), AttributeValue::N("5".into()));
+    world.put_raw(item).await;
+    let targets = world.store.targets().await.expect("targets");
+    let generations: Vec<Option<u64>> = targets.iter().map(|t| t.generation).collect();
+    assert_eq!(generations, [None, Some(5)]);
+
+    // A row without a generation takes a result read without one, not one read with one.
+    let mut record = healthy_record(1, t0());
+    record.generation = Some(5);
+    assert_eq!(
+        world.store.write(&record).await.expect("write"),
+        WriteOutcome::Superseded
+    );
+    record.generation = None;
+    assert_eq!(
+        world.store.write(&record).await.expect("write"),
+        WriteOutcome::Written
+    );
+    // A row with one takes only a result read at that generation.
+    let mut record = healthy_record(2, t0());
+    for (generation, outcome) in [
+        (None, WriteOutcome::Superseded),
+        (Some(4), WriteOutcome::Superseded),
+        (Some(5), WriteOutcome::Written),
+    ] {
+        record.generation = generation;
+        assert_eq!(
+            world.store.write(&record).await.expect("write"),
+            outcome,
+            "{generation:?}"
+        );
+    }
+}
+
+async fn bookkeeping_items_are_neither_targets_nor_listed(endpoint: String) {
+    let world = given_rows(&endpoint, &[1]).await;
+    let n = |v: &str| AttributeValue::N(v.into());
+    let s = |v: &str| AttributeValue::S(v.into());
+    // The counter and a name reservation, as the admin tool writes them.
+    world
+        .put_raw(
+            [
+                (attr::ID.to_owned(), n("0")),
+                (attr::LAST_ID.to_owned(), n("1")),
+                (attr::LAST_GENERATION.to_owned(), n("1")),
+            ]
+            .into(),
+        )
+        .await;
+    world
+        .put_raw(
+            [
+                (attr::ID.to_owned(), n("-12345")),
+                (attr::NAME.to_owned(), s("connector-1")),
+                (attr::OWNER.to_owned(), n("1")),
+            ]
+            .into(),
+        )
+        .await;
+    let targets: Vec<u32> = world
+        .store
+        .targets()
+        .await
+        .expect("targets")
+        .iter()
+        .map(|t| t.id.get())
+        .collect();
+    assert_eq!(targets, [1]);
+    assert_eq!(world.store.list().await.expect("list").len(), 1);
+    let (items, _) = world.store.scan_items().await.expect("scan");
+    assert_eq!(items.len(), 1, "the scan keeps only connector rows");
 }

@@ -216,7 +216,7 @@ pub struct AddConnectorArgs {
     /// The feed's URL (http or https).
     #[arg(long)]
     pub url: String,
-    /// The id to use (default: one more than the largest id in use).
+    /// The id to use (default: one greater than every id the table ever handed out).
     #[arg(long, value_parser = parse_id)]
     pub id: Option<ConnectorId>,
     /// What kind of feed it is, which decides how it is probed.

@@ -1,6 +1,6 @@
 //! What one check found, and the record written back to the connector's row.
 
-use super::target::PreviousResult;
+use super::target::{PreviousResult, ProbeTarget};
 use crate::domain::{ConnectorId, State};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -113,12 +113,18 @@ pub struct ProbeRecord {
     pub consecutive_failures: u32,
     pub state_changed_at: DateTime<Utc>,
     pub certificate_expires_at: Option<DateTime<Utc>>,
+    /// The generation of the row the probe read ([`ProbeTarget::generation`]); the record
+    /// is written only while the row still has it.
+    ///
+    /// [`ProbeTarget::generation`]: super::target::ProbeTarget::generation
+    pub generation: Option<u64>,
 }
 
 impl ProbeRecord {
     /// The record for `outcome`, given what the row held before: failures count up from
     /// the previous value and reset on success; `stateChangedAt` is kept while the state
-    /// stays the same.
+    /// stays the same. Its generation is `None`; [`ProbeRecord::for_target`] sets the
+    /// target's.
     pub fn new(
         id: ConnectorId,
         previous: &PreviousResult,
@@ -150,6 +156,20 @@ impl ProbeRecord {
             consecutive_failures,
             state_changed_at,
             certificate_expires_at: o.certificate_expires_at,
+            generation: None,
+        }
+    }
+
+    /// The record for `outcome` of a probe of `target`: [`ProbeRecord::new`] with the
+    /// target's id, previous result and generation.
+    pub fn for_target(
+        target: &ProbeTarget,
+        outcome: &ProbeOutcome,
+        checked_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            generation: target.generation,
+            ..Self::new(target.id, &target.previous, outcome, checked_at)
         }
     }
 }

@@ -39,6 +39,10 @@ pub struct ProbeTarget {
     /// `group:artifact` to ask for instead of the default.
     pub package: Option<String>,
     pub previous: PreviousResult,
+    /// The row's generation when it was read: every change of the connector's settings
+    /// gives the row a new one, so a result is written only onto the connector it probed.
+    /// `None` for a row that has never been given one (written before generations existed).
+    pub generation: Option<u64>,
 }
 
 impl ProbeTarget {
@@ -52,6 +56,7 @@ impl ProbeTarget {
             timeout: None,
             package: None,
             previous: PreviousResult::default(),
+            generation: None,
         }
     }
 

@@ -1,16 +1,23 @@
-//! The operator's tools' side: create the table, and add, change and remove rows, each
-//! write conditional (see [`ConnectorCatalog`]).
+//! The operator's tools' side: create the table, and add, change and remove rows. Each
+//! change is one transaction of the rows and the name reservations it touches, each item on
+//! the condition that it is as it was read (see [`super::bookkeeping`]); a change whose
+//! condition fails is read again and retried, a few times.
 
-use super::schema::{
-    attr, item_from, key, new_item, raw_from_item, settings_from_item, settings_update, Update,
+use super::bookkeeping::{
+    delete, put, reservation_item, reservation_key, update, Condition, Slot, Transacted,
 };
-use super::{DynamoConnectorStore, Item};
+use super::schema::{
+    attr, item_from, key, new_item, raw_from_item, settings_from_item, settings_update, string,
+    whole,
+};
+use super::DynamoConnectorStore;
 use crate::domain::{Catalog, CatalogRow, Connector, ConnectorId, ConnectorSettings};
-use crate::ports::{ConnectorCatalog, DependencyError};
+use crate::ports::{CatalogError, ConnectorCatalog, DependencyError, MAX_CONNECTORS_PER_CHANGE};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
+    ScalarAttributeType, TransactWriteItem,
 };
+use std::collections::{HashMap, HashSet};
 
 use super::SERVICE;
 
@@ -85,44 +92,6 @@ impl DynamoConnectorStore {
         Ok(())
     }
 
-    /// Writes a new connector row only if no row has its id yet (`attribute_not_exists(id)`).
-    /// Returns `false`, writing nothing, when the id is taken.
-    pub async fn insert_connector(
-        &self,
-        connector: &Connector,
-        feed_type: Option<&str>,
-    ) -> Result<bool, DependencyError> {
-        self.insert_item(item_from(connector, feed_type)).await
-    }
-
-    async fn insert_item(&self, item: Item) -> Result<bool, DependencyError> {
-        self.applied(
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(#id)")
-                .expression_attribute_names("#id", attr::ID)
-                .send()
-                .await,
-        )
-    }
-
-    /// Removes a connector row only if it exists (`attribute_exists(id)`). Returns `false`
-    /// when there was no such row.
-    pub async fn delete_existing(&self, id: ConnectorId) -> Result<bool, DependencyError> {
-        self.applied(
-            self.client
-                .delete_item()
-                .table_name(&self.table)
-                .key(attr::ID, key(id))
-                .condition_expression("attribute_exists(#id)")
-                .expression_attribute_names("#id", attr::ID)
-                .send()
-                .await,
-        )
-    }
-
     /// Removes a connector row; removing an absent row is not an error.
     pub async fn delete(&self, id: ConnectorId) -> Result<(), DependencyError> {
         self.client
@@ -133,6 +102,119 @@ impl DynamoConnectorStore {
             .await
             .map_err(|e| self.error(e))?;
         Ok(())
+    }
+}
+
+/// How often a change whose conditions failed is read again and retried.
+const ATTEMPTS: usize = 8;
+
+/// A row about to change, as read.
+struct Current {
+    id: ConnectorId,
+    name: Option<String>,
+    to: ConnectorSettings,
+}
+
+impl Current {
+    fn renamed(&self) -> bool {
+        self.name.as_deref() != Some(self.to.name.as_str())
+    }
+}
+
+/// Why `name` cannot be taken, when a connector holds its reservation.
+fn held(slot: &Slot, name: &str) -> Option<CatalogError> {
+    match slot {
+        Slot::Held(_, held) if held == name => Some(CatalogError::NameTaken(held.clone())),
+        Slot::Held(_, holder) => Some(CatalogError::NameUnavailable {
+            name: name.to_owned(),
+            holder: holder.clone(),
+        }),
+        Slot::Free | Slot::Replace(_) => None,
+    }
+}
+
+/// The transaction item that gives `name` to `owner`, on the condition that its
+/// reservation is still as `slot` found it.
+fn take_name(
+    table: &str,
+    slot: Slot,
+    name: &str,
+    owner: ConnectorId,
+) -> Result<TransactWriteItem, CatalogError> {
+    if let Some(refusal) = held(&slot, name) {
+        return Err(refusal);
+    }
+    let condition = match slot {
+        Slot::Replace(was) => was.unchanged(),
+        Slot::Free | Slot::Held(..) => Condition::default().absent(attr::ID),
+    };
+    Ok(put(table, reservation_item(name, owner), condition)?)
+}
+
+impl DynamoConnectorStore {
+    /// One attempt at an insert: `Ok(None)` when a condition failed and it may be tried again.
+    async fn try_insert(
+        &self,
+        connector: &Connector,
+        settings: &ConnectorSettings,
+        id: Option<ConnectorId>,
+    ) -> Result<Option<ConnectorId>, CatalogError> {
+        let name = settings.name.as_str();
+        // The generation first: it starts the counter of a table that has none, which
+        // reserves the names its rows hold before this name is looked at.
+        let generation = self.take(0, 1).await?.last_generation;
+        let slot = self.slot(name, &HashMap::new()).await?;
+        // Refused before an id is taken for nothing.
+        if let Some(refusal) = held(&slot, name) {
+            return Err(refusal);
+        }
+        let given = id;
+        let id = match given {
+            Some(id) => {
+                self.raise_counter(id).await?;
+                id
+            }
+            None => u32::try_from(self.take(1, 0).await?.last_id)
+                .ok()
+                .and_then(ConnectorId::new)
+                .ok_or(CatalogError::IdsExhausted)?,
+        };
+        let mut row = connector.clone();
+        row.id = id;
+        row.name.clone_from(&settings.name);
+        row.url.clone_from(&settings.url);
+        let items = vec![
+            put(
+                &self.table,
+                new_item(&row, settings, generation),
+                Condition::default().absent(attr::ID),
+            )?,
+            take_name(&self.table, slot, name, id)?,
+        ];
+        match self.transact(items).await? {
+            Transacted::Done => Ok(Some(id)),
+            // Written after all: an earlier attempt whose answer was lost (the row holds
+            // this write's generation, which no other write has).
+            Transacted::Refused(_) if self.generations(&[id]).await? == [Some(generation)] => {
+                Ok(Some(id))
+            }
+            // The row's condition: its id is taken. One given by hand is an answer; one
+            // from the counter was taken by a row written around the tools, so try the next.
+            Transacted::Refused(failed) if failed.first() == Some(&true) && given.is_some() => {
+                Err(CatalogError::IdTaken(id))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The generation of each row, `None` for a row that has none or is gone.
+    async fn generations(&self, ids: &[ConnectorId]) -> Result<Vec<Option<u64>>, DependencyError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = self.get_item(*id, true).await?;
+            out.push(row.as_ref().and_then(|r| whole(r, attr::GENERATION)));
+        }
+        Ok(out)
     }
 }
 
@@ -177,35 +259,164 @@ impl ConnectorCatalog for DynamoConnectorStore {
         &self,
         connector: &Connector,
         settings: &ConnectorSettings,
-    ) -> Result<bool, DependencyError> {
-        self.insert_item(new_item(connector, settings)).await
+        id: Option<ConnectorId>,
+    ) -> Result<ConnectorId, CatalogError> {
+        for _ in 0..ATTEMPTS {
+            if let Some(id) = self.try_insert(connector, settings, id).await? {
+                return Ok(id);
+            }
+        }
+        Err(CatalogError::Contended)
     }
 
     async fn update_settings(
         &self,
-        id: ConnectorId,
-        to: &ConnectorSettings,
-    ) -> Result<bool, DependencyError> {
-        let Update {
-            expression,
-            names,
-            values,
-        } = settings_update(to);
-        self.applied(
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .key(attr::ID, key(id))
-                .update_expression(expression)
-                .condition_expression("attribute_exists(#id)")
-                .set_expression_attribute_names(Some(names))
-                .set_expression_attribute_values(Some(values))
-                .send()
-                .await,
-        )
+        changes: &[(ConnectorId, ConnectorSettings)],
+    ) -> Result<(), CatalogError> {
+        check_change(changes)?;
+        for _ in 0..ATTEMPTS {
+            if self.try_update(changes).await? {
+                return Ok(());
+            }
+        }
+        Err(CatalogError::Contended)
     }
 
-    async fn remove(&self, id: ConnectorId) -> Result<bool, DependencyError> {
-        self.delete_existing(id).await
+    async fn remove(&self, id: ConnectorId) -> Result<bool, CatalogError> {
+        // A table without a counter gets one before a row goes, so the counter starts
+        // above this row's id, not below it.
+        self.take(0, 0).await?;
+        for _ in 0..ATTEMPTS {
+            let Some(row) = self.get_item(id, true).await? else {
+                return Ok(false);
+            };
+            let name = string(&row, attr::NAME).map(str::to_owned);
+            let mut items = vec![delete(
+                &self.table,
+                key(id),
+                Condition::default()
+                    .exists(attr::ID)
+                    .matches(attr::NAME, name.clone().map(AttributeValue::S)),
+            )?];
+            if let Some(name) = &name {
+                if let Some(reservation) = self.reservation(name).await? {
+                    if reservation.held_by(id, name) {
+                        items.push(delete(
+                            &self.table,
+                            reservation_key(name),
+                            reservation.unchanged(),
+                        )?);
+                    }
+                }
+            }
+            if self.transact(items).await? == Transacted::Done {
+                return Ok(true);
+            }
+        }
+        Err(CatalogError::Contended)
+    }
+}
+
+/// Refuses a change that cannot be made: too large, an id twice, a name twice.
+fn check_change(changes: &[(ConnectorId, ConnectorSettings)]) -> Result<(), CatalogError> {
+    if changes.len() > MAX_CONNECTORS_PER_CHANGE {
+        return Err(CatalogError::TooLarge {
+            asked: changes.len(),
+            max: MAX_CONNECTORS_PER_CHANGE,
+        });
+    }
+    let (mut ids, mut names) = (HashSet::new(), HashSet::new());
+    for (id, to) in changes {
+        if !ids.insert(*id) {
+            return Err(CatalogError::RepeatedId(*id));
+        }
+        if !names.insert(to.name.as_str()) {
+            return Err(CatalogError::RepeatedName(to.name.clone()));
+        }
+    }
+    Ok(())
+}
+
+impl DynamoConnectorStore {
+    /// One attempt at a change of settings: `Ok(false)` when a condition failed and it may
+    /// be tried again.
+    async fn try_update(
+        &self,
+        changes: &[(ConnectorId, ConnectorSettings)],
+    ) -> Result<bool, CatalogError> {
+        let mut rows = Vec::with_capacity(changes.len());
+        for (id, to) in changes {
+            let Some(row) = self.get_item(*id, true).await? else {
+                return Err(CatalogError::NotFound(*id));
+            };
+            rows.push(Current {
+                id: *id,
+                name: string(&row, attr::NAME).map(str::to_owned),
+                to: to.clone(),
+            });
+        }
+        // The generations first: that starts the counter of a table that has none, which
+        // reserves the names its rows hold before any name is looked at.
+        let count = rows.len() as u64;
+        let first = self.take(0, count).await?.last_generation + 1 - count;
+        let leaving: HashMap<u64, &str> = rows
+            .iter()
+            .filter(|r| r.renamed())
+            .filter_map(|r| Some((u64::from(r.id.get()), r.name.as_deref()?)))
+            .collect();
+        let taking: HashSet<&str> = rows
+            .iter()
+            .filter(|r| r.renamed())
+            .map(|r| r.to.name.as_str())
+            .collect();
+        let mut names = Vec::new();
+        for r in rows.iter().filter(|r| r.renamed()) {
+            let slot = self.slot(&r.to.name, &leaving).await?;
+            names.push(take_name(&self.table, slot, &r.to.name, r.id)?);
+            // The old name is freed, unless another connector of the change takes it (then
+            // its reservation is replaced above).
+            if let Some(old) = r.name.as_deref().filter(|old| !taking.contains(old)) {
+                if let Some(reservation) = self.reservation(old).await? {
+                    if reservation.held_by(r.id, old) {
+                        names.push(delete(
+                            &self.table,
+                            reservation_key(old),
+                            reservation.unchanged(),
+                        )?);
+                    }
+                }
+            }
+        }
+        let mut items = Vec::with_capacity(rows.len() + names.len());
+        for (r, generation) in rows.iter().zip(first..) {
+            items.push(update(
+                &self.table,
+                key(r.id),
+                settings_update(&r.to, generation),
+                Condition::default()
+                    .exists(attr::ID)
+                    .matches(attr::NAME, r.name.clone().map(AttributeValue::S)),
+            )?);
+        }
+        items.extend(names);
+        match self.transact(items).await? {
+            Transacted::Done => Ok(true),
+            Transacted::Refused(failed) => {
+                // Written after all: an earlier attempt whose answer was lost.
+                let ids: Vec<ConnectorId> = rows.iter().map(|r| r.id).collect();
+                let ours: Vec<Option<u64>> = (first..first + count).map(Some).collect();
+                if self.generations(&ids).await? == ours {
+                    return Ok(true);
+                }
+                // A row that is gone now is an answer; anything else changed meanwhile.
+                for (r, _) in rows.iter().zip(failed).filter(|(_, f)| *f) {
+                    if self.get_item(r.id, true).await?.is_none() {
+                        return Err(CatalogError::NotFound(r.id));
+                    }
+                }
+                Ok(false)
+            }
+            _ => Ok(false),
+        }
     }
 }

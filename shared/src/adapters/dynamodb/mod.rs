@@ -5,12 +5,15 @@
 //! - [`probe`]: what a probe run does (targets from one Scan, one conditional UpdateItem
 //!   per result).
 //! - [`admin`]: what the operator's tools do (create the table, add, change and remove
-//!   rows, always conditionally).
+//!   rows, always conditionally, each change one transaction).
+//! - [`bookkeeping`]: the table's items that are not connectors (the id counter, the name
+//!   reservations), which keep ids and names unique, and the transactions that write them.
 //!
 //! Throttled or failed calls are retried with backoff by the SDK's standard retry mode;
 //! what still fails becomes a typed [`DependencyError`](crate::ports::DependencyError).
 
 pub mod admin;
+pub mod bookkeeping;
 pub mod probe;
 pub mod read;
 pub mod schema;
@@ -104,12 +107,7 @@ impl DynamoConnectorStore {
     {
         match result {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error().and_then(ProvideErrorMetadata::code)
-                    == Some("ConditionalCheckFailedException") =>
-            {
-                Ok(false)
-            }
+            Err(e) if bookkeeping::refused(&e) => Ok(false),
             Err(e) => Err(self.error(e)),
         }
     }

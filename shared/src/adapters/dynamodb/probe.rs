@@ -1,12 +1,15 @@
 //! The probe run's side: probe targets from one Scan, and each result written with one
 //! conditional `UpdateItem`.
 //!
-//! The write's condition is `attribute_exists(id) AND (attribute_not_exists(lastChecked)
-//! OR lastChecked < :lastChecked)`: a connector deleted during a run is not brought back,
-//! and of two overlapping runs the older result never overwrites the newer one. Timestamps
-//! are stored as RFC 3339 UTC with milliseconds and `Z`, so string order is time order.
+//! The write's condition is `attribute_exists(id) AND generation = :generation AND
+//! (attribute_not_exists(lastChecked) OR lastChecked < :lastChecked)`: a connector deleted
+//! during a run is not brought back, a result for a connector whose settings (URL, feed
+//! type, ...) changed since the run read it is not written onto the changed one (for a row
+//! read without a generation: `attribute_not_exists(generation)`), and of two overlapping
+//! runs the older result never overwrites the newer one. Timestamps are stored as RFC 3339
+//! UTC with milliseconds and `Z`, so string order is time order.
 
-use super::schema::{attr, key, probe_update, target_from_item, Update};
+use super::schema::{attr, key, number, probe_update, target_from_item, Update};
 use super::DynamoConnectorStore;
 use crate::domain::ConnectorId;
 use crate::ports::{DependencyError, ProbeResultWriter, ProbeTargetReader, WriteOutcome};
@@ -38,8 +41,19 @@ impl ProbeResultWriter for DynamoConnectorStore {
         let Update {
             expression,
             mut values,
-            names,
+            mut names,
         } = probe_update(record);
+        names.insert("#id".to_owned(), attr::ID.to_owned());
+        let generation = format!("#{}", attr::GENERATION);
+        names.insert(generation.clone(), attr::GENERATION.to_owned());
+        let same_connector = match record.generation {
+            Some(g) => {
+                let value = format!(":{}", attr::GENERATION);
+                values.insert(value.clone(), number(g));
+                format!("{generation} = {value}")
+            }
+            None => format!("attribute_not_exists({generation})"),
+        };
         let lc_placeholder = format!("#{}", attr::LAST_CHECKED);
         let lc_value = format!(":{}", attr::LAST_CHECKED);
         // Stored times are compared as strings, which orders the canonical form
@@ -51,7 +65,7 @@ impl ProbeResultWriter for DynamoConnectorStore {
             AttributeValue::N(CANONICAL_TIMESTAMP_LENGTH.to_string()),
         );
         let condition = format!(
-            "attribute_exists(#id) AND (attribute_not_exists({lc_placeholder}) OR {lc_placeholder} < {lc_value} OR size({lc_placeholder}) <> {CANONICAL_LENGTH_VALUE})"
+            "attribute_exists(#id) AND {same_connector} AND (attribute_not_exists({lc_placeholder}) OR {lc_placeholder} < {lc_value} OR size({lc_placeholder}) <> {CANONICAL_LENGTH_VALUE})"
         );
         let written = self
             .client

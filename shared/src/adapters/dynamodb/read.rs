@@ -2,10 +2,11 @@
 //! connector (one GetItem). Rows that cannot be shown are logged and skipped, or shown as
 //! `unknown` (see [`RawConnector::validate`](crate::domain::RawConnector::validate)).
 
-use super::schema::raw_from_item;
+use super::schema::{attr, raw_from_item};
 use super::{DynamoConnectorStore, Item};
 use crate::domain::{Connector, ConnectorId};
 use crate::ports::{ConnectorReader, DependencyError};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 /// Validates an item; logs and drops rows that cannot be shown.
 fn showable(item: &Item) -> Option<Connector> {
@@ -24,7 +25,8 @@ fn showable(item: &Item) -> Option<Connector> {
 }
 
 impl DynamoConnectorStore {
-    /// Every item in the table, following `LastEvaluatedKey` page by page.
+    /// Every connector item in the table (`id > 0`: never the table's bookkeeping items),
+    /// following `LastEvaluatedKey` page by page.
     pub async fn scan_items(&self) -> Result<(Vec<Item>, usize), DependencyError> {
         let mut items = Vec::new();
         let mut pages = 0;
@@ -34,6 +36,9 @@ impl DynamoConnectorStore {
                 .client
                 .scan()
                 .table_name(&self.table)
+                .filter_expression("#id > :zero")
+                .expression_attribute_names("#id", attr::ID)
+                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await

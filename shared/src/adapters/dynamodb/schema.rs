@@ -5,7 +5,13 @@
 //! `id`, `name` and `url`): `name`, `url`, `feedType` (S); `state`, `errorMessage`,
 //! `lastChecked` (S); probe diagnostics `responseTimeMs`, `httpStatus`,
 //! `consecutiveFailures` (N) and `stateChangedAt`, `certificateExpiresAt` (S, RFC 3339);
-//! the row's own probe settings `probeTimeoutSeconds` (N) and `probePackage` (S).
+//! the row's own probe settings `probeTimeoutSeconds` (N) and `probePackage` (S); and its
+//! `generation` (N), new with every change of its settings, so a probe result lands only
+//! on the connector it probed.
+//!
+//! Connector ids are positive. Items with other ids are the table's own bookkeeping (see
+//! [`super::bookkeeping`]): the id counter (id 0) and one name reservation per connector
+//! name (negative ids). Every Scan keeps only `id > 0`, so no reader ever sees them.
 
 use super::Item;
 use crate::domain::{
@@ -36,6 +42,14 @@ pub mod attr {
     /// detail (S: the PyPI project, gem, or Maven `group:artifact` to ask for).
     pub const PROBE_TIMEOUT_SECONDS: &str = "probeTimeoutSeconds";
     pub const PROBE_PACKAGE: &str = "probePackage";
+    /// N: changes (to a value never used before in the table) with every settings change.
+    pub const GENERATION: &str = "generation";
+    /// The counter item's: the largest id ever handed out, the last generation given.
+    pub const LAST_ID: &str = "lastId";
+    pub const LAST_GENERATION: &str = "lastGeneration";
+    /// A name reservation's: the id of the connector holding the name (its `name` is the
+    /// name itself).
+    pub const OWNER: &str = "owner";
 }
 
 /// The key of a connector's item.
@@ -168,15 +182,22 @@ fn settings_fields(to: &ConnectorSettings) -> [(&'static str, Option<AttributeVa
     ]
 }
 
-/// A new row: the connector (its id, state and diagnostics) with these settings.
-pub fn new_item(connector: &Connector, settings: &ConnectorSettings) -> Item {
+/// A new row: the connector (its id, state and diagnostics) with these settings and this
+/// generation.
+pub fn new_item(connector: &Connector, settings: &ConnectorSettings, generation: u64) -> Item {
     let mut item = item_from(connector, None);
     for (name, value) in settings_fields(settings) {
         if let Some(v) = value {
             item.insert(name.to_owned(), v);
         }
     }
+    item.insert(attr::GENERATION.into(), number(generation));
     item
+}
+
+/// A number attribute.
+pub fn number(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
 }
 
 /// An `UpdateItem`'s expression, names and values, from the attributes to set (`Some`)
@@ -189,7 +210,7 @@ pub(super) struct Update {
 
 impl Update {
     fn of(fields: impl IntoIterator<Item = (&'static str, Option<AttributeValue>)>) -> Self {
-        let mut names = HashMap::from([("#id".to_owned(), attr::ID.to_owned())]);
+        let mut names = HashMap::new();
         let mut values = Item::new();
         let (mut set, mut remove) = (Vec::new(), Vec::new());
         for (name, value) in fields {
@@ -215,9 +236,22 @@ impl Update {
     }
 }
 
-/// The update that sets a row's settings to `to` (its probe results stay as they are).
-pub(super) fn settings_update(to: &ConnectorSettings) -> Update {
-    Update::of(settings_fields(to))
+/// The update that sets a row's settings to `to` and its generation to `generation` (its
+/// probe results stay as they are).
+pub(super) fn settings_update(to: &ConnectorSettings, generation: u64) -> Update {
+    let mut fields = settings_fields(to).to_vec();
+    fields.push((attr::GENERATION, Some(number(generation))));
+    Update::of(fields)
+}
+
+/// A string attribute of an item.
+pub(super) fn string<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    s(item, name)
+}
+
+/// A number attribute of an item, as a whole number.
+pub(super) fn whole(item: &Item, name: &str) -> Option<u64> {
+    n(item, name).and_then(|v| v.parse().ok())
 }
 
 /// Reads a probe target from an item; `None` (logged) when the row has no valid id or url.
@@ -251,6 +285,7 @@ pub fn target_from_item(item: &Item) -> Option<ProbeTarget> {
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .map(str::to_owned),
+        generation: generation_of(item, id),
         previous: PreviousResult {
             state: s(item, attr::STATE).and_then(State::parse),
             last_checked: s(item, attr::LAST_CHECKED).and_then(parse_timestamp),
@@ -260,6 +295,21 @@ pub fn target_from_item(item: &Item) -> Option<ProbeTarget> {
             state_changed_at: s(item, attr::STATE_CHANGED_AT).and_then(parse_timestamp),
         },
     })
+}
+
+/// A row's generation; `None` when it has none. One that is not a whole number was not
+/// written by the admin tool: results are not written onto the row (it is `None`, which the
+/// row does not match) until the tool gives it a new one, and the run says so.
+fn generation_of(item: &Item, id: ConnectorId) -> Option<u64> {
+    let text = n(item, attr::GENERATION)?;
+    let parsed = text.parse().ok();
+    if parsed.is_none() {
+        tracing::warn!(
+            connector_id = %id,
+            "the row's generation is not a whole number; its results are not written until `chadmin connectors update` changes it"
+        );
+    }
+    parsed
 }
 
 /// The update that writes one probe record.
@@ -339,6 +389,7 @@ mod tests {
         assert_eq!(t.package.as_deref(), Some("six"));
         assert_eq!(t.previous.state, Some(State::Error));
         assert_eq!(t.previous.consecutive_failures, 2);
+        assert_eq!(t.generation, None, "a row written before generations");
         assert_eq!(
             t.previous.state_changed_at,
             Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single()
@@ -367,6 +418,33 @@ mod tests {
     }
 
     #[test]
+    fn targets_carry_the_generation_and_a_settings_change_gives_a_new_one() {
+        let base = [("id", nv("1")), ("url", sv("http://x"))];
+        let mut with = item(&base);
+        with.insert("generation".into(), nv("7"));
+        assert_eq!(target_from_item(&with).unwrap().generation, Some(7));
+        with.insert("generation".into(), nv("1.5"));
+        assert_eq!(target_from_item(&with).unwrap().generation, None);
+        let Update {
+            expression, values, ..
+        } = settings_update(&ConnectorSettings::default(), 8);
+        assert!(
+            expression.contains("#generation = :generation"),
+            "{expression}"
+        );
+        assert_eq!(values[":generation"], nv("8"));
+        let connector = crate::domain::Connector {
+            id: ConnectorId::new(1).unwrap(),
+            name: "n".into(),
+            url: "http://x".into(),
+            health: Health::Unknown,
+            diagnostics: Diagnostics::default(),
+        };
+        let row = new_item(&connector, &ConnectorSettings::default(), 9);
+        assert_eq!(row["generation"], nv("9"));
+    }
+
+    #[test]
     fn absent_diagnostics_are_removed_not_left_stale() {
         let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap();
         let record = ProbeRecord {
@@ -379,6 +457,7 @@ mod tests {
             consecutive_failures: 0,
             state_changed_at: at,
             certificate_expires_at: None,
+            generation: Some(3),
         };
         let Update {
             expression: expr,
@@ -389,7 +468,8 @@ mod tests {
         assert!(expr.contains(" REMOVE #errorMessage, #httpStatus, #certificateExpiresAt"));
         assert_eq!(values[":responseTimeMs"], nv("5"));
         assert_eq!(values[":lastChecked"], sv("2026-01-01T00:00:00.000Z"));
-        assert_eq!(names["#id"], "id");
+        assert_eq!(names["#lastChecked"], "lastChecked");
+        assert!(!names.contains_key("#id"), "only what the expression uses");
         assert!(!values.contains_key(":errorMessage"));
     }
 }

@@ -65,6 +65,15 @@ impl InMemoryProbeStore {
         self.rows().remove(&id);
     }
 
+    /// Changes a row's settings, like an operator during a run: `change` edits its target,
+    /// and the row gets a new generation (a probe of what it was is no longer written).
+    pub fn change(&self, id: ConnectorId, change: impl FnOnce(&mut ProbeTarget)) {
+        if let Some(row) = self.rows().get_mut(&id) {
+            change(&mut row.target);
+            row.target.generation = Some(row.target.generation.map_or(1, |g| g + 1));
+        }
+    }
+
     /// How many writes were attempted.
     pub fn write_calls(&self) -> u64 {
         self.write_calls.load(Ordering::SeqCst)
@@ -100,6 +109,9 @@ impl ProbeResultWriter for InMemoryProbeStore {
         let Some(row) = rows.get_mut(&record.id) else {
             return Ok(WriteOutcome::Superseded);
         };
+        if row.target.generation != record.generation {
+            return Ok(WriteOutcome::Superseded);
+        }
         let stored = row
             .record
             .as_ref()

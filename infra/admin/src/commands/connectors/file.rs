@@ -1,13 +1,14 @@
 //! Connector files: `connectors export` writes every connector's settings (never its probe
 //! results) as JSON; `connectors import` reads such a file (JSON or YAML), checks all of
-//! it, and writes only what differs.
+//! it, and writes only what differs, through the same catalog writes as `add` and `update`.
 
+use super::add::add;
 use super::settings::{checked, new_connector, normalized, Spelling};
 use crate::error::{AdminError, Result};
 use crate::output::stdout;
 use serde::{Deserialize, Serialize};
-use shared::domain::{Connector, ConnectorId, ConnectorSettings};
-use shared::ports::ConnectorCatalog;
+use shared::domain::{ConnectorId, ConnectorSettings};
+use shared::ports::{CatalogError, ConnectorCatalog, MAX_CONNECTORS_PER_CHANGE};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
@@ -208,7 +209,68 @@ pub fn plan(file: &ConfigFile, table: &BTreeMap<u32, ConnectorConfig>) -> Result
     Ok(actions)
 }
 
-/// `connectors import FILE`.
+/// The updates of a plan in the groups they are written in, each group all or nothing:
+/// connectors that pass names to one another (a swap, a chain of renames) change together,
+/// every other update alone. Refused when a group is larger than one change can be.
+pub fn update_groups(
+    actions: &[Action],
+    table: &BTreeMap<u32, ConnectorConfig>,
+) -> Result<Vec<Vec<(ConnectorId, ConnectorSettings)>>> {
+    let updates: Vec<(u32, &ConnectorConfig)> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Update(id, to) => Some((*id, to)),
+            _ => None,
+        })
+        .collect();
+    // Union-find over the updates: one takes a name another gives up.
+    let mut group: Vec<usize> = (0..updates.len()).collect();
+    fn root(group: &mut [usize], mut i: usize) -> usize {
+        while group[i] != i {
+            group[i] = group[group[i]];
+            i = group[i];
+        }
+        i
+    }
+    let giving_up: HashMap<&str, usize> = updates
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (id, to))| {
+            let old = table.get(id)?.name.as_str();
+            (old != to.name).then_some((old, i))
+        })
+        .collect();
+    for (i, (_, to)) in updates.iter().enumerate() {
+        if let Some(&j) = giving_up.get(to.name.as_str()) {
+            let (a, b) = (root(&mut group, i), root(&mut group, j));
+            group[a] = b;
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<(ConnectorId, ConnectorSettings)>> = BTreeMap::new();
+    for (i, (id, to)) in updates.iter().enumerate() {
+        let connector = ConnectorId::new(*id)
+            .ok_or_else(|| AdminError::Invalid(format!("{id} is not a connector id")))?;
+        groups
+            .entry(root(&mut group, i))
+            .or_default()
+            .push((connector, to.settings()));
+    }
+    let groups: Vec<_> = groups.into_values().collect();
+    if let Some(big) = groups.iter().find(|g| g.len() > MAX_CONNECTORS_PER_CHANGE) {
+        return Err(AdminError::Invalid(format!(
+            "{} connectors pass their names to one another in this file; at most {} can in one \
+             import, so split the renames over several imports",
+            big.len(),
+            MAX_CONNECTORS_PER_CHANGE
+        )));
+    }
+    Ok(groups)
+}
+
+/// `connectors import FILE`: the updates first (connectors that pass names to one another
+/// together), then the new connectors (so they may take a name a rename gave up), each
+/// added as `connectors add` adds: those with an id first, so the others get ids above
+/// every id in the file.
 pub async fn import<C: ConnectorCatalog>(catalog: &C, path: &Path) -> Result<()> {
     let name = path.display().to_string();
     let text = if name == "-" {
@@ -220,46 +282,47 @@ pub async fn import<C: ConnectorCatalog>(catalog: &C, path: &Path) -> Result<()>
     let file = parse_file(&name, &text)?;
     let table = read_all(catalog).await?;
     let actions = plan(&file, &table)?;
-    let mut next_id = table
-        .keys()
-        .copied()
-        .chain(file.connectors.iter().filter_map(|c| c.id))
-        .max()
-        .unwrap_or(0);
-    let no_id = |id: u32| AdminError::Invalid(format!("{id} is not a connector id"));
-    let (mut added, mut updated, mut unchanged) = (0, 0, 0);
-    for action in actions {
-        match action {
-            Action::Unchanged(_) => unchanged += 1,
-            Action::Update(id, to) => {
-                let connector = ConnectorId::new(id).ok_or_else(|| no_id(id))?;
-                if !catalog.update_settings(connector, &to.settings()).await? {
-                    return Err(AdminError::Conflict(format!(
-                        "connector {id} was removed during the import; run it again"
-                    )));
-                }
-                updated += 1;
+    let groups = update_groups(&actions, &table)?;
+    let (mut added, mut updated) = (0, 0);
+    let unchanged = actions
+        .iter()
+        .filter(|a| matches!(a, Action::Unchanged(_)))
+        .count();
+    for group in groups {
+        match catalog.update_settings(&group).await {
+            Ok(()) => updated += group.len(),
+            Err(CatalogError::NotFound(id)) => {
+                return Err(AdminError::Conflict(format!(
+                    "connector {id} was removed during the import; run it again"
+                )))
             }
-            Action::Add(c) => {
-                let id = match c.id {
-                    Some(id) => id,
-                    None => {
-                        next_id += 1;
-                        next_id
-                    }
-                };
-                let connector = Connector {
-                    id: ConnectorId::new(id)
-                        .ok_or_else(|| AdminError::Invalid("no free connector id left".into()))?,
-                    ..new_connector(&c.name, &c.url)?
-                };
-                if !catalog.insert(&connector, &c.settings()).await? {
-                    return Err(AdminError::Conflict(format!(
-                        "connector id {id} was taken during the import; run it again"
-                    )));
-                }
-                added += 1;
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // Entries with an id first: the others then get ids above every id in the file.
+    let mut adds: Vec<ConnectorConfig> = actions
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Add(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    adds.sort_by_key(|c| c.id.is_none());
+    for c in adds {
+        let id =
+            c.id.map(|id| {
+                ConnectorId::new(id)
+                    .ok_or_else(|| AdminError::Invalid(format!("{id} is not a connector id")))
+            })
+            .transpose()?;
+        match add(catalog, new_connector(&c.name, &c.url)?, &c.settings(), id).await {
+            Ok(_) => added += 1,
+            Err(AdminError::AlreadyExists(why)) => {
+                return Err(AdminError::Conflict(format!(
+                    "{why}: it was added during the import; run it again"
+                )))
             }
+            Err(e) => return Err(e),
         }
     }
     eprintln!("import: {added} added, {updated} updated, {unchanged} unchanged");
@@ -358,5 +421,55 @@ mod tests {
         let swap = vec![cfg(Some(1), "b"), cfg(Some(2), "a")];
         let actions = plan(&ConfigFile { connectors: swap }, &t).unwrap();
         assert!(actions.iter().all(|a| matches!(a, Action::Update(..))));
+    }
+
+    #[test]
+    fn connectors_passing_names_on_are_written_together_the_others_alone() {
+        let t = table(&[
+            cfg(Some(1), "a"),
+            cfg(Some(2), "b"),
+            cfg(Some(3), "c"),
+            cfg(Some(4), "d"),
+            cfg(Some(5), "e"),
+        ]);
+        let mut e = cfg(Some(5), "e");
+        e.probe_package = Some("six".into());
+        // 1 and 2 swap; 3 takes 4's name, 4 takes a new one; 5 changes alone.
+        let file = ConfigFile {
+            connectors: vec![
+                cfg(Some(1), "b"),
+                cfg(Some(2), "a"),
+                cfg(Some(3), "d"),
+                cfg(Some(4), "z"),
+                e,
+            ],
+        };
+        let actions = plan(&file, &t).unwrap();
+        let groups: Vec<Vec<u32>> = update_groups(&actions, &t)
+            .unwrap()
+            .iter()
+            .map(|g| {
+                let mut ids: Vec<u32> = g.iter().map(|(id, _)| id.get()).collect();
+                ids.sort_unstable();
+                ids
+            })
+            .collect();
+        let mut groups = groups;
+        groups.sort();
+        assert_eq!(groups, vec![vec![1, 2], vec![3, 4], vec![5]]);
+    }
+
+    #[test]
+    fn a_ring_of_renames_larger_than_one_change_is_refused_before_writing() {
+        let n = u32::try_from(MAX_CONNECTORS_PER_CHANGE).unwrap() + 1;
+        let name = |i: u32| format!("n{i}");
+        let t: BTreeMap<u32, ConnectorConfig> =
+            (1..=n).map(|i| (i, cfg(Some(i), &name(i)))).collect();
+        let ring = ConfigFile {
+            connectors: (1..=n).map(|i| cfg(Some(i), &name(i % n + 1))).collect(),
+        };
+        let actions = plan(&ring, &t).unwrap();
+        let e = update_groups(&actions, &t).unwrap_err().to_string();
+        assert!(e.contains("pass their names to one another"), "{e}");
     }
 }

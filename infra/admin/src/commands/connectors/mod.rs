@@ -2,7 +2,8 @@
 //! [`shared::ports::ConnectorCatalog`] port.
 //!
 //! - [`settings`]: the checks `add`, `update` and `import` share.
-//! - [`mod@add`]: a new row under the next free id (also what the dev stack adds rows with).
+//! - [`mod@add`]: a new row under an id never used before (also what `import` and the dev
+//!   stack add rows with).
 //! - [`mod@list`]: the rows as a table or JSON.
 //! - [`update`]: change some settings of one row.
 //! - [`mod@file`]: `export` and `import` of connector files.
@@ -23,7 +24,25 @@ use crate::output::stdout;
 use crate::target::Target;
 use settings::{check_package, Spelling};
 use shared::domain::ConnectorSettings;
-use shared::ports::ConnectorCatalog;
+use shared::ports::{CatalogError, ConnectorCatalog};
+
+impl From<CatalogError> for AdminError {
+    fn from(e: CatalogError) -> Self {
+        let line = e.to_string();
+        match e {
+            CatalogError::IdTaken(_)
+            | CatalogError::NameTaken(_)
+            | CatalogError::NameUnavailable { .. } => AdminError::AlreadyExists(line),
+            CatalogError::NotFound(_) => AdminError::NotFound(line),
+            CatalogError::RepeatedId(_)
+            | CatalogError::RepeatedName(_)
+            | CatalogError::TooLarge { .. }
+            | CatalogError::IdsExhausted => AdminError::Invalid(line),
+            CatalogError::Contended => AdminError::Conflict(line),
+            CatalogError::Dependency(d) => AdminError::Dependency(d),
+        }
+    }
+}
 
 pub async fn run(target: &Target, command: ConnectorsCommand) -> Result<()> {
     let store = target.connectors().await?;

@@ -1,9 +1,11 @@
-//! `connectors update ID ...`: change only the settings given; the probe results stay.
+//! `connectors update ID ...`: change only the settings given; the probe results stay. A
+//! new name is taken atomically (refused if another connector holds it, even one added
+//! a moment ago).
 
 use super::settings::{checked, normalized, Spelling};
 use crate::cli::UpdateArgs;
 use crate::error::{AdminError, Result};
-use shared::ports::ConnectorCatalog;
+use shared::ports::{CatalogError, ConnectorCatalog};
 
 pub async fn update<C: ConnectorCatalog>(catalog: &C, args: &UpdateArgs) -> Result<()> {
     let id = args.id;
@@ -38,24 +40,14 @@ pub async fn update<C: ConnectorCatalog>(catalog: &C, args: &UpdateArgs) -> Resu
         eprintln!("connector {id} unchanged");
         return Ok(());
     }
-    if wanted.name != current.name {
-        let taken = catalog
-            .catalog()
-            .await?
-            .rows
-            .iter()
-            .any(|r| r.settings.name == wanted.name && r.connector.id != id);
-        if taken {
-            return Err(AdminError::AlreadyExists(format!(
-                "a connector named {:?} already exists",
-                wanted.name
-            )));
+    match catalog.update_settings(&[(id, wanted)]).await {
+        Ok(()) => {}
+        Err(CatalogError::NotFound(_)) => {
+            return Err(AdminError::NotFound(format!(
+                "connector {id} was removed meanwhile"
+            )))
         }
-    }
-    if !catalog.update_settings(id, &wanted).await? {
-        return Err(AdminError::NotFound(format!(
-            "connector {id} was removed meanwhile"
-        )));
+        Err(e) => return Err(e.into()),
     }
     eprintln!("updated connector {id}");
     Ok(())
