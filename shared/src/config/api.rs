@@ -48,6 +48,7 @@ impl ApiConfig {
             failure_backoff: env.seconds(BACKOFF_VAR, d.failure_backoff)?,
             max_staleness: env.seconds(STALENESS_VAR, d.max_staleness)?,
             fetch_timeout: d.fetch_timeout,
+            refresh_grace: d.refresh_grace,
         };
         // With no backoff, every request during an outage would call Secrets Manager.
         if key_cache.failure_backoff.is_zero() {
