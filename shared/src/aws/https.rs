@@ -1,6 +1,8 @@
-//! The HTTPS client every AWS SDK client uses: hyper's pooled client over rustls with ring,
-//! trusting the root certificates compiled into the binary (`webpki-roots`, Mozilla's
-//! list, which includes the Amazon and Starfield roots AWS endpoints chain to).
+//! The HTTPS client every AWS SDK client uses: hyper's pooled client over rustls with ring.
+//! In a Lambda function it trusts the root certificates compiled into the binary
+//! (`webpki-roots`, Mozilla's list, which includes the Amazon and Starfield roots AWS
+//! endpoints chain to); elsewhere (`chadmin`, the local stack, the tools) the system's
+//! store, so that a TLS-inspecting proxy's CA installed there is trusted.
 //!
 //! Why not the SDK's default client: it loads the platform's certificate store when each
 //! SDK client is built, reading the bundle and every hashed file in `/etc/ssl/certs`, which
@@ -29,16 +31,42 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 type BoxError = Box<dyn Error + Send + Sync>;
-type Pool = Client<hyper_rustls::HttpsConnector<TcpConnector>, SdkBody>;
+type Pool = Client<ConnectTimeout<hyper_rustls::HttpsConnector<TcpConnector>>, SdkBody>;
 /// The connect and read timeouts a connector was made for.
 type Timeouts = (Option<Duration>, Option<Duration>);
 
-/// The rustls configuration for AWS endpoints: ring, the safe default protocol versions,
-/// the compiled-in roots. (hyper-rustls sets the ALPN protocols itself: HTTP/1.1.)
-fn tls_config() -> rustls::ClientConfig {
-    let roots = rustls::RootCertStore {
+/// Whether this process is a Lambda function (the runtime sets this variable).
+fn in_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
+}
+
+/// The compiled-in roots.
+fn compiled_in_roots() -> rustls::RootCertStore {
+    rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
+    }
+}
+
+/// The roots for AWS endpoints: compiled in for a function; the system's elsewhere
+/// (falling back to the compiled-in ones when the system has none).
+fn roots() -> rustls::RootCertStore {
+    if in_lambda() {
+        return compiled_in_roots();
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, _) =
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if added == 0 {
+        compiled_in_roots()
+    } else {
+        roots
+    }
+}
+
+/// The rustls configuration for AWS endpoints: ring, the safe default protocol versions,
+/// [`roots`]. (hyper-rustls sets the ALPN protocols itself: HTTP/1.1.)
+fn tls_config() -> rustls::ClientConfig {
+    let roots = roots();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -95,14 +123,17 @@ impl AwsConnector {
         let mut tcp = TcpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
-        tcp.set_connect_timeout(connect_timeout);
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls_config())
             .https_or_http()
             .enable_http1()
             .wrap_connector(tcp);
+        let connector = ConnectTimeout {
+            inner: https,
+            limit: connect_timeout,
+        };
         Self {
-            pool: Client::builder(TokioExecutor::new()).build(https),
+            pool: Client::builder(TokioExecutor::new()).build(connector),
             read_timeout,
         }
     }
@@ -133,11 +164,59 @@ impl HttpConnector for AwsConnector {
     }
 }
 
+/// A connection not made (name resolved, TCP connected, TLS handshake done) within the
+/// connect timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("no connection within {0:?}")]
+struct ConnectTimedOut(Duration);
+
+/// Bounds a whole connection attempt (name lookup, TCP connect, TLS handshake) by the
+/// connect timeout, as the SDK's own client does.
+#[derive(Clone)]
+struct ConnectTimeout<C> {
+    inner: C,
+    limit: Option<Duration>,
+}
+
+impl<C> tower_service::Service<http::Uri> for ConnectTimeout<C>
+where
+    C: tower_service::Service<http::Uri>,
+    C::Future: Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<C::Response, BoxError>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        let connecting = self.inner.call(uri);
+        let limit = self.limit;
+        Box::pin(async move {
+            match limit {
+                Some(limit) => match tokio::time::timeout(limit, connecting).await {
+                    Ok(connected) => connected.map_err(Into::into),
+                    Err(_) => Err(Box::new(ConnectTimedOut(limit)) as BoxError),
+                },
+                None => connecting.await.map_err(Into::into),
+            }
+        })
+    }
+}
+
 /// What kind of failure a hyper client error is, for the SDK's retry decision.
 fn classify(err: hyper_util::client::legacy::Error) -> ConnectorError {
     let timed_out = chain(&err).any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        e.is::<ConnectTimedOut>()
+            || e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
             || e.downcast_ref::<hyper::Error>()
                 .is_some_and(hyper::Error::is_timeout)
     });

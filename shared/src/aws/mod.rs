@@ -234,6 +234,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_tls_handshake_that_stalls_is_cut_off_by_the_connect_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("https://{}", listener.local_addr().unwrap());
+        // Accepts TCP connections and never says a word of TLS.
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        let sdk = sdk_config().await;
+        let c = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .region(Region::new("us-east-1"))
+                .credentials_provider(test_credentials())
+                .endpoint_url(&endpoint)
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(Duration::from_millis(200))
+                        .operation_attempt_timeout(Duration::from_secs(30))
+                        .operation_timeout(Duration::from_secs(60))
+                        .build(),
+                )
+                .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+                .build(),
+        );
+        let e = scan(&c).await;
+        held.abort();
+        assert!(matches!(e, DependencyError::TimedOut { .. }), "{e:?}");
+        // The connect timeout, not the 30 s attempt timeout, ended it.
+        assert!(e.to_string().contains("no connection within 200ms"), "{e}");
+    }
+
+    #[tokio::test]
     async fn a_refused_connection_is_another_failure() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
