@@ -301,7 +301,16 @@ pub fn target_from_item(item: &Item) -> Option<ProbeTarget> {
 /// written by the admin tool: results are not written onto the row (it is `None`, which the
 /// row does not match) until the tool gives it a new one, and the run says so.
 fn generation_of(item: &Item, id: ConnectorId) -> Option<u64> {
-    let text = n(item, attr::GENERATION)?;
+    let Some(text) = n(item, attr::GENERATION) else {
+        if item.contains_key(attr::GENERATION) {
+            // Present but not a number (a string written by hand, say): the same case.
+            tracing::warn!(
+                connector_id = %id,
+                "the row's generation is not a number; its results are not written until `chadmin connectors update` changes it"
+            );
+        }
+        return None;
+    };
     let parsed = text.parse().ok();
     if parsed.is_none() {
         tracing::warn!(
