@@ -54,6 +54,10 @@ impl Default for RunSettings {
 /// Time the run keeps before the deadline for its summary (the log line, the metrics) and
 /// the function's answer: every write and publish still pending then is cut off.
 pub const SUMMARY_MARGIN: Duration = Duration::from_millis(250);
+/// Kept between the cut-off of result writes and that of publishes, so that a write cut
+/// off at the deadline, which may still have landed, has its state change published
+/// anyway (events are at least once: the next run would not see that change again).
+pub const PUBLISH_MARGIN: Duration = Duration::from_millis(500);
 
 /// What a run did. `total` = `healthy` + `error` + `skipped` + `panicked`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -285,6 +289,7 @@ where
     // Probes end by the write reserve; writes and publishes by the summary margin.
     let probes_end = before(deadline, settings.write_reserve);
     let finish_by = before(deadline, SUMMARY_MARGIN);
+    let write_by = before(finish_by, PUBLISH_MARGIN);
     let mut attempts = 1;
     let outcome = loop {
         let outcome = attempt(ports.prober.as_ref(), &target, timeout, probes_end).await;
@@ -313,7 +318,7 @@ where
         at <= checked_at + chrono::Duration::days(i64::from(settings.certificate_warning_days))
     });
     log_result(target.id, &record, attempts, certificate_expiring);
-    let write = match until(finish_by, ports.writer.write(&record)).await {
+    let write = match until(write_by, ports.writer.write(&record)).await {
         Some(Ok(w)) => {
             if w == WriteOutcome::Superseded {
                 tracing::info!(
@@ -335,9 +340,10 @@ where
             Write::CutOff
         }
     };
-    // Only a result that was written changes the row, so only then is there an event.
+    // Only a result that was written changes the row, so only then is there an event; a
+    // write cut off may have landed, so its change is published too (at least once).
     let event = match write {
-        Write::Done(WriteOutcome::Written) if ports.events.enabled() => {
+        Write::Done(WriteOutcome::Written) | Write::CutOff if ports.events.enabled() => {
             publish_change(ports.events.as_ref(), &target, &record, finish_by).await
         }
         _ => None,
@@ -868,6 +874,23 @@ mod tests {
         );
         assert_eq!((s.total, s.healthy), (5, 5));
         assert_eq!((s.written, s.write_failures, s.writes_cut_off), (0, 5, 5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_change_whose_write_was_cut_off_is_still_published() {
+        let deadline = now() + Duration::from_secs(30);
+        let ts: Vec<ProbeTarget> = targets(1..=3)
+            .into_iter()
+            .map(|t| with_previous(t, Some(State::Error)))
+            .collect();
+        let events = Arc::new(crate::adapters::memory::InMemoryEvents::default());
+        let (s, ended) =
+            before_the_deadline(Arc::new(HangingWriter), events.clone(), ts, deadline).await;
+        assert!(ended + SUMMARY_MARGIN <= deadline);
+        assert_eq!(s.writes_cut_off, 3);
+        // The writes may have landed: the next run would not see these changes again.
+        assert_eq!((s.events_published, s.event_failures), (3, 0));
+        assert_eq!(events.published().len(), 3);
     }
 
     #[tokio::test(start_paused = true)]

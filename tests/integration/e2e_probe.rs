@@ -160,8 +160,8 @@ fn field<'a>(line: &'a Value, name: &str) -> &'a Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deadline_too_short_for_every_probe_leaves_the_rest_untouched_and_counts_them() {
     // Given four connectors on a registry that never answers, probed two at a time with a
-    // 1 s timeout, and an invocation whose deadline is 2 s away: the first two probes end
-    // after 1 s, and a probe started then (1 s + 0.3 s kept for its write) cannot finish.
+    // 1 s timeout, and an invocation whose deadline is 2.5 s away: the first two probes end
+    // after 1 s, and a probe started then (1 s + 1 s kept for its write) cannot finish.
     let Some(world) = given_table().await else {
         return;
     };
@@ -181,15 +181,16 @@ async fn a_deadline_too_short_for_every_probe_leaves_the_rest_untouched_and_coun
             ("PROBE_TIMEOUT_SECONDS", "1"),
             ("PROBE_RETRIES", "0"),
             ("PROBE_CONCURRENCY", "2"),
-            ("PROBE_WRITE_RESERVE_MS", "300"),
+            ("PROBE_WRITE_RESERVE_MS", "1000"),
             ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
         ],
     )
     .await;
 
-    // When the schedule fires with a 2 s deadline
+    // When the schedule fires with a 2.5 s deadline (two 1 s probes and their 1 s write
+    // reserve fit; the next two, starting after them, do not)
     let summary = function
-        .invoke_with_deadline(&scheduled_event(), std::time::Duration::from_secs(2))
+        .invoke_with_deadline(&scheduled_event(), std::time::Duration::from_millis(2500))
         .await
         .response();
 

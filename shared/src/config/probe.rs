@@ -14,6 +14,9 @@ pub const TIMEOUT_VAR: &str = "PROBE_TIMEOUT_SECONDS";
 pub const RETRIES_VAR: &str = "PROBE_RETRIES";
 pub const BACKOFF_VAR: &str = "PROBE_RETRY_BACKOFF_MS";
 pub const WRITE_RESERVE_VAR: &str = "PROBE_WRITE_RESERVE_MS";
+/// The floor of `PROBE_WRITE_RESERVE_MS`: the run's publish and summary margins (750 ms)
+/// and a quarter of a second for the write.
+pub const MIN_WRITE_RESERVE_MS: u64 = 1000;
 pub const CERT_WARNING_VAR: &str = "CERT_EXPIRY_WARNING_DAYS";
 pub const ALLOW_PRIVATE_VAR: &str = ALLOW_PRIVATE_SETTING;
 /// A PEM file of CA certificates the prober trusts besides the system's.
@@ -78,10 +81,12 @@ impl ProbeConfig {
                     0,
                     10_000,
                 )?),
+                // At least what the run keeps after the write cut-off (publishing, then
+                // the summary), plus time for the write itself.
                 write_reserve: Duration::from_millis(env.number(
                     WRITE_RESERVE_VAR,
                     d.write_reserve.as_millis() as u64,
-                    0,
+                    MIN_WRITE_RESERVE_MS,
                     60_000,
                 )?),
                 certificate_warning_days: env.number(
