@@ -70,6 +70,13 @@ perf: $(VENV)/.installed $(NODE_TOOLS)/.installed ## Cold start and first invoca
 	stat -c '%s bytes  %n' target/release/list-connectors target/release/get-connector target/release/probe-connectors target/release/hello-lambda
 	$(SCRIPTS)/with-emulators.sh target/release/sm-count --requests 1000 2> >(grep -v '"POST / HTTP/1.1"' >&2)
 
+# How many invocations `make soak` sends (SOAK_INVOCATIONS=5000 for a quick run).
+SOAK_INVOCATIONS ?= 100000
+.PHONY: soak
+soak: $(VENV)/.installed ## One warm list-connectors for SOAK_INVOCATIONS (100,000) invocations against moto: answers, handler time, RSS (docs/performance.md).
+	$(CARGO) build --release -p list-connectors -p get-connector -p probe-connectors -p hello-lambda -p connector-health-bench
+	$(SCRIPTS)/with-emulators.sh target/release/soak --invocations $(SOAK_INVOCATIONS)
+
 .PHONY: smoke smoke-local contract
 
 smoke: $(VENV)/.smoke-installed ## The black-box smoke suite against a deployment: make smoke BASE_URL=https://... API_KEY=...

@@ -1,7 +1,8 @@
 //! The shared test support itself: the fake registry, the demo CA and the benchmark
 //! statistics behave as the tests that rely on them assume.
 
-use benchkit::median_p90;
+use benchkit::soak::{KeyKind, Memory, Mix};
+use benchkit::{median_p90, percentile};
 use shared::adapters::http_prober::tls;
 use std::time::Duration;
 use testkit::pki::{DemoPki, PkiError};
@@ -81,5 +82,68 @@ fn median_and_p90() {
     assert_eq!(
         median_p90(&ten),
         (Duration::from_micros(5500), Duration::from_millis(9))
+    );
+}
+
+#[test]
+fn percentiles_are_nearest_rank() {
+    let sorted: Vec<Duration> = (1..=200).map(Duration::from_millis).collect();
+    assert_eq!(percentile(&sorted, 0.5), Duration::from_millis(100));
+    assert_eq!(percentile(&sorted, 0.99), Duration::from_millis(198));
+    assert_eq!(percentile(&sorted, 1.0), Duration::from_millis(200));
+    assert_eq!(
+        percentile(&sorted[..1], 0.99),
+        Duration::from_millis(1),
+        "one sample is every percentile"
+    );
+    assert_eq!(percentile(&[], 0.5), Duration::ZERO);
+}
+
+#[test]
+fn memory_is_read_from_proc_status() {
+    let status = "Name:\tlist-connectors\nVmPeak:\t  30000 kB\nVmHWM:\t   19012 kB\nVmRSS:\t   18748 kB\nThreads:\t3\n";
+    assert_eq!(
+        Memory::parse(status),
+        Some(Memory {
+            rss_kb: 18748,
+            hwm_kb: 19012
+        })
+    );
+    assert_eq!(Memory::parse("VmRSS:\t1 kB\n"), None, "no VmHWM");
+    let own = Memory::of(std::process::id()).expect("this process's own status");
+    assert!(own.rss_kb > 0 && own.hwm_kb >= own.rss_kb, "{own:?}");
+}
+
+#[test]
+fn the_soak_mix_is_spread_evenly_and_exact() {
+    assert_eq!(Mix::parse("80/10/10"), Some(Mix::default()));
+    for bad in ["80/10", "80/10/20", "a/b/c", "80/10/10/0"] {
+        assert_eq!(Mix::parse(bad), None, "{bad}");
+    }
+    let run = |mix: Mix, n: usize| {
+        let mut so_far = std::collections::BTreeMap::new();
+        let mut order = Vec::new();
+        for _ in 0..n {
+            let kind = mix.next(&so_far);
+            *so_far.entry(kind).or_insert(0u64) += 1;
+            order.push(kind);
+        }
+        (so_far, order)
+    };
+    let (counts, order) = run(Mix::default(), 1_000);
+    assert_eq!(counts[&KeyKind::Valid], 800);
+    assert_eq!(counts[&KeyKind::Unknown], 100);
+    assert_eq!(counts[&KeyKind::Missing], 100);
+    for ten in order.chunks(10) {
+        assert_eq!(
+            ten.iter().filter(|k| **k == KeyKind::Valid).count(),
+            8,
+            "{ten:?}"
+        );
+    }
+    let only = Mix::parse("0/100/0").unwrap();
+    assert_eq!(
+        run(only, 50).0.keys().collect::<Vec<_>>(),
+        [&KeyKind::Unknown]
     );
 }

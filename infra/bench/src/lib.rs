@@ -3,13 +3,15 @@
 //!
 //! - [`cold_start`]: spawn → first `invocation/next`, repeated;
 //! - [`proxy`]: a counting HTTP proxy put in front of the AWS emulator;
-//! - [`sm_count`]: Secrets Manager calls made by N requests on one warm container.
+//! - [`sm_count`]: Secrets Manager calls made by N requests on one warm container;
+//! - [`soak`]: one warm container for many invocations: answers, handler times, memory.
 //!
 //! `probe-run` (one probe run against testkit's fake registries) is a binary only.
 
 pub mod cold_start;
 pub mod proxy;
 pub mod sm_count;
+pub mod soak;
 
 use std::time::Duration;
 
@@ -27,4 +29,14 @@ pub fn median_p90(samples: &[Duration]) -> (Duration, Duration) {
         (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2
     };
     (median, rank(0.9))
+}
+
+/// The `p` quantile (0 < p ≤ 1, nearest rank) of durations sorted in ascending order;
+/// zero when there are none.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
 }

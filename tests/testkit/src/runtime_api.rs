@@ -420,6 +420,11 @@ impl FunctionProcess {
     pub async fn kill(&mut self) {
         let _ = self.child.kill().await;
     }
+
+    /// The process id while it runs (to read its `/proc/<pid>/status`, say).
+    pub fn id(&self) -> Option<u32> {
+        self.child.id()
+    }
 }
 
 /// A function binary and its Runtime API server.
