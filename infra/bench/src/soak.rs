@@ -34,6 +34,10 @@ pub struct Options {
     pub progress_every: usize,
     /// The share of each kind of key.
     pub mix: Mix,
+    /// Where the table lives when not in the same emulator as the key secret (dynalite,
+    /// whose Scan is much faster than moto's; the function is pointed at it with
+    /// `AWS_ENDPOINT_URL_DYNAMODB`).
+    pub dynamodb_endpoint: Option<String>,
 }
 
 impl Options {
@@ -46,6 +50,7 @@ impl Options {
             time_limit: None,
             progress_every: (invocations / 10).max(1),
             mix: Mix::default(),
+            dynamodb_endpoint: None,
         }
     }
 }
@@ -284,19 +289,30 @@ pub async fn run(binary: &Path, endpoint: &str, options: Options) -> Result<Repo
     // Given a table of connectors and a key secret holding one key, in the emulator ...
     let key = fresh_key();
     let world = World::create(endpoint, &key_document(&[("soak", &key)])).await;
-    world.seed(&rows(options.connectors)).await;
+    let tables = match &options.dynamodb_endpoint {
+        Some(other) => {
+            if !is_local_endpoint(other) {
+                return Err(format!("{other} is not a local emulator").into());
+            }
+            let tables = World::named(other).await;
+            tables.store.create_table().await?;
+            tables
+        }
+        None => world.clone(),
+    };
+    tables.seed(&rows(options.connectors)).await;
 
     // ... and the function on one container, asking for its first event,
-    let mut function = Function::start(
-        binary,
-        &[
-            ("AWS_ENDPOINT_URL", endpoint),
-            ("CONNECTORS_TABLE", &world.table),
-            ("API_KEYS_SECRET_ID", &world.secret_id),
-            ("RUST_LOG", "warn"),
-        ],
-    )
-    .await;
+    let mut vars = vec![
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("CONNECTORS_TABLE", tables.table.as_str()),
+        ("API_KEYS_SECRET_ID", world.secret_id.as_str()),
+        ("RUST_LOG", "warn"),
+    ];
+    if let Some(other) = &options.dynamodb_endpoint {
+        vars.push(("AWS_ENDPOINT_URL_DYNAMODB", other));
+    }
+    let mut function = Function::start(binary, &vars).await;
     let pid = function.process.id().ok_or("the function exited at once")?;
     wait_for_next(&mut function, 0).await?;
     let memory_start = Memory::of(pid)?;
