@@ -64,7 +64,8 @@ fn v4(ip: Ipv4Addr) -> Option<Refusal> {
 
 /// The IPv4 address an IPv6 address carries, if it is one of the forms that do: NAT64
 /// (`64:ff9b::/96`, and the local-use `64:ff9b:1::/48`, flagged `true`) and IPv4-compatible
-/// (`::/96`, less `::` and `::1`) in the last 32 bits, 6to4 (`2002::/16`) in bits 16–47.
+/// (`::/96`, less `::` and `::1`) and IPv4-translated (`::ffff:0:0:0/96`) in the last 32 bits,
+/// 6to4 (`2002::/16`) in bits 16–47.
 /// (IPv4-mapped `::ffff:0:0/96` is made canonical before.)
 fn embedded_v4(ip: Ipv6Addr) -> Option<(Ipv4Addr, bool)> {
     let s = ip.segments();
@@ -76,6 +77,8 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<(Ipv4Addr, bool)> {
     match s {
         [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some((v4(hi, lo), false)),
         [0x64, 0xff9b, 1, _, _, _, hi, lo] => Some((v4(hi, lo), true)),
+        // IPv4-translated (SIIT, `::ffff:0:0:0/96`).
+        [0, 0, 0, 0, 0xffff, 0, hi, lo] => Some((v4(hi, lo), false)),
         [0, 0, 0, 0, 0, 0, 0, 0 | 1] => None,
         [0, 0, 0, 0, 0, 0, hi, lo] => Some((v4(hi, lo), false)),
         [0x2002, hi, lo, ..] => Some((v4(hi, lo), false)),
@@ -237,6 +240,7 @@ mod tests {
             IpAddr::V6(Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, hi, lo)),
             IpAddr::V6(Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, hi, lo)),
             IpAddr::V6(Ipv6Addr::new(0, 0, 0, 0, 0, 0, hi, lo)),
+            IpAddr::V6(Ipv6Addr::new(0, 0, 0, 0, 0xffff, 0, hi, lo)),
             IpAddr::V6(Ipv6Addr::new(0x2002, hi, lo, 0, 0, 0, 0, 1)),
         ]
     }
