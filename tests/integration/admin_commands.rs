@@ -647,3 +647,64 @@ async fn forward(
     }
     Ok(response)
 }
+
+/// Two other writers' changes made on top of ours before chadmin reads the secret back:
+/// our version is then neither AWSCURRENT nor AWSPREVIOUS.
+fn two_writers_follow(proxy: &LosingProxy, world: &World) {
+    let other = world.clone();
+    proxy.meanwhile(async move {
+        another_writer_adds(&other, "x").await;
+        another_writer_adds(&other, "y").await;
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_created_whose_answer_is_lost_while_two_writers_follow_is_printed_and_kept_once() {
+    let Some(world) = World::init().await else {
+        return;
+    };
+    let proxy = LosingProxy::start(&world.endpoint, UPDATE_STAGE, 1).await;
+    two_writers_follow(&proxy, &world);
+
+    let out = world
+        .chadmin(&["keys", "create", "--name", "ci"])
+        .env("AWS_ENDPOINT_URL", &proxy.url())
+        .output()
+        .await;
+
+    assert_eq!(proxy.lost(), 1, "the answer was lost");
+    assert!(out.success, "exit {}: {}", out.code, out.stderr);
+    assert_eq!(out.stdout.lines().count(), 1, "{:?}", out.stdout);
+    let doc: KeyDocument = serde_json::from_str(&world.key_secret_text().await).unwrap();
+    let mut names: Vec<&str> = doc.keys.iter().map(|k| k.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["ci", "x", "y"]);
+    let ci = doc.keys.iter().find(|k| k.name == "ci").unwrap();
+    assert_eq!(
+        ci.sha256.as_deref(),
+        Some(KeyDigest::of(out.stdout.trim()).to_hex().as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoke_whose_answer_is_lost_while_two_writers_follow_is_reported_done() {
+    let Some(world) = World::init().await else {
+        return;
+    };
+    world.create_key("a", &[]).await;
+    world.create_key("b", &[]).await;
+    let proxy = LosingProxy::start(&world.endpoint, UPDATE_STAGE, 1).await;
+    two_writers_follow(&proxy, &world);
+
+    let out = world
+        .chadmin(&["keys", "revoke", "a"])
+        .env("AWS_ENDPOINT_URL", &proxy.url())
+        .output()
+        .await;
+
+    assert_eq!(proxy.lost(), 1, "the answer was lost");
+    assert!(out.success, "exit {}: {}", out.code, out.stderr);
+    let mut names = key_names(&world).await;
+    names.sort_unstable();
+    assert_eq!(names, ["b", "x", "y"]);
+}

@@ -101,7 +101,13 @@ pub async fn create(
     let (key, entry) = new_key(args, now)?;
     secret
         .update(|doc| {
-            if doc.keys.iter().any(|k| k.name == entry.name) {
+            if let Some(existing) = doc.keys.iter().find(|k| k.name == entry.name) {
+                // This very key (its digest is of a fresh random key): an earlier attempt
+                // of this update was made, though its answer was lost and other writers'
+                // changes followed it. Nothing left to do.
+                if existing.sha256.is_some() && existing.sha256 == entry.sha256 {
+                    return Ok(());
+                }
                 return Err(AdminError::AlreadyExists(format!(
                     "an API key named {:?} already exists; revoke it first or pick another name",
                     entry.name
@@ -143,13 +149,21 @@ pub async fn recreate(
 
 /// Removes the key with this name; an unknown name is an error.
 pub async fn revoke(secret: &KeySecret, name: &str) -> Result<()> {
+    // Whether an earlier attempt of this update found the key: if a retry no longer does,
+    // that attempt was made (its answer lost, other writers' changes on top), or someone
+    // else revoked it meanwhile. Either way the key is gone, as asked.
+    let mut found = false;
     secret
         .update(|doc| {
             let before = doc.keys.len();
             doc.keys.retain(|k| k.name != name);
             if doc.keys.len() == before {
+                if found {
+                    return Ok(());
+                }
                 return Err(AdminError::NotFound(format!("no API key named {name:?}")));
             }
+            found = true;
             Ok(())
         })
         .await
