@@ -5,7 +5,7 @@
 //!
 //!     make soak                                  # release build, 100,000 invocations
 //!     make soak SOAK_INVOCATIONS=5000            # a quick run
-//!     infra/devstack/scripts/with-emulators.sh target/release/soak [--invocations N] [--warm-up N] [--mix V/U/M] [--max-minutes M] [--dynamodb-on-dynalite] [BINARY]
+//!     infra/devstack/scripts/with-emulators.sh target/release/soak [--invocations N] [--warm-up N] [--mix V/U/M] [--max-minutes M] [--connectors N] [--dynamodb-on-dynalite] [BINARY]
 //!
 //! `--dynamodb-on-dynalite` puts the table on dynalite (the key secret stays on moto): moto's
 //! Scan of 100 rows takes about 40 ms on the development machine, which limits a run on moto
@@ -39,6 +39,7 @@ fn parse_args() -> Result<(Options, Option<PathBuf>), String> {
     let mut mix = Mix::default();
     let mut binary = None;
     let mut dynamodb = None;
+    let mut connectors = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -61,6 +62,12 @@ fn parse_args() -> Result<(Options, Option<PathBuf>), String> {
                 let minutes = positive(args.next(), "--max-minutes")?;
                 time_limit = Some(Duration::from_secs(60 * minutes as u64));
             }
+            "--connectors" => {
+                connectors = Some(
+                    u32::try_from(positive(args.next(), "--connectors")?)
+                        .map_err(|_| "--connectors is too large")?,
+                )
+            }
             "--dynamodb-on-dynalite" => {
                 dynamodb = Some(std::env::var("DYNALITE_ENDPOINT_URL").map_err(|_| {
                     "--dynamodb-on-dynalite needs DYNALITE_ENDPOINT_URL (run under with-emulators.sh)"
@@ -80,6 +87,9 @@ fn parse_args() -> Result<(Options, Option<PathBuf>), String> {
     options.time_limit = time_limit;
     options.mix = mix;
     options.dynamodb_endpoint = dynamodb;
+    if let Some(n) = connectors {
+        options.connectors = n;
+    }
     Ok((options, binary))
 }
 
@@ -170,7 +180,7 @@ async fn main() -> ExitCode {
         Ok(parsed) => parsed,
         Err(e) => {
             eprintln!(
-                "{e}\nusage: soak [--invocations N] [--warm-up N] [--mix V/U/M] [--max-minutes M] [--dynamodb-on-dynalite] [BINARY]"
+                "{e}\nusage: soak [--invocations N] [--warm-up N] [--mix V/U/M] [--max-minutes M] [--connectors N] [--dynamodb-on-dynalite] [BINARY]"
             );
             return ExitCode::FAILURE;
         }
