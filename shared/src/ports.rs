@@ -138,6 +138,32 @@ pub trait ConnectorCatalog: Send + Sync {
 /// The most rows one [`ConnectorCatalog::update_settings`] changes (one transaction).
 pub const MAX_CONNECTORS_PER_CHANGE: usize = 25;
 
+/// The rule every [`ConnectorCatalog::update_settings`] applies before it reads anything:
+/// a change is refused when it is too large, or names one connector or one name twice.
+pub fn check_settings_change(
+    changes: &[(ConnectorId, ConnectorSettings)],
+) -> Result<(), CatalogError> {
+    if changes.len() > MAX_CONNECTORS_PER_CHANGE {
+        return Err(CatalogError::TooLarge {
+            asked: changes.len(),
+            max: MAX_CONNECTORS_PER_CHANGE,
+        });
+    }
+    let (mut ids, mut names) = (
+        std::collections::HashSet::new(),
+        std::collections::HashSet::new(),
+    );
+    for (id, to) in changes {
+        if !ids.insert(*id) {
+            return Err(CatalogError::RepeatedId(*id));
+        }
+        if !names.insert(to.name.as_str()) {
+            return Err(CatalogError::RepeatedName(to.name.clone()));
+        }
+    }
+    Ok(())
+}
+
 /// Why the catalog did not make a change. Apart from `Dependency`, nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CatalogError {

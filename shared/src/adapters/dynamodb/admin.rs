@@ -12,7 +12,7 @@ use super::schema::{
 };
 use super::DynamoConnectorStore;
 use crate::domain::{Catalog, CatalogRow, Connector, ConnectorId, ConnectorSettings};
-use crate::ports::{CatalogError, ConnectorCatalog, DependencyError, MAX_CONNECTORS_PER_CHANGE};
+use crate::ports::{check_settings_change, CatalogError, ConnectorCatalog, DependencyError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, TransactWriteItem,
@@ -273,7 +273,7 @@ impl ConnectorCatalog for DynamoConnectorStore {
         &self,
         changes: &[(ConnectorId, ConnectorSettings)],
     ) -> Result<(), CatalogError> {
-        check_change(changes)?;
+        check_settings_change(changes)?;
         for _ in 0..ATTEMPTS {
             if self.try_update(changes).await? {
                 return Ok(());
@@ -315,26 +315,6 @@ impl ConnectorCatalog for DynamoConnectorStore {
         }
         Err(CatalogError::Contended)
     }
-}
-
-/// Refuses a change that cannot be made: too large, an id twice, a name twice.
-fn check_change(changes: &[(ConnectorId, ConnectorSettings)]) -> Result<(), CatalogError> {
-    if changes.len() > MAX_CONNECTORS_PER_CHANGE {
-        return Err(CatalogError::TooLarge {
-            asked: changes.len(),
-            max: MAX_CONNECTORS_PER_CHANGE,
-        });
-    }
-    let (mut ids, mut names) = (HashSet::new(), HashSet::new());
-    for (id, to) in changes {
-        if !ids.insert(*id) {
-            return Err(CatalogError::RepeatedId(*id));
-        }
-        if !names.insert(to.name.as_str()) {
-            return Err(CatalogError::RepeatedName(to.name.clone()));
-        }
-    }
-    Ok(())
 }
 
 impl DynamoConnectorStore {

@@ -2,7 +2,7 @@
 //! adapter: ids never reused, names unique (compared exactly), every change all or nothing.
 
 use crate::domain::{Catalog, CatalogRow, Connector, ConnectorId, ConnectorSettings};
-use crate::ports::{CatalogError, ConnectorCatalog, DependencyError, MAX_CONNECTORS_PER_CHANGE};
+use crate::ports::{check_settings_change, CatalogError, ConnectorCatalog, DependencyError};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
@@ -116,24 +116,11 @@ impl ConnectorCatalog for InMemoryCatalog {
         &self,
         changes: &[(ConnectorId, ConnectorSettings)],
     ) -> Result<(), CatalogError> {
-        if changes.len() > MAX_CONNECTORS_PER_CHANGE {
-            return Err(CatalogError::TooLarge {
-                asked: changes.len(),
-                max: MAX_CONNECTORS_PER_CHANGE,
-            });
-        }
+        check_settings_change(changes)?;
         let mut table = self.table();
-        let (mut ids, mut names) = (HashSet::new(), HashSet::new());
-        for (id, to) in changes {
-            if !ids.insert(*id) {
-                return Err(CatalogError::RepeatedId(*id));
-            }
-            if !names.insert(to.name.as_str()) {
-                return Err(CatalogError::RepeatedName(to.name.clone()));
-            }
-            if !table.rows.contains_key(id) {
-                return Err(CatalogError::NotFound(*id));
-            }
+        let ids: HashSet<ConnectorId> = changes.iter().map(|(id, _)| *id).collect();
+        if let Some((id, _)) = changes.iter().find(|(id, _)| !table.rows.contains_key(id)) {
+            return Err(CatalogError::NotFound(*id));
         }
         // A name may be taken from a connector of the change (it gets another), never
         // from one outside it.
