@@ -15,6 +15,15 @@ pub mod soak;
 
 use std::time::Duration;
 
+/// The emulator the tools run against: `AWS_ENDPOINT_URL`, which must be a local endpoint
+/// (`infra/devstack/scripts/with-emulators.sh` sets it); otherwise the line to print.
+pub fn local_endpoint() -> Result<String, String> {
+    match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(url) if shared::aws::is_local_endpoint(&url) => Ok(url),
+        _ => Err("AWS_ENDPOINT_URL must point at the local emulator: run under infra/devstack/scripts/with-emulators.sh".into()),
+    }
+}
+
 /// Median and 90th percentile (nearest rank) of a set of durations.
 pub fn median_p90(samples: &[Duration]) -> (Duration, Duration) {
     let mut s = samples.to_vec();

@@ -5,7 +5,6 @@
 //!
 //! Exits non-zero unless every answer is 200 and exactly one `GetSecretValue` was made.
 
-use shared::aws::is_local_endpoint;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use testkit::binaries::in_profile;
@@ -28,10 +27,10 @@ async fn main() -> ExitCode {
             binary = Some(PathBuf::from(arg));
         }
     }
-    let endpoint = match std::env::var("AWS_ENDPOINT_URL") {
-        Ok(url) if is_local_endpoint(&url) => url,
-        _ => {
-            eprintln!("AWS_ENDPOINT_URL must point at the local emulator: run under infra/devstack/scripts/with-emulators.sh");
+    let endpoint = match benchkit::local_endpoint() {
+        Ok(url) => url,
+        Err(e) => {
+            eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };

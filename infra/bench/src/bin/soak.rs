@@ -15,7 +15,6 @@
 //! valid key, 403 otherwise) or the process fails.
 
 use benchkit::soak::{self, KeyKind, Memory, Mix, Options, Report};
-use shared::aws::is_local_endpoint;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -185,10 +184,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let endpoint = match std::env::var("AWS_ENDPOINT_URL") {
-        Ok(url) if is_local_endpoint(&url) => url,
-        _ => {
-            eprintln!("AWS_ENDPOINT_URL must point at the local emulator: run under infra/devstack/scripts/with-emulators.sh");
+    let endpoint = match benchkit::local_endpoint() {
+        Ok(url) => url,
+        Err(e) => {
+            eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };

@@ -3,7 +3,6 @@
 
 use benchkit::cold_start::{self, Phases};
 use serde_json::{json, Value};
-use shared::aws::is_local_endpoint;
 use shared::domain::{ConnectorId, Health};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -43,10 +42,7 @@ pub async fn measure(
     runs: usize,
     extra_env: &[(String, String)],
 ) -> Result<(), String> {
-    let endpoint = match std::env::var("AWS_ENDPOINT_URL") {
-        Ok(url) if is_local_endpoint(&url) => url,
-        _ => return Err("--first-invocation needs AWS_ENDPOINT_URL pointing at the local emulator: run under infra/devstack/scripts/with-emulators.sh".into()),
-    };
+    let endpoint = benchkit::local_endpoint().map_err(|e| format!("--first-invocation: {e}"))?;
     let key = fresh_key();
     let world = World::create(&endpoint, &key_document(&[("bench", &key)])).await;
     world.seed(&sample_connectors()).await;
