@@ -6,6 +6,8 @@
 //! - [`config`]: typed configuration read from the environment at cold start.
 //! - [`probe`]: probe targets, outcomes and state-change events, as values and rules.
 //! - [`runner`]: one probe run (bounded concurrency, deadline, retries, contained panics).
+//! - [`cycle`]: a schedule tick: who begins it, how its connectors are batched, claimed and
+//!   measured for freshness.
 //! - [`ports`]: every trait the handlers and the run are generic over.
 //! - [`adapters`]: DynamoDB, Secrets Manager, EventBridge, the HTTP prober, and in-memory
 //!   fakes (feature `memory`).
@@ -18,6 +20,7 @@ pub mod adapters;
 pub mod auth;
 pub mod aws;
 pub mod config;
+pub mod cycle;
 pub mod domain;
 pub mod http;
 pub mod logging;

@@ -6,8 +6,10 @@ use crate::adapters::dynamodb::DynamoConnectorStore;
 use crate::adapters::eventbridge::EventBridgePublisher;
 use crate::adapters::http_prober::{HttpProber, SystemResolver, SystemTrust};
 use crate::adapters::secrets_manager::SecretsManagerKeySource;
+use crate::adapters::sqs::SqsBatchQueue;
 use crate::auth::KeyCache;
-use crate::config::{ApiConfig, ConfigError, ProbeConfig};
+use crate::config::{ApiConfig, ConfigError, CycleConfig, ProbeConfig};
+use crate::cycle::Cycles;
 use crate::ports::SystemClock;
 use crate::runner::RunPorts;
 use aws_config::SdkConfig;
@@ -59,7 +61,12 @@ pub type ProbePorts =
 pub struct ProbeDependencies {
     pub store: Arc<DynamoConnectorStore>,
     pub ports: ProbePorts,
+    aws: SdkConfig,
 }
+
+/// How a production probe function shares out its cycles: claims on the table, batches on
+/// the SQS probe queue (when one is configured).
+pub type ProbeCycles = Cycles<DynamoConnectorStore, SqsBatchQueue>;
 
 impl ProbeDependencies {
     /// What the probe function does at cold start: typed config, the SDK config, the
@@ -109,6 +116,26 @@ impl ProbeDependencies {
                 events: Arc::new(events),
             },
             store,
+            aws: aws.clone(),
+        }
+    }
+
+    /// The cycle settings from the environment, with the ledger (the table) and the probe
+    /// queue's client (built only when a queue is configured; makes no network call).
+    pub fn cycles_from_env(&self) -> Result<ProbeCycles, lambda_runtime::Error> {
+        let config = CycleConfig::from_env().map_err(invalid)?;
+        Ok(self.cycles(config))
+    }
+
+    pub fn cycles(&self, config: CycleConfig) -> ProbeCycles {
+        let queue = config
+            .queue_url
+            .as_deref()
+            .map(|url| Arc::new(SqsBatchQueue::new(aws_sdk_sqs::Client::new(&self.aws), url)));
+        Cycles {
+            ledger: self.store.clone(),
+            queue,
+            config,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! - [`dynamodb`]: the connector table (the only code that knows the row schema).
 //! - [`secrets_manager`]: the API key document.
 //! - [`eventbridge`]: state-change events.
+//! - [`sqs`]: the probe queue, where a large cycle's batches go.
 //! - [`http_prober`]: the HTTP(S) prober.
 //! - `memory` (feature `memory`): in-memory fakes of every port, for tests and benchmarks.
 
@@ -12,3 +13,4 @@ pub mod http_prober;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
 pub mod secrets_manager;
+pub mod sqs;

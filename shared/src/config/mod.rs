@@ -4,13 +4,16 @@
 //!
 //! - [`api`]: what the two read functions need.
 //! - [`probe`]: what a probe run needs.
+//! - [`cycle`]: how the scheduled probe shares out a cycle (queue, batch size, interval).
 //!
 //! Both read their variables through [`Env`], so every variable is parsed the same way.
 
 pub mod api;
+pub mod cycle;
 pub mod probe;
 
 pub use api::ApiConfig;
+pub use cycle::CycleConfig;
 pub use probe::ProbeConfig;
 
 use std::time::Duration;

@@ -50,6 +50,12 @@ pub mod attr {
     /// A name reservation's: the id of the connector holding the name (its `name` is the
     /// name itself).
     pub const OWNER: &str = "owner";
+    /// The counter item's: the latest probe cycle begun (N, its scheduled time in epoch
+    /// seconds).
+    pub const LAST_CYCLE: &str = "lastCycle";
+    /// A connector's claim by a probe worker (N): the cycle, and until when (epoch ms).
+    pub const CLAIM_CYCLE: &str = "claimCycle";
+    pub const CLAIMED_UNTIL: &str = "claimedUntil";
 }
 
 /// The key of a connector's item.

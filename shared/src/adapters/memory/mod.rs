@@ -2,9 +2,11 @@
 //! tests, the run's tests and the benchmarks use in place of AWS.
 
 mod catalog;
+mod cycle;
 mod probe;
 
 pub use catalog::InMemoryCatalog;
+pub use cycle::{InMemoryLedger, InMemoryQueue};
 pub use probe::{InMemoryEvents, InMemoryProbeStore};
 
 use crate::domain::{Connector, ConnectorId};
