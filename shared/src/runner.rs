@@ -13,6 +13,7 @@ use crate::ports::{
 };
 use crate::probe::events::StateChange;
 use crate::probe::outcome::{Failure, FailureKind, Observation, ProbeOutcome, ProbeRecord};
+pub use crate::probe::schedule::most_overdue_first;
 use crate::probe::target::ProbeTarget;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -155,7 +156,8 @@ fn fits(now: Instant, timeout: Duration, reserve: Duration, deadline: Instant) -
         .is_some_and(|end| end <= deadline)
 }
 
-/// Probes `targets` and writes each result; returns the counts.
+/// Probes `targets`, most overdue first ([`most_overdue_first`]), and writes each result;
+/// returns the counts.
 pub async fn run<W, P, C, E>(
     targets: Vec<ProbeTarget>,
     ports: RunPorts<W, P, C, E>,
@@ -169,6 +171,8 @@ where
     E: StateChangePublisher + 'static,
 {
     let started = now();
+    let mut targets = targets;
+    most_overdue_first(&mut targets);
     let mut summary = RunSummary {
         total: targets.len() as u64,
         ..RunSummary::default()
@@ -435,6 +439,8 @@ mod tests {
         max_in_flight: AtomicU32,
         delay: Duration,
         panic_id: u32,
+        /// The ids probed, in the order their probes started.
+        seen: Mutex<Vec<u32>>,
     }
 
     impl ScriptedProber {
@@ -447,6 +453,7 @@ mod tests {
     impl Prober for ScriptedProber {
         async fn probe(&self, target: &ProbeTarget, _timeout: Duration) -> ProbeOutcome {
             self.calls.fetch_add(1, Ordering::SeqCst);
+            self.seen.lock().unwrap().push(target.id.get());
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.max_in_flight.fetch_max(now, Ordering::SeqCst);
             if !self.delay.is_zero() {
@@ -623,6 +630,77 @@ mod tests {
         assert!(store.record(id(2)).is_none(), "skipped rows are untouched");
         assert!(store.record(id(4)).is_none());
         assert_eq!(prober.calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// Reads the store's targets (with what it last wrote as their previous result) and
+    /// runs them; returns the ids the prober was asked about.
+    async fn run_and_see(
+        store: &Arc<InMemoryProbeStore>,
+        clock: &Arc<ManualClock>,
+        settings: &RunSettings,
+        deadline: Instant,
+    ) -> Vec<u32> {
+        let prober = Arc::new(ScriptedProber {
+            delay: Duration::from_secs(2),
+            ..ScriptedProber::default()
+        });
+        let ports = RunPorts {
+            writer: store.clone(),
+            prober: prober.clone(),
+            clock: clock.clone(),
+            events: no_events(),
+        };
+        let targets = crate::ports::ProbeTargetReader::targets(store.as_ref())
+            .await
+            .unwrap();
+        run(targets, ports, settings, deadline).await;
+        let mut seen = prober.seen.lock().unwrap().clone();
+        seen.sort_unstable();
+        seen
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn runs_cut_short_by_the_deadline_take_turns() {
+        // Given ten connectors, one probe at a time, each probe 2 s, and a run that has
+        // room for five of them
+        let store = Arc::new(InMemoryProbeStore::new(targets(1..=10)));
+        let clock = Arc::new(ManualClock::new());
+        let mut st = settings();
+        st.concurrency = 1;
+        st.default_timeout = Duration::from_secs(2);
+        st.write_reserve = Duration::from_secs(1);
+        let budget = Duration::from_secs(11);
+
+        // When two runs follow one another
+        let first = run_and_see(&store, &clock, &st, now() + budget).await;
+        clock.advance(Duration::from_secs(60));
+        let second = run_and_see(&store, &clock, &st, now() + budget).await;
+
+        // Then the second probes the five the first could not reach, and then the five
+        // checked longest ago
+        assert_eq!(first.len(), 5, "{first:?}");
+        assert_eq!(second.len(), 5, "{second:?}");
+        assert!(
+            first.iter().all(|i| !second.contains(i)),
+            "{first:?} then {second:?}"
+        );
+        clock.advance(Duration::from_secs(60));
+        let third = run_and_see(&store, &clock, &st, now() + budget).await;
+        assert_eq!(third, first);
+    }
+
+    #[test]
+    fn the_most_overdue_come_first() {
+        let at = |s: i64| Some(ManualClock::start_utc() + chrono::Duration::seconds(s));
+        let mut ts = targets([5, 4, 3, 2, 1, 6]);
+        // 5: checked at 20, 4: never, 3: at 10, 2: at 20, 1: never, 6: at 5
+        ts[0].previous.last_checked = at(20);
+        ts[2].previous.last_checked = at(10);
+        ts[3].previous.last_checked = at(20);
+        ts[5].previous.last_checked = at(5);
+        most_overdue_first(&mut ts);
+        let order: Vec<u32> = ts.iter().map(|t| t.id.get()).collect();
+        assert_eq!(order, [1, 4, 6, 3, 2, 5]);
     }
 
     #[tokio::test]

@@ -12,4 +12,5 @@
 
 pub mod events;
 pub mod outcome;
+pub mod schedule;
 pub mod target;

@@ -7,7 +7,7 @@ use crate::ports::{
 };
 use crate::probe::events::StateChange;
 use crate::probe::outcome::ProbeRecord;
-use crate::probe::target::ProbeTarget;
+use crate::probe::target::{PreviousResult, ProbeTarget};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -85,13 +85,30 @@ impl InMemoryProbeStore {
     }
 }
 
+impl Row {
+    /// The target as a read of the row sees it: its previous result is the last one
+    /// written, as in the table.
+    fn read(&self) -> ProbeTarget {
+        let mut target = self.target.clone();
+        if let Some(r) = &self.record {
+            target.previous = PreviousResult {
+                state: Some(r.state),
+                last_checked: Some(r.last_checked),
+                consecutive_failures: r.consecutive_failures,
+                state_changed_at: Some(r.state_changed_at),
+            };
+        }
+        target
+    }
+}
+
 impl ProbeTargetReader for InMemoryProbeStore {
     async fn targets(&self) -> Result<Vec<ProbeTarget>, DependencyError> {
-        Ok(self.rows().values().map(|r| r.target.clone()).collect())
+        Ok(self.rows().values().map(Row::read).collect())
     }
 
     async fn target(&self, id: ConnectorId) -> Result<Option<ProbeTarget>, DependencyError> {
-        Ok(self.rows().get(&id).map(|r| r.target.clone()))
+        Ok(self.rows().get(&id).map(Row::read))
     }
 }
 
