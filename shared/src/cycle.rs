@@ -15,13 +15,13 @@
 
 use crate::domain::{format_timestamp, parse_timestamp, ConnectorId};
 
+use crate::config::CycleConfig;
 use crate::ports::DependencyError;
 use crate::probe::target::ProbeTarget;
 use crate::runner::{RunSettings, PUBLISH_MARGIN, SUMMARY_MARGIN};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use crate::config::CycleConfig;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -203,7 +203,10 @@ pub trait CycleLedger: Send + Sync {
 pub trait BatchQueue: Send + Sync {
     /// Sends `batches`; returns how many were accepted (each one that could not be sent
     /// is logged with its cause). An error: nothing could be sent.
-    fn send(&self, batches: &[Batch]) -> impl Future<Output = Result<usize, DependencyError>> + Send;
+    fn send(
+        &self,
+        batches: &[Batch],
+    ) -> impl Future<Output = Result<usize, DependencyError>> + Send;
 }
 
 #[cfg(test)]
@@ -221,9 +224,13 @@ mod tests {
     #[test]
     fn a_cycle_is_named_by_the_scheduled_time_of_its_tick() {
         let now = Utc.with_ymd_and_hms(2026, 5, 1, 12, 3, 7).unwrap();
-        let event = serde_json::json!({"detail-type": "Scheduled Event", "time": "2026-05-01T12:00:00Z"});
+        let event =
+            serde_json::json!({"detail-type": "Scheduled Event", "time": "2026-05-01T12:00:00Z"});
         let cycle = CycleId::of_event(&event, now);
-        assert_eq!(cycle.start(), Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap());
+        assert_eq!(
+            cycle.start(),
+            Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap()
+        );
         assert_eq!(cycle.start_text(), "2026-05-01T12:00:00.000Z");
         assert_eq!(CycleId::of_event(&serde_json::json!({}), now).start(), now);
     }
@@ -258,7 +265,10 @@ mod tests {
     #[test]
     fn inline_capacity_assumes_every_connector_hangs() {
         let settings = RunSettings::default(); // 10 s, 1 retry, 0.5 s pause, 1.5 s write
-        assert_eq!(worst_case_per_connector(&settings), Duration::from_millis(22_000));
+        assert_eq!(
+            worst_case_per_connector(&settings),
+            Duration::from_millis(22_000)
+        );
         // 60 s less the margins is two rounds of 22 s: 2 × 32 slots.
         assert_eq!(inline_capacity(&settings, Duration::from_secs(60)), 64);
         assert_eq!(inline_capacity(&settings, Duration::from_secs(20)), 0);
@@ -290,6 +300,9 @@ mod tests {
                 oldest_check_age_seconds: 901,
             }
         );
-        assert_eq!(freshness(&[], at, Duration::from_secs(300)), Freshness::default());
+        assert_eq!(
+            freshness(&[], at, Duration::from_secs(300)),
+            Freshness::default()
+        );
     }
 }

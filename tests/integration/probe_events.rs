@@ -8,6 +8,9 @@ use chrono::{TimeZone, Utc};
 use probe_connectors::handler::ProbeConnectors;
 use serde_json::{json, Value};
 use shared::adapters::eventbridge::EventBridgePublisher;
+use shared::adapters::sqs::SqsBatchQueue;
+use shared::config::CycleConfig;
+use shared::cycle::Cycles;
 use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
 use shared::ports::SystemClock;
 use shared::probe::events::{DETAIL_TYPE, SOURCE};
@@ -158,11 +161,20 @@ async fn one_message_per_state_change_and_none_without_one() {
             default_timeout: Duration::from_secs(5),
             ..RunSettings::default()
         },
+        Cycles {
+            ledger: Arc::new(world.store.clone()),
+            queue: None::<Arc<SqsBatchQueue>>,
+            config: CycleConfig::default(),
+        },
     );
     let deadline = || Instant::now() + Duration::from_secs(60);
 
     // When the prober runs ...
-    let first = handler.handle(&json!({}), deadline()).await.expect("run");
+    // Two schedule ticks, each a cycle of its own.
+    let tick =
+        |ago: i64| json!({"time": (Utc::now() - chrono::Duration::seconds(ago)).to_rfc3339()});
+    let first = handler.handle(&tick(10), deadline()).await.expect("run");
+    let first = first.run().expect("probed").clone();
     assert_eq!((first.healthy, first.error, first.written), (1, 1, 2));
     assert_eq!((first.events_published, first.event_failures), (1, 0));
 
@@ -184,7 +196,8 @@ async fn one_message_per_state_change_and_none_without_one() {
         .is_some_and(|t| t.ends_with('Z')));
 
     // When it runs again and nothing changed, no message arrives.
-    let second = handler.handle(&json!({}), deadline()).await.expect("run");
+    let second = handler.handle(&tick(0), deadline()).await.expect("run");
+    let second = second.run().expect("probed").clone();
     assert_eq!((second.written, second.events_published), (2, 0));
     let messages = drain(&sqs, &queue, Duration::from_secs(3)).await;
     assert!(messages.is_empty(), "{messages:#?}");

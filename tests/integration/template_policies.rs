@@ -13,6 +13,12 @@
 //!   `events:PutEvents` on the default bus, and nothing else but `GetSecretValue` on the one
 //!   extra CA secret of the `ProbeExtraCaSecretArn` parameter, granted only under the
 //!   condition that the parameter is set (its default is empty, its pattern one full ARN);
+//! - the scheduled function may also send to the probe queue (`sqs:SendMessage` on the queue
+//!   an event source mapping feeds to a worker) and nothing else of SQS;
+//! - a queue worker (the function of an SQS event source mapping) has `UpdateItem` on the
+//!   table (claims and results), `ReceiveMessage`, `DeleteMessage` and `GetQueueAttributes`
+//!   on its own queue only, the same events and extra CA grants as the scheduled function, and
+//!   nothing else; it is invoked by nothing else;
 //! - the only managed policy is `AWSLambdaBasicExecutionRole`, which SAM attaches to every
 //!   function role (CloudWatch Logs `CreateLogGroup`/`CreateLogStream`/`PutLogEvents`; its
 //!   resource is `*` inside that AWS policy, the one documented exception).
@@ -125,14 +131,21 @@ fn grants(template: &Value) -> (Vec<Grant>, Vec<String>) {
             }
             _ => continue,
         };
-        // A stand-alone policy is charged to the roles it names.
-        let role = match resource["Type"].as_str() {
-            Some("AWS::IAM::Role") => name.clone(),
-            _ => as_list(&props["Roles"])
-                .first()
-                .map(|r| resolve(r).trim_matches(['<', '>']).to_owned())
-                .or_else(|| props["RoleName"].as_str().map(str::to_owned))
-                .unwrap_or_else(|| name.clone()),
+        // A stand-alone policy is charged to every role it names.
+        let roles: Vec<String> = match resource["Type"].as_str() {
+            Some("AWS::IAM::Role") => vec![name.clone()],
+            _ => {
+                let named: Vec<String> = as_list(&props["Roles"])
+                    .into_iter()
+                    .map(|r| resolve(r).trim_matches(['<', '>']).to_owned())
+                    .chain(props["RoleName"].as_str().map(str::to_owned))
+                    .collect();
+                if named.is_empty() {
+                    vec![name.clone()]
+                } else {
+                    named
+                }
+            }
         };
         for document in documents {
             for statement in as_list(&document["Statement"]) {
@@ -142,18 +155,20 @@ fn grants(template: &Value) -> (Vec<Grant>, Vec<String>) {
                 if statement["Effect"].as_str() != Some("Allow") {
                     continue;
                 }
-                out.push(Grant {
-                    role: role.clone(),
-                    condition: resource["Condition"].as_str().map(str::to_owned),
-                    actions: as_list(&statement["Action"])
-                        .into_iter()
-                        .map(|a| a.as_str().map_or_else(|| format!("?{a}"), str::to_owned))
-                        .collect(),
-                    resources: as_list(&statement["Resource"])
-                        .into_iter()
-                        .map(resolve)
-                        .collect(),
-                });
+                for role in &roles {
+                    out.push(Grant {
+                        role: role.clone(),
+                        condition: resource["Condition"].as_str().map(str::to_owned),
+                        actions: as_list(&statement["Action"])
+                            .into_iter()
+                            .map(|a| a.as_str().map_or_else(|| format!("?{a}"), str::to_owned))
+                            .collect(),
+                        resources: as_list(&statement["Resource"])
+                            .into_iter()
+                            .map(resolve)
+                            .collect(),
+                    });
+                }
             }
         }
     }
@@ -198,6 +213,67 @@ fn invoked_by(template: &Value, principal: &str) -> BTreeSet<String> {
             })
         })
         .collect()
+}
+
+/// Function → the queue its SQS event source mapping reads (the probe workers).
+fn queue_consumers(template: &Value) -> BTreeMap<String, String> {
+    of_type(template, "AWS::Lambda::EventSourceMapping")
+        .into_iter()
+        .map(|m| {
+            let props = &template["Resources"][&m]["Properties"];
+            let function = resolve(&props["FunctionName"])
+                .trim_matches(['<', '>'])
+                .to_owned();
+            (function, resolve(&props["EventSourceArn"]))
+        })
+        .collect()
+}
+
+/// The grants every probe function may have besides its own: state-change events on the
+/// default bus, and the extra CA secret only when it is given. `true` when `action` is one.
+fn common_probe_grant(
+    template: &Value,
+    function: &str,
+    action: &str,
+    g: &Grant,
+    problems: &mut Vec<String>,
+) -> bool {
+    match action {
+        "events:PutEvents" => {
+            if !g
+                .resources
+                .iter()
+                .all(|r| r.starts_with("arn:") && r.ends_with(":event-bus/default"))
+            {
+                problems.push(format!(
+                    "{function} (probe): events:PutEvents on {:?}, not the default bus",
+                    g.resources
+                ));
+            }
+            true
+        }
+        "secretsmanager:GetSecretValue" => {
+            let extra_ca = format!("<{EXTRA_CA_PARAMETER}>");
+            if g.resources != [extra_ca] {
+                problems.push(format!(
+                    "{function} (probe): {action} on {:?}, not only the extra CA secret",
+                    g.resources
+                ));
+            }
+            let conditional = g
+                .condition
+                .as_deref()
+                .is_some_and(|c| is_set_condition(template, c, EXTRA_CA_PARAMETER));
+            if !conditional {
+                problems.push(format!(
+                    "{function} (probe): {action} granted without the condition that \
+                     {EXTRA_CA_PARAMETER} is set"
+                ));
+            }
+            true
+        }
+        _ => false,
+    }
 }
 
 fn actions_of<'a>(grants: &'a [Grant], role: &str) -> Vec<(&'a str, &'a Grant)> {
@@ -339,6 +415,8 @@ fn violations(template: &Value) -> Vec<String> {
         }
     }
 
+    let consumers = queue_consumers(template);
+    let queues: BTreeSet<&String> = consumers.values().collect();
     for function in &scheduled {
         let Some(role) = roles.get(function) else {
             problems.push(format!("{function}: no role found"));
@@ -347,6 +425,10 @@ fn violations(template: &Value) -> Vec<String> {
         let mut dynamodb = BTreeSet::new();
         let mut publishes = false;
         for (action, g) in actions_of(&grants, role) {
+            if common_probe_grant(template, function, action, g, &mut problems) {
+                publishes |= action == "events:PutEvents";
+                continue;
+            }
             match action {
                 "dynamodb:Scan" | "dynamodb:GetItem" | "dynamodb:UpdateItem" => {
                     dynamodb.insert(action);
@@ -357,35 +439,12 @@ fn violations(template: &Value) -> Vec<String> {
                         ));
                     }
                 }
-                "events:PutEvents" => {
-                    publishes = true;
-                    if !g
-                        .resources
-                        .iter()
-                        .all(|r| r.starts_with("arn:") && r.ends_with(":event-bus/default"))
-                    {
+                // The dispatcher sends batches, to the workers' queue only.
+                "sqs:SendMessage" => {
+                    if g.resources.is_empty() || !g.resources.iter().all(|r| queues.contains(r)) {
                         problems.push(format!(
-                            "{function} (probe): events:PutEvents on {:?}, not the default bus",
+                            "{function} (probe): sqs:SendMessage on {:?}, not only the probe queue",
                             g.resources
-                        ));
-                    }
-                }
-                "secretsmanager:GetSecretValue" => {
-                    let extra_ca = format!("<{EXTRA_CA_PARAMETER}>");
-                    if g.resources != [extra_ca] {
-                        problems.push(format!(
-                            "{function} (probe): {action} on {:?}, not only the extra CA secret",
-                            g.resources
-                        ));
-                    }
-                    let conditional = g
-                        .condition
-                        .as_deref()
-                        .is_some_and(|c| is_set_condition(template, c, EXTRA_CA_PARAMETER));
-                    if !conditional {
-                        problems.push(format!(
-                            "{function} (probe): {action} granted without the condition that \
-                             {EXTRA_CA_PARAMETER} is set"
                         ));
                     }
                 }
@@ -399,6 +458,49 @@ fn violations(template: &Value) -> Vec<String> {
         }
         if !publishes {
             problems.push(format!("{function} (probe): cannot publish its events"));
+        }
+    }
+
+    // The workers: claim and record (UpdateItem), receive and delete from their own queue.
+    for (function, queue) in &consumers {
+        if scheduled.contains(function) || api.contains(function) {
+            problems.push(format!(
+                "{function}: a queue worker is also invoked otherwise"
+            ));
+        }
+        let Some(role) = roles.get(function) else {
+            problems.push(format!("{function}: no role found"));
+            continue;
+        };
+        let mut needed = BTreeSet::from([
+            "dynamodb:UpdateItem",
+            "events:PutEvents",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ReceiveMessage",
+        ]);
+        for (action, g) in actions_of(&grants, role) {
+            needed.remove(action);
+            if common_probe_grant(template, function, action, g, &mut problems) {
+                continue;
+            }
+            let only = match action {
+                "dynamodb:UpdateItem" => &table_arn,
+                "sqs:ReceiveMessage" | "sqs:DeleteMessage" | "sqs:GetQueueAttributes" => queue,
+                other => {
+                    problems.push(format!("{function} (worker): unexpected action {other}"));
+                    continue;
+                }
+            };
+            if g.resources != [only.clone()] {
+                problems.push(format!(
+                    "{function} (worker): {action} on {:?}, not only {only}",
+                    g.resources
+                ));
+            }
+        }
+        if !needed.is_empty() {
+            problems.push(format!("{function} (worker): missing {needed:?}"));
         }
     }
     problems
@@ -429,7 +531,14 @@ fn the_deployed_template_grants_least_privilege() {
     assert!(problems.is_empty(), "least privilege: {problems:#?}");
     // The checks saw what they are meant to check.
     let roles = function_roles(&template);
-    assert_eq!(roles.len(), 3, "three functions, each with its role");
+    assert_eq!(roles.len(), 4, "four functions, each with its role");
+    assert_eq!(
+        queue_consumers(&template),
+        BTreeMap::from([(
+            "ProbeWorkerFunction".to_owned(),
+            "<ProbeQueue.Arn>".to_owned()
+        )])
+    );
     assert_eq!(invoked_by(&template, "apigateway.amazonaws.com").len(), 2);
     assert_eq!(
         invoked_by(&template, "events.amazonaws.com"),
@@ -458,6 +567,56 @@ fn the_deployed_template_grants_least_privilege() {
         variables["PROBE_EXTRA_CA_SECRET_ID"],
         json!({"Fn::If": [condition, {"Ref": EXTRA_CA_PARAMETER}, ""]})
     );
+    let worker_role = &roles["ProbeWorkerFunction"];
+    assert!(
+        grants.iter().any(|g| &g.role == worker_role
+            && g.actions == ["secretsmanager:GetSecretValue"]
+            && g.condition.is_some()),
+        "the workers may read the extra CA secret when one is given: {grants:#?}"
+    );
+}
+
+#[test]
+fn the_probe_queue_reports_partial_failures_and_keeps_what_fails() {
+    let Some(template) = load_expanded() else {
+        return;
+    };
+    let resources = &template["Resources"];
+    let mapping = &resources["ProbeWorkerQueueMapping"]["Properties"];
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(
+        mapping["ScalingConfig"]["MaximumConcurrency"],
+        json!({"Ref": "ProbeWorkerMaxConcurrency"})
+    );
+    assert_eq!(mapping["BatchSize"], json!(1));
+    let queue = &resources["ProbeQueue"]["Properties"];
+    let worker_timeout = resources["ProbeWorkerFunction"]["Properties"]["Timeout"]
+        .as_u64()
+        .expect("the worker's timeout");
+    let visibility = queue["VisibilityTimeout"]
+        .as_u64()
+        .expect("a visibility timeout");
+    assert!(
+        visibility >= 2 * worker_timeout,
+        "a batch is not delivered again while its worker may still run: {visibility} s"
+    );
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"],
+        json!({"Fn::GetAtt": ["ProbeDeadLetterQueue", "Arn"]})
+    );
+    let alarm = &resources["ProbeDeadLetterAlarm"]["Properties"];
+    assert_eq!(alarm["MetricName"], "ApproximateNumberOfMessagesVisible");
+    assert_eq!(
+        alarm["Dimensions"][0]["Value"],
+        json!({"Fn::GetAtt": ["ProbeDeadLetterQueue", "QueueName"]})
+    );
+    assert_eq!(alarm["Threshold"], json!(0));
+    // The dispatcher knows its queue, and messages name no URL.
+    let variables = &resources["ProbeConnectorsFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(variables["PROBE_QUEUE_URL"], json!({"Ref": "ProbeQueue"}));
 }
 
 // ---- the checks refuse broken templates -------------------------------------------------
@@ -669,4 +828,100 @@ fn only_the_basic_execution_role_may_be_attached() {
     template["Resources"]["ApiRole"]["Properties"]["ManagedPolicyArns"] =
         json!(["arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess"]);
     refused(&template, "AmazonDynamoDBReadOnlyAccess is not allowed");
+}
+
+/// `template` with a probe queue, a worker consuming it with `worker` statements, and the
+/// scheduled function also granted `dispatcher_extra`.
+fn with_worker(mut template: Value, dispatcher_extra: Value, worker: Value) -> Value {
+    let resources = template["Resources"].as_object_mut().unwrap();
+    resources.insert("Queue".into(), json!({"Type": "AWS::SQS::Queue"}));
+    resources.insert("OtherQueue".into(), json!({"Type": "AWS::SQS::Queue"}));
+    resources.insert(
+        "WorkerRole".into(),
+        json!({"Type": "AWS::IAM::Role", "Properties": {
+            "ManagedPolicyArns": ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+            "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": worker}}]}}),
+    );
+    resources.insert(
+        "Worker".into(),
+        json!({"Type": "AWS::Lambda::Function", "Properties": {"Role": {"Fn::GetAtt": ["WorkerRole", "Arn"]}}}),
+    );
+    resources.insert(
+        "Mapping".into(),
+        json!({"Type": "AWS::Lambda::EventSourceMapping", "Properties": {
+            "FunctionName": {"Ref": "Worker"}, "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]}}}),
+    );
+    let probe = template["Resources"]["ProbeRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"]
+        .as_array_mut()
+        .unwrap();
+    probe.extend(dispatcher_extra.as_array().unwrap().iter().cloned());
+    template
+}
+
+fn send_to(queue: &str) -> Value {
+    json!([{"Effect": "Allow", "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": [queue, "Arn"]}}])
+}
+
+fn good_worker() -> Value {
+    json!([
+        {"Effect": "Allow", "Action": "dynamodb:UpdateItem",
+         "Resource": {"Fn::GetAtt": ["Table", "Arn"]}},
+        {"Effect": "Allow",
+         "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+         "Resource": {"Fn::GetAtt": ["Queue", "Arn"]}},
+        {"Effect": "Allow", "Action": "events:PutEvents",
+         "Resource": "arn:aws:events:us-east-1:123456789012:event-bus/default"}
+    ])
+}
+
+#[test]
+fn the_dispatcher_may_only_send_to_its_queue_and_workers_only_consume_it() {
+    let base = || minimal(good_api(), good_probe());
+    assert_eq!(
+        violations(&with_worker(base(), send_to("Queue"), good_worker())),
+        Vec::<String>::new()
+    );
+    // The dispatcher: another queue, or consuming.
+    refused(
+        &with_worker(base(), send_to("OtherQueue"), good_worker()),
+        "not only the probe queue",
+    );
+    let mut receive = send_to("Queue");
+    receive[0]["Action"] = json!("sqs:ReceiveMessage");
+    refused(
+        &with_worker(base(), receive, good_worker()),
+        "unexpected action sqs:ReceiveMessage",
+    );
+    // The worker: sending, scanning, another queue, or missing what it needs.
+    let mut worker = good_worker();
+    worker[1]["Action"] = json!([
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:SendMessage"
+    ]);
+    refused(
+        &with_worker(base(), send_to("Queue"), worker),
+        "(worker): unexpected action sqs:SendMessage",
+    );
+    let mut worker = good_worker();
+    worker[0]["Action"] = json!(["dynamodb:UpdateItem", "dynamodb:Scan"]);
+    refused(
+        &with_worker(base(), send_to("Queue"), worker),
+        "(worker): unexpected action dynamodb:Scan",
+    );
+    let mut worker = good_worker();
+    worker[1]["Resource"] = json!({"Fn::GetAtt": ["OtherQueue", "Arn"]});
+    refused(
+        &with_worker(base(), send_to("Queue"), worker),
+        "not only <Queue.Arn>",
+    );
+    let mut worker = good_worker();
+    worker.as_array_mut().unwrap().remove(0);
+    refused(
+        &with_worker(base(), send_to("Queue"), worker),
+        "missing {\"dynamodb:UpdateItem\"}",
+    );
 }

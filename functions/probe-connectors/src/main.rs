@@ -9,7 +9,8 @@ use shared::wiring::ProbeDependencies;
 async fn main() -> Result<(), Error> {
     shared::logging::init();
     let (config, deps) = ProbeDependencies::from_env().await?;
-    let handler = ProbeConnectors::new(deps.store, deps.ports, config.run);
+    let cycles = deps.cycles_from_env()?;
+    let handler = ProbeConnectors::new(deps.store, deps.ports, config.run, cycles);
     let handler = &handler;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = deadline_instant(event.context.deadline());

@@ -87,7 +87,10 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(c.interval, Duration::from_secs(60));
-        assert_eq!(c.queue_url.as_deref(), Some("http://127.0.0.1:1/123456789012/probe"));
+        assert_eq!(
+            c.queue_url.as_deref(),
+            Some("http://127.0.0.1:1/123456789012/probe")
+        );
         assert_eq!((c.batch_size, c.inline_max), (256, Some(0)));
         for (name, bad) in [
             (INTERVAL_VAR, "0"),
