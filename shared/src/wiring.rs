@@ -30,10 +30,12 @@ fn invalid(e: ConfigError) -> lambda_runtime::Error {
 impl ReadDependencies {
     /// What both read functions do at cold start: typed config from the environment
     /// (a bad variable is logged and named in the error), the lean SDK config, the clients.
-    pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
+    /// The config comes back too, for the handler's settings.
+    pub async fn from_env() -> Result<(ApiConfig, Self), lambda_runtime::Error> {
         let config = ApiConfig::from_env().map_err(invalid)?;
         let aws = crate::aws::sdk_config().await;
-        Ok(Self::new(&config, &aws))
+        let deps = Self::new(&config, &aws);
+        Ok((config, deps))
     }
 
     /// Builds the DynamoDB client (the Secrets Manager one is built on the first key

@@ -11,6 +11,7 @@ mod dev_stack;
 mod e2e_lambda;
 mod e2e_probe;
 mod key_rotation;
+mod list_limits;
 mod local_server;
 mod operate;
 mod outage;

@@ -1,8 +1,9 @@
 //! The single-connector handler, generic over where connectors come from and who judges keys.
 
 use lambda_http::{Body, Request, RequestExt, Response};
+use shared::config::api::ReadSettings;
 use shared::domain::ConnectorId;
-use shared::http::serve_read;
+use shared::http::{serve_read, ResponseLimit};
 use shared::ports::{Authorizer, ConnectorReader};
 
 /// The route's path parameter.
@@ -12,6 +13,7 @@ pub const ID_PARAM: &str = "id";
 pub struct GetConnector<R, A> {
     pub connectors: R,
     pub auth: A,
+    limit: ResponseLimit,
 }
 
 /// The connector id of a request: the `{id}` path parameter of the API Gateway route, or
@@ -25,13 +27,28 @@ pub fn connector_id(req: &Request) -> Option<ConnectorId> {
 }
 
 impl<R: ConnectorReader, A: Authorizer> GetConnector<R, A> {
+    /// The handler with the default [`ReadSettings`] (Lambda's response limit).
     pub fn new(connectors: R, auth: A) -> Self {
-        Self { connectors, auth }
+        Self {
+            connectors,
+            auth,
+            limit: ResponseLimit::LAMBDA,
+        }
+        .with_settings(&ReadSettings::default())
+    }
+
+    /// The handler with these settings (from `ApiConfig`).
+    pub fn with_settings(mut self, settings: &ReadSettings) -> Self {
+        self.limit = ResponseLimit {
+            max_bytes: settings.max_response_bytes,
+            narrowing: None,
+        };
+        self
     }
 
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let id = connector_id(&req);
-        serve_read(&self.auth, &req, || async {
+        serve_read(&self.auth, &req, &self.limit, || async {
             match id {
                 Some(id) => self.connectors.get(id).await,
                 None => Ok(None),

@@ -8,8 +8,8 @@ use std::convert::Infallible;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
-    let deps = ReadDependencies::from_env().await?;
-    let handler = GetConnector::new(deps.connectors, deps.keys);
+    let (config, deps) = ReadDependencies::from_env().await?;
+    let handler = GetConnector::new(deps.connectors, deps.keys).with_settings(&config.read);
     let handler = &handler;
     run(service_fn(move |req| async move {
         Ok::<_, Infallible>(handler.handle(req).await)

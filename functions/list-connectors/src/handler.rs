@@ -2,17 +2,22 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::auth::query_values;
+use shared::config::api::ReadSettings;
 use shared::domain::State;
-use shared::http::{serve_read, ReadFailure};
+use shared::http::{serve_read, ReadFailure, ResponseLimit};
 use shared::ports::{Authorizer, ConnectorReader};
 
 /// The query-string parameter that filters the list by state.
 pub const STATE_PARAM: &str = "state";
 
+/// What a `406` (a list too large to send) suggests to narrow it.
+pub const NARROWING: &str = "?state= (for example ?state=error,unknown)";
+
 /// Answers `GET`/`HEAD /api/connector-health`.
 pub struct ListConnectors<R, A> {
     pub connectors: R,
     pub auth: A,
+    limit: ResponseLimit,
 }
 
 /// The states `?state=` asks for: a comma list, or the parameter repeated; `None` for
@@ -38,12 +43,30 @@ pub fn state_filter(req: &Request) -> Result<Option<Vec<State>>, ReadFailure> {
 }
 
 impl<R: ConnectorReader, A: Authorizer> ListConnectors<R, A> {
+    /// The handler with Lambda's response limit; [`Self::with_settings`] applies the
+    /// configured one.
     pub fn new(connectors: R, auth: A) -> Self {
-        Self { connectors, auth }
+        Self {
+            connectors,
+            auth,
+            limit: ResponseLimit {
+                max_bytes: ResponseLimit::LAMBDA.max_bytes,
+                narrowing: Some(NARROWING),
+            },
+        }
+    }
+
+    /// The handler with these settings (from `ApiConfig`).
+    pub fn with_settings(mut self, settings: &ReadSettings) -> Self {
+        self.limit = ResponseLimit {
+            max_bytes: settings.max_response_bytes,
+            narrowing: Some(NARROWING),
+        };
+        self
     }
 
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        serve_read(&self.auth, &req, || async {
+        serve_read(&self.auth, &req, &self.limit, || async {
             let filter = state_filter(&req)?;
             let mut rows = self.connectors.list().await?;
             if let Some(states) = filter {
@@ -478,5 +501,55 @@ mod tests {
         assert_eq!(r.status(), 403);
         store.fail(true);
         assert_eq!(h.handle(get("state=broken")).await.status(), 400);
+    }
+
+    #[tokio::test]
+    async fn a_list_too_large_for_the_response_limit_is_406_telling_what_to_do() {
+        use shared::config::api::ReadSettings;
+        let (_, _, h) = handler(many(400));
+        let plain = h
+            .handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
+        let Body::Text(text) = plain.body() else {
+            panic!("a plain body")
+        };
+        // A limit the plain list passes and its gzip body does not come near.
+        let h = h.with_settings(&ReadSettings {
+            max_response_bytes: text.len(),
+        });
+        for method in ["GET", "HEAD"] {
+            let r = h
+                .handle(req(method, "/api/connector-health", Some(KEY)))
+                .await;
+            assert_eq!(r.status(), 406, "{method}");
+            assert_eq!(r.headers()["cache-control"], "no-store");
+            assert!(r.headers().get("etag").is_none());
+            if method == "GET" {
+                assert_eq!(
+                    body(&r)["message"],
+                    "The answer is too large to send uncompressed; send Accept-Encoding: gzip, \
+                     or ask for less with ?state= (for example ?state=error,unknown)."
+                );
+            } else {
+                assert_eq!(r.body(), &Body::Empty);
+            }
+            let gz = h
+                .handle(with_header(
+                    req(method, "/api/connector-health", Some(KEY)),
+                    "accept-encoding",
+                    "gzip",
+                ))
+                .await;
+            assert_eq!(gz.status(), 200, "{method}");
+            assert_eq!(gz.headers()["content-encoding"], "gzip");
+        }
+        // The filtered list is small enough to send as it is.
+        let r = h
+            .handle(req("GET", "/api/connector-health?state=error", Some(KEY)))
+            .await;
+        assert_eq!(
+            (r.status().as_u16(), body(&r)),
+            (200, serde_json::json!([]))
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{ConfigError, Env, TABLE_VAR};
 use crate::auth::CachePolicy;
+use crate::http::LAMBDA_RESPONSE_LIMIT;
 use std::time::Duration;
 
 pub const SECRET_VAR: &str = "API_KEYS_SECRET_ID";
@@ -9,6 +10,10 @@ pub const TTL_VAR: &str = "API_KEYS_CACHE_TTL_SECONDS";
 pub const MIN_REFRESH_VAR: &str = "API_KEYS_MIN_REFRESH_SECONDS";
 pub const BACKOFF_VAR: &str = "API_KEYS_FAILURE_BACKOFF_SECONDS";
 pub const STALENESS_VAR: &str = "API_KEYS_MAX_STALENESS_SECONDS";
+pub const MAX_RESPONSE_VAR: &str = "MAX_RESPONSE_BYTES";
+
+/// The floor of `MAX_RESPONSE_BYTES`: room for an error message and the envelope.
+pub const MIN_RESPONSE_BYTES: u64 = 16 * 1024;
 
 /// The floor of `API_KEYS_MIN_REFRESH_SECONDS` and of the TTL: unknown keys must not be
 /// able to make a container call Secrets Manager more often than this.
@@ -20,6 +25,23 @@ pub struct ApiConfig {
     pub table: String,
     pub key_secret_id: String,
     pub key_cache: CachePolicy,
+    pub read: ReadSettings,
+}
+
+/// How the read functions answer, beyond where they read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadSettings {
+    /// The most bytes an invocation response may take (`MAX_RESPONSE_BYTES`): Lambda's
+    /// limit, or lower, so tests and operators can see the `406` without a huge table.
+    pub max_response_bytes: usize,
+}
+
+impl Default for ReadSettings {
+    fn default() -> Self {
+        Self {
+            max_response_bytes: LAMBDA_RESPONSE_LIMIT,
+        }
+    }
 }
 
 impl ApiConfig {
@@ -61,10 +83,20 @@ impl ApiConfig {
                 other: TTL_VAR,
             });
         }
+        let d = ReadSettings::default();
+        let read = ReadSettings {
+            max_response_bytes: env.number(
+                MAX_RESPONSE_VAR,
+                d.max_response_bytes as u64,
+                MIN_RESPONSE_BYTES,
+                LAMBDA_RESPONSE_LIMIT as u64,
+            )? as usize,
+        };
         Ok(Self {
             table,
             key_secret_id,
             key_cache,
+            read,
         })
     }
 }
@@ -104,6 +136,29 @@ mod tests {
             cfg(&[(TABLE_VAR, "t"), (SECRET_VAR, "s"), (TTL_VAR, "29")]),
             Err(ConfigError::TooShort(TTL_VAR, 30))
         );
+    }
+
+    #[test]
+    fn the_response_limit_defaults_to_lambdas_and_may_only_be_lowered() {
+        let base = [(TABLE_VAR, "t"), (SECRET_VAR, "s")];
+        let c = cfg(&base).unwrap();
+        assert_eq!(c.read.max_response_bytes, 6_291_456);
+        let mut pairs = base.to_vec();
+        pairs.push((MAX_RESPONSE_VAR, "20000"));
+        assert_eq!(cfg(&pairs).unwrap().read.max_response_bytes, 20_000);
+        for bad in ["6291457", "1000", "6MB", "-1"] {
+            let mut pairs = base.to_vec();
+            pairs.push((MAX_RESPONSE_VAR, bad));
+            assert_eq!(
+                cfg(&pairs),
+                Err(ConfigError::OutOfRange {
+                    name: MAX_RESPONSE_VAR,
+                    min: 16_384,
+                    max: 6_291_456
+                }),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The list's size and cost in one process: the real `ListConnectors` handler over an
 //! in-memory store of N connectors (a third each healthy, in error and unknown, with the
 //! diagnostics a probed row carries), once plain and once for a client accepting gzip.
-//! Prints the handler time (median of 5), the body bytes, the base64 bytes Lambda would
-//! return for the gzip body, and whether each fits Lambda's 6 MB response limit.
+//! Prints the handler time (median of 5), the body bytes, what each body takes in the
+//! invocation response (the plain body as an escaped JSON string, the gzip body as base64),
+//! and what the handler answers under Lambda's 6 MB response limit (`200`, or `406`).
 //!
 //!     cargo run --release -p connector-health-bench --bin list-size -- [N...]   # default: 10000 100000
 
@@ -10,12 +11,12 @@ use lambda_http::{Body, Request};
 use list_connectors::handler::ListConnectors;
 use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
 use shared::auth::{CachePolicy, KeyCache};
+use shared::config::api::ReadSettings;
 use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
+use shared::http::encoded_body_len;
 use std::time::{Duration, Instant};
 
 const KEY: &str = "list-size-key-0123456789abcdef";
-/// Lambda's limit on a synchronous invocation's response (6 MB).
-const LAMBDA_RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
 
 fn connectors(n: u32) -> Vec<Connector> {
     let at = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
@@ -70,14 +71,6 @@ fn body_len(body: &Body) -> usize {
     }
 }
 
-fn fits(bytes: usize) -> &'static str {
-    if bytes < LAMBDA_RESPONSE_LIMIT {
-        "fits"
-    } else {
-        "TOO LARGE"
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let sizes: Vec<u32> = std::env::args()
@@ -90,41 +83,60 @@ async fn main() {
         sizes
     };
     println!(
-        "{:>8} {:>10} {:>12} {:>10} {:>12} {:>12} {:>10}",
-        "rows", "plain ms", "plain bytes", "gzip ms", "gzip bytes", "as base64", "ratio"
+        "{:>8} {:>10} {:>12} {:>12} {:>10} {:>12} {:>12} {:>8}   under Lambda's limit",
+        "rows",
+        "plain ms",
+        "plain bytes",
+        "as JSON str",
+        "gzip ms",
+        "gzip bytes",
+        "as base64",
+        "ratio",
     );
     for n in sizes {
+        let rows = connectors(n);
+        // No limit, to measure every size; then the production limit, to show the answer.
+        let unlimited = ReadSettings {
+            max_response_bytes: usize::MAX,
+        };
         let handler = ListConnectors::new(
-            InMemoryConnectors::new(connectors(n)),
+            InMemoryConnectors::new(rows.clone()),
+            KeyCache::new(InMemoryKeySource::granting(&[KEY]), CachePolicy::default()),
+        )
+        .with_settings(&unlimited);
+        let limited = ListConnectors::new(
+            InMemoryConnectors::new(rows),
             KeyCache::new(InMemoryKeySource::granting(&[KEY]), CachePolicy::default()),
         );
         let _ = handler.handle(request(false)).await; // loads the key document
         let mut results = Vec::new();
         for gzip in [false, true] {
             let mut times: Vec<Duration> = Vec::new();
-            let mut bytes = 0;
+            let (mut bytes, mut encoded) = (0, 0);
             for _ in 0..5 {
                 let started = Instant::now();
                 let response = handler.handle(request(gzip)).await;
                 times.push(started.elapsed());
                 bytes = body_len(response.body());
+                encoded = encoded_body_len(response.body());
             }
             times.sort_unstable();
-            results.push((times[2], bytes));
+            let answer = limited.handle(request(gzip)).await.status().as_u16();
+            results.push((times[2], bytes, encoded, answer));
         }
         let (plain, gz) = (results[0], results[1]);
-        let base64 = gz.1.div_ceil(3) * 4;
         println!(
-            "{:>8} {:>10.1} {:>12} {:>10.1} {:>12} {:>12} {:>9.1}x   plain {}, gzip {}",
+            "{:>8} {:>10.1} {:>12} {:>12} {:>10.1} {:>12} {:>12} {:>7.1}x   plain {}, gzip {}",
             n,
             plain.0.as_secs_f64() * 1000.0,
             plain.1,
+            plain.2,
             gz.0.as_secs_f64() * 1000.0,
             gz.1,
-            base64,
+            gz.2,
             plain.1 as f64 / gz.1.max(1) as f64,
-            fits(plain.1),
-            fits(base64),
+            plain.3,
+            gz.3,
         );
     }
 }
