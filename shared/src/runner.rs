@@ -14,12 +14,12 @@ use crate::ports::{
 use crate::probe::events::StateChange;
 use crate::probe::outcome::{Failure, FailureKind, Observation, ProbeOutcome, ProbeRecord};
 pub use crate::probe::schedule::most_overdue_first;
+use crate::probe::schedule::Schedule;
 use crate::probe::target::ProbeTarget;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 /// How a run behaves.
@@ -27,6 +27,10 @@ use tokio::task::JoinSet;
 pub struct RunSettings {
     /// Probes in flight at once.
     pub concurrency: usize,
+    /// Probes in flight at once to one host ([`HostKey`]), within `concurrency`.
+    ///
+    /// [`HostKey`]: crate::probe::schedule::HostKey
+    pub per_host_concurrency: usize,
     /// Per-connector timeout unless the row sets its own.
     pub default_timeout: Duration,
     /// Extra attempts after a transient failure (0–3).
@@ -43,6 +47,7 @@ impl Default for RunSettings {
     fn default() -> Self {
         Self {
             concurrency: 32,
+            per_host_concurrency: 4,
             default_timeout: Duration::from_secs(10),
             retries: 1,
             retry_backoff: Duration::from_millis(500),
@@ -177,34 +182,40 @@ where
         total: targets.len() as u64,
         ..RunSummary::default()
     };
-    let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    let concurrency = settings.concurrency.max(1);
+    let mut schedule = Schedule::new(targets, settings.per_host_concurrency);
     let mut tasks = JoinSet::new();
     let mut task_ids = HashMap::new();
-    for target in targets {
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            break; // never closed
-        };
-        let timeout = target.timeout_or(settings.default_timeout);
-        if !fits(now(), timeout, settings.write_reserve, deadline) {
-            summary.skipped += 1;
-            continue;
+    loop {
+        // Start what may start: the most overdue target whose host has a free slot.
+        while tasks.len() < concurrency {
+            let Some((host, target)) = schedule.start_next() else {
+                break;
+            };
+            let timeout = target.timeout_or(settings.default_timeout);
+            if !fits(now(), timeout, settings.write_reserve, deadline) {
+                summary.skipped += 1;
+                schedule.done(&host);
+                continue;
+            }
+            let id = target.id;
+            let ports = ports.clone();
+            let settings = settings.clone();
+            let handle = tasks
+                .spawn(async move { probe_one(target, timeout, ports, &settings, deadline).await });
+            task_ids.insert(handle.id(), (id, host));
         }
-        let id = target.id;
-        let ports = ports.clone();
-        let settings = settings.clone();
-        let handle = tasks.spawn(async move {
-            let _permit = permit;
-            probe_one(target, timeout, ports, &settings, deadline).await
-        });
-        task_ids.insert(handle.id(), id);
-    }
-    if summary.skipped > 0 {
-        tracing::warn!(
-            skipped = summary.skipped,
-            "some connectors were not probed: they could not finish before the deadline"
-        );
-    }
-    while let Some(joined) = tasks.join_next_with_id().await {
+        let Some(joined) = tasks.join_next_with_id().await else {
+            break;
+        };
+        let task = match &joined {
+            Ok((task, _)) => *task,
+            Err(e) => e.id(),
+        };
+        let started_with = task_ids.remove(&task);
+        if let Some((_, host)) = &started_with {
+            schedule.done(host);
+        }
         match joined {
             Ok((_, report)) => {
                 match report.state {
@@ -230,7 +241,7 @@ where
             }
             Err(e) => {
                 summary.panicked += 1;
-                let connector_id = task_ids.get(&e.id()).map(|id| id.get());
+                let connector_id = started_with.map(|(id, _)| id.get());
                 if e.is_panic() {
                     tracing::error!(?connector_id, "probe panicked; its row is left as it was");
                 } else {
@@ -238,6 +249,12 @@ where
                 }
             }
         }
+    }
+    if summary.skipped > 0 {
+        tracing::warn!(
+            skipped = summary.skipped,
+            "some connectors were not probed: they could not finish before the deadline"
+        );
     }
     if summary.writes_cut_off > 0 {
         tracing::error!(
@@ -426,6 +443,7 @@ mod tests {
     use crate::adapters::memory::InMemoryProbeStore;
     use crate::adapters::memory::ManualClock;
     use crate::domain::FeedType;
+    use crate::probe::schedule::HostKey;
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Mutex;
 
@@ -701,6 +719,77 @@ mod tests {
         most_overdue_first(&mut ts);
         let order: Vec<u32> = ts.iter().map(|t| t.id.get()).collect();
         assert_eq!(order, [1, 4, 6, 3, 2, 5]);
+    }
+
+    /// A prober that takes a second per probe and records, per host, the most probes it
+    /// had in flight at once and when each connector's probe started.
+    #[derive(Default)]
+    struct HostWatchingProber {
+        state: Mutex<HostWatch>,
+    }
+
+    #[derive(Default)]
+    struct HostWatch {
+        in_flight: HashMap<HostKey, u32>,
+        max_in_flight: HashMap<HostKey, u32>,
+        started_at: HashMap<u32, Instant>,
+    }
+
+    impl Prober for HostWatchingProber {
+        async fn probe(&self, target: &ProbeTarget, _timeout: Duration) -> ProbeOutcome {
+            let host = HostKey::of_target(target);
+            {
+                let mut w = self.state.lock().unwrap();
+                w.started_at.insert(target.id.get(), now());
+                let n = w.in_flight.entry(host.clone()).or_default();
+                *n += 1;
+                let n = *n;
+                let max = w.max_in_flight.entry(host.clone()).or_default();
+                *max = (*max).max(n);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            *self.state.lock().unwrap().in_flight.get_mut(&host).unwrap() -= 1;
+            healthy()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_busy_host_gets_its_share_and_never_holds_up_the_others() {
+        // Given 300 connectors on one host, listed first, and 10 on ten others
+        let mut ts: Vec<ProbeTarget> = (1..=300)
+            .map(|i| ProbeTarget::new(id(i), format!("https://Busy.test/feed/{i}"), FeedType::Npm))
+            .collect();
+        ts.extend(
+            (301..=310)
+                .map(|i| ProbeTarget::new(id(i), format!("https://other{i}.test/"), FeedType::Npm)),
+        );
+        let store = Arc::new(InMemoryProbeStore::new(ts.clone()));
+        let prober = Arc::new(HostWatchingProber::default());
+        let ports = RunPorts {
+            writer: store.clone(),
+            prober: prober.clone(),
+            clock: Arc::new(ManualClock::new()),
+            events: no_events(),
+        };
+        let mut st = settings();
+        st.concurrency = 32;
+        st.per_host_concurrency = 4;
+        let start = now();
+
+        // When they are probed
+        let s = run(ts, ports, &st, start + Duration::from_secs(3600)).await;
+
+        // Then all were, never more than 4 at once on the busy host, and the others
+        // started at once
+        assert_eq!((s.total, s.healthy), (310, 310));
+        let w = prober.state.lock().unwrap();
+        let busy = HostKey::Host("busy.test".into(), 443);
+        assert_eq!(w.max_in_flight[&busy], 4);
+        for i in 301..=310 {
+            assert_eq!(w.started_at[&i], start, "connector {i} waited");
+        }
+        // 300 probes of 1 s, 4 at a time
+        assert_eq!(now() - start, Duration::from_secs(75));
     }
 
     #[tokio::test]

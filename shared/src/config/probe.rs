@@ -10,6 +10,8 @@ use crate::runner::RunSettings;
 use std::time::Duration;
 
 pub const CONCURRENCY_VAR: &str = "PROBE_CONCURRENCY";
+/// Probes in flight at once to one host (at least 1).
+pub const PER_HOST_CONCURRENCY_VAR: &str = "PROBE_PER_HOST_CONCURRENCY";
 pub const TIMEOUT_VAR: &str = "PROBE_TIMEOUT_SECONDS";
 pub const RETRIES_VAR: &str = "PROBE_RETRIES";
 pub const BACKOFF_VAR: &str = "PROBE_RETRY_BACKOFF_MS";
@@ -68,6 +70,12 @@ impl ProbeConfig {
             table: env.required(TABLE_VAR)?,
             run: RunSettings {
                 concurrency: env.number(CONCURRENCY_VAR, d.concurrency as u64, 1, 1024)? as usize,
+                per_host_concurrency: env.number(
+                    PER_HOST_CONCURRENCY_VAR,
+                    d.per_host_concurrency as u64,
+                    1,
+                    1024,
+                )? as usize,
                 default_timeout: Duration::from_secs(env.number(
                     TIMEOUT_VAR,
                     d.default_timeout.as_secs(),
@@ -126,6 +134,7 @@ mod tests {
         assert_eq!(c.table, "connectors");
         assert_eq!(c.run, RunSettings::default());
         assert_eq!(c.run.concurrency, 32);
+        assert_eq!(c.run.per_host_concurrency, 4);
         assert_eq!(c.run.default_timeout, Duration::from_secs(10));
         assert_eq!(c.run.retries, 1);
         assert_eq!(c.run.certificate_warning_days, 14);
@@ -206,6 +215,21 @@ mod tests {
                 ..
             })
         ));
+        assert_eq!(
+            cfg(&[base, (PER_HOST_CONCURRENCY_VAR, "0")]),
+            Err(ConfigError::OutOfRange {
+                name: PER_HOST_CONCURRENCY_VAR,
+                min: 1,
+                max: 1024
+            })
+        );
+        assert_eq!(
+            cfg(&[base, (PER_HOST_CONCURRENCY_VAR, "1")])
+                .unwrap()
+                .run
+                .per_host_concurrency,
+            1
+        );
         assert_eq!(
             cfg(&[base, (ALLOW_PRIVATE_VAR, "maybe")]),
             Err(ConfigError::NotBool(ALLOW_PRIVATE_VAR))

@@ -60,6 +60,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         concurrency,
         default_timeout: Duration::from_millis(timeout_ms),
         retries,
+        // The two loopback servers stand for many upstreams: no per-host limit.
+        per_host_concurrency: concurrency,
         ..RunSettings::default()
     };
     let ports = RunPorts {
