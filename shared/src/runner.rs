@@ -12,14 +12,17 @@ use crate::ports::{
     Clock, NoEvents, ProbeResultWriter, Prober, StateChangePublisher, WriteOutcome,
 };
 use crate::probe::events::StateChange;
-use crate::probe::outcome::{Failure, FailureKind, Observation, ProbeOutcome, ProbeRecord};
+use crate::probe::outcome::{
+    Failure, FailureKind, Observation, ProbeOutcome, ProbeRecord, RateLimit,
+};
 pub use crate::probe::schedule::most_overdue_first;
-use crate::probe::schedule::Schedule;
+use crate::probe::schedule::{HostKey, Schedule};
 use crate::probe::target::ProbeTarget;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 /// How a run behaves.
@@ -28,8 +31,6 @@ pub struct RunSettings {
     /// Probes in flight at once.
     pub concurrency: usize,
     /// Probes in flight at once to one host ([`HostKey`]), within `concurrency`.
-    ///
-    /// [`HostKey`]: crate::probe::schedule::HostKey
     pub per_host_concurrency: usize,
     /// Per-connector timeout unless the row sets its own.
     pub default_timeout: Duration,
@@ -65,7 +66,7 @@ pub const SUMMARY_MARGIN: Duration = Duration::from_millis(250);
 /// anyway (events are at least once: the next run would not see that change again).
 pub const PUBLISH_MARGIN: Duration = Duration::from_millis(500);
 
-/// What a run did. `total` = `healthy` + `error` + `skipped` + `panicked`.
+/// What a run did. `total` = `healthy` + `error` + `skipped` + `rate_limited` + `panicked`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunSummary {
@@ -74,6 +75,10 @@ pub struct RunSummary {
     pub error: u64,
     /// Not started because they could not finish before the deadline (rows untouched).
     pub skipped: u64,
+    /// Not started because their host answered another probe of the run HTTP 429 and asked
+    /// (`Retry-After`) to wait past what the run could fit before its deadline (rows
+    /// untouched; the next run probes them).
+    pub rate_limited: u64,
     /// Probes that panicked (rows untouched; the panic is logged).
     pub panicked: u64,
     /// Probes that needed a retry.
@@ -112,6 +117,43 @@ struct ProbeReport {
     certificate_expiring: bool,
     /// `Some(true)`: a state-change event was published; `Some(false)`: publishing failed.
     event: Option<bool>,
+}
+
+/// A probe's hold on its host's slot: given back (with the host's HTTP 429, if it
+/// answered one) as soon as the probe ends, before the result is written, or when the task
+/// ends whatever happened to it.
+struct HostSlot {
+    host: HostKey,
+    released: mpsc::UnboundedSender<Released>,
+    rate_limit: Option<RateLimit>,
+}
+
+/// A host slot given back.
+struct Released {
+    host: HostKey,
+    /// The upstream asked to be left alone: until then.
+    rate_limit: Option<(RateLimit, Instant)>,
+}
+
+impl HostSlot {
+    /// Gives the slot back, with the rate limit `outcome` carries, if any.
+    fn release(mut self, outcome: &ProbeOutcome) {
+        self.rate_limit = outcome.rate_limit().cloned();
+    }
+}
+
+impl Drop for HostSlot {
+    fn drop(&mut self) {
+        let rate_limit = self.rate_limit.take().map(|limit| {
+            let until = now() + limit.hold();
+            (limit, until)
+        });
+        // The run holds the receiver until every task has ended.
+        let _ = self.released.send(Released {
+            host: self.host.clone(),
+            rate_limit,
+        });
+    }
 }
 
 /// The ports a run uses; [`no_events`] switches state-change events off.
@@ -184,9 +226,14 @@ where
     };
     let concurrency = settings.concurrency.max(1);
     let mut schedule = Schedule::new(targets, settings.per_host_concurrency);
+    let (released_tx, mut released) = mpsc::unbounded_channel();
     let mut tasks = JoinSet::new();
     let mut task_ids = HashMap::new();
     loop {
+        while let Ok(r) = released.try_recv() {
+            release(&mut schedule, r, settings, deadline, &mut summary);
+        }
+        schedule.wake(now());
         // Start what may start: the most overdue target whose host has a free slot.
         while tasks.len() < concurrency {
             let Some((host, target)) = schedule.start_next() else {
@@ -199,23 +246,37 @@ where
                 continue;
             }
             let id = target.id;
+            let slot = HostSlot {
+                host,
+                released: released_tx.clone(),
+                rate_limit: None,
+            };
             let ports = ports.clone();
             let settings = settings.clone();
-            let handle = tasks
-                .spawn(async move { probe_one(target, timeout, ports, &settings, deadline).await });
-            task_ids.insert(handle.id(), (id, host));
+            let handle = tasks.spawn(async move {
+                probe_one(target, timeout, slot, ports, &settings, deadline).await
+            });
+            task_ids.insert(handle.id(), id);
         }
-        let Some(joined) = tasks.join_next_with_id().await else {
+        let wake_at = schedule.wake_at();
+        if tasks.is_empty() && wake_at.is_none() {
             break;
+        }
+        let sleep =
+            tokio::time::sleep_until(tokio::time::Instant::from_std(wake_at.unwrap_or(deadline)));
+        let joined = tokio::select! {
+            Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => joined,
+            Some(r) = released.recv() => {
+                release(&mut schedule, r, settings, deadline, &mut summary);
+                continue;
+            }
+            () = sleep, if wake_at.is_some() => continue,
         };
         let task = match &joined {
             Ok((task, _)) => *task,
             Err(e) => e.id(),
         };
-        let started_with = task_ids.remove(&task);
-        if let Some((_, host)) = &started_with {
-            schedule.done(host);
-        }
+        let connector_id = task_ids.remove(&task);
         match joined {
             Ok((_, report)) => {
                 match report.state {
@@ -241,7 +302,7 @@ where
             }
             Err(e) => {
                 summary.panicked += 1;
-                let connector_id = started_with.map(|(id, _)| id.get());
+                let connector_id = connector_id.map(|id| id.get());
                 if e.is_panic() {
                     tracing::error!(?connector_id, "probe panicked; its row is left as it was");
                 } else {
@@ -249,6 +310,15 @@ where
                 }
             }
         }
+    }
+    // Nothing is left unless a host held back can no longer start anything in time.
+    let left = schedule.drain().len() as u64;
+    summary.rate_limited += left;
+    if summary.rate_limited > 0 {
+        tracing::warn!(
+            rate_limited = summary.rate_limited,
+            "some connectors were not probed: their host asked to wait past the deadline (HTTP 429); they keep their previous result"
+        );
     }
     if summary.skipped > 0 {
         tracing::warn!(
@@ -265,6 +335,43 @@ where
     summary.duration_ms =
         u64::try_from(now().duration_since(started).as_millis()).unwrap_or(u64::MAX);
     summary
+}
+
+/// A host slot given back: frees it, and when the host answered HTTP 429, holds the host
+/// back until its `Retry-After`, taking out (and counting) the targets that could not
+/// finish before the deadline if started then.
+fn release(
+    schedule: &mut Schedule,
+    released: Released,
+    settings: &RunSettings,
+    deadline: Instant,
+    summary: &mut RunSummary,
+) {
+    schedule.done(&released.host);
+    let Some((limit, until)) = released.rate_limit else {
+        return;
+    };
+    let left_out = schedule.hold(&limit.key, until, |t| {
+        fits(
+            until,
+            t.timeout_or(settings.default_timeout),
+            settings.write_reserve,
+            deadline,
+        )
+    });
+    summary.rate_limited += left_out.len() as u64;
+    tracing::warn!(
+        host = %limit.key,
+        retry_after_seconds = limit.retry_after.map(|d| d.as_secs()),
+        left_for_the_next_run = left_out.len(),
+        "upstream rate limited (HTTP 429): its other connectors wait"
+    );
+    for t in &left_out {
+        tracing::info!(
+            connector_id = t.id.get(),
+            "not probed: its host asked to wait past the deadline (HTTP 429)"
+        );
+    }
 }
 
 /// A guard for a prober that overruns its own timeout: the run still moves on.
@@ -297,6 +404,7 @@ async fn attempt<P: Prober>(
 async fn probe_one<W, P, C, E>(
     target: ProbeTarget,
     timeout: Duration,
+    slot: HostSlot,
     ports: RunPorts<W, P, C, E>,
     settings: &RunSettings,
     deadline: Instant,
@@ -333,6 +441,8 @@ where
         tokio::time::sleep(settings.retry_backoff).await;
         attempts += 1;
     };
+    // The upstream is done with: its slot goes to the next target on the host.
+    slot.release(&outcome);
     let checked_at = ports.clock.now();
     let record = ProbeRecord::for_target(&target, &outcome, checked_at);
     let certificate_expiring = record.certificate_expires_at.is_some_and(|at| {
@@ -459,6 +569,8 @@ mod tests {
         panic_id: u32,
         /// The ids probed, in the order their probes started.
         seen: Mutex<Vec<u32>>,
+        /// When each id's last probe started.
+        started_at: Mutex<HashMap<u32, Instant>>,
     }
 
     impl ScriptedProber {
@@ -472,6 +584,10 @@ mod tests {
         async fn probe(&self, target: &ProbeTarget, _timeout: Duration) -> ProbeOutcome {
             self.calls.fetch_add(1, Ordering::SeqCst);
             self.seen.lock().unwrap().push(target.id.get());
+            self.started_at
+                .lock()
+                .unwrap()
+                .insert(target.id.get(), now());
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.max_in_flight.fetch_max(now, Ordering::SeqCst);
             if !self.delay.is_zero() {
@@ -790,6 +906,138 @@ mod tests {
         }
         // 300 probes of 1 s, 4 at a time
         assert_eq!(now() - start, Duration::from_secs(75));
+    }
+
+    /// Connectors `ids` on `host`.
+    fn on_host(host: &str, ids: impl IntoIterator<Item = u32>) -> Vec<ProbeTarget> {
+        ids.into_iter()
+            .map(|i| ProbeTarget::new(id(i), format!("http://{host}/feed/{i}"), FeedType::Npm))
+            .collect()
+    }
+
+    fn rate_limited(host: &str, retry_after: Option<Duration>) -> ProbeOutcome {
+        ProbeOutcome::failed(
+            Failure::rate_limited(RateLimit {
+                host: host.into(),
+                key: HostKey::Host(host.into(), 80),
+                retry_after,
+            }),
+            Observation {
+                http_status: Some(429),
+                ..Observation::default()
+            },
+        )
+    }
+
+    /// Four connectors on `slow.test` (one probe at a time there), the first answering
+    /// 429 with `retry_after`, and one on `other.test`; each probe takes a second, the
+    /// run has a minute. Returns the summary, the prober and the store.
+    async fn a_rate_limited_host(
+        retry_after: Option<Duration>,
+    ) -> (RunSummary, Arc<ScriptedProber>, Arc<InMemoryProbeStore>) {
+        let mut ts = on_host("slow.test", 1..=4);
+        ts.extend(on_host("other.test", [5]));
+        let store = Arc::new(InMemoryProbeStore::new(ts));
+        let prober = Arc::new(
+            ScriptedProber {
+                delay: Duration::from_secs(1),
+                ..ScriptedProber::default()
+            }
+            .with(1, vec![rate_limited("slow.test", retry_after)]),
+        );
+        let mut st = settings();
+        st.per_host_concurrency = 1;
+        st.retries = 0;
+        st.default_timeout = Duration::from_secs(2);
+        st.write_reserve = Duration::from_secs(1);
+        let s = go(&store, &prober, &st, now() + Duration::from_secs(60)).await;
+        (s, prober, store)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_host_that_answers_429_is_left_alone_until_its_retry_after() {
+        let start = now();
+        let (s, prober, store) = a_rate_limited_host(Some(Duration::from_secs(10))).await;
+        assert_eq!((s.total, s.healthy, s.error, s.rate_limited), (5, 4, 1, 0));
+        let r = store.record(id(1)).unwrap();
+        assert_eq!(
+            r.error_message.as_deref(),
+            Some("Rate limited by slow.test (HTTP 429); retry after 10 s.")
+        );
+        assert_eq!(r.http_status, Some(429));
+        let started = prober.started_at.lock().unwrap().clone();
+        assert_eq!(started[&5], start, "another host does not wait");
+        // The 429 came at 1 s: nothing more on slow.test before 11 s, then one at a time.
+        assert_eq!(started[&2], start + Duration::from_secs(11));
+        assert_eq!(started[&3], start + Duration::from_secs(12));
+        assert_eq!(started[&4], start + Duration::from_secs(13));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_past_the_deadline_leaves_the_host_for_the_next_run() {
+        // 120 s, and no Retry-After at all (the rest of the run), both past the deadline
+        for retry_after in [Some(Duration::from_secs(120)), None] {
+            let start = now();
+            let (s, prober, store) = a_rate_limited_host(retry_after).await;
+            assert_eq!(
+                (s.total, s.healthy, s.error, s.rate_limited, s.skipped),
+                (5, 1, 1, 3, 0),
+                "{retry_after:?}"
+            );
+            for i in 2..=4 {
+                assert!(
+                    store.record(id(i)).is_none(),
+                    "{i} keeps its previous result"
+                );
+            }
+            assert_eq!(prober.calls.load(Ordering::SeqCst), 2);
+            assert_eq!(
+                now() - start,
+                Duration::from_secs(1),
+                "the run does not wait"
+            );
+        }
+    }
+
+    /// A result writer that takes a second per write.
+    struct SlowWriter(Arc<InMemoryProbeStore>);
+
+    impl ProbeResultWriter for SlowWriter {
+        async fn write(
+            &self,
+            record: &ProbeRecord,
+        ) -> Result<WriteOutcome, crate::ports::DependencyError> {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            self.0.write(record).await
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_host_slot_is_free_once_the_probe_ends_not_the_write() {
+        // Given eight connectors on one host, two at a time there, and writes of 1 s
+        let ts = on_host("one.test", 1..=8);
+        let store = Arc::new(InMemoryProbeStore::new(ts.clone()));
+        let prober = Arc::new(ScriptedProber::default());
+        let ports = RunPorts {
+            writer: Arc::new(SlowWriter(store.clone())),
+            prober: prober.clone(),
+            clock: Arc::new(ManualClock::new()),
+            events: no_events(),
+        };
+        let mut st = settings();
+        st.per_host_concurrency = 2;
+        let start = now();
+        // When they are probed
+        let s = run(ts, ports, &st, far()).await;
+        // Then every probe started at once: the writes held no slot of the host
+        assert_eq!(s.written, 8);
+        assert!(prober
+            .started_at
+            .lock()
+            .unwrap()
+            .values()
+            .all(|at| *at == start));
+        assert_eq!(now() - start, Duration::from_secs(1));
     }
 
     #[tokio::test]

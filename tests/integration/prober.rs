@@ -7,6 +7,7 @@ use shared::adapters::http_prober::{HttpProber, StaticResolver};
 use shared::domain::{ConnectorId, FeedType};
 use shared::ports::Prober;
 use shared::probe::outcome::{FailureKind, ProbeOutcome};
+use shared::probe::schedule::HostKey;
 use shared::probe::target::ProbeTarget;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -456,4 +457,81 @@ async fn plain_http_on_a_tls_url_is_named() {
         message(&o),
         "TLS handshake with registry.test failed: the server does not speak TLS on this port."
     );
+}
+
+/// A registry answering every request `429 Too Many Requests`, with these headers.
+async fn rate_limiting(headers: &[(&str, &str)]) -> FakeRegistry {
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    FakeRegistry::start(move |_| {
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        reply("429 Too Many Requests", &headers, "slow down")
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_rate_limit_names_the_host_and_its_retry_after_in_seconds() {
+    let server = rate_limiting(&[("Retry-After", "30")]).await;
+    let o = probe(&prober(), &server.url("/"), FeedType::Generic).await;
+    assert_eq!(
+        message(&o),
+        "Rate limited by 127.0.0.1 (HTTP 429); retry after 30 s."
+    );
+    assert_eq!(o.observed.http_status, Some(429));
+    assert!(!o.is_transient_failure(), "not retried within the run");
+    let limit = o.rate_limit().expect("a typed rate limit");
+    assert_eq!(
+        limit.key,
+        HostKey::Host("127.0.0.1".into(), server.port()),
+        "the run holds back this host"
+    );
+    assert_eq!(limit.retry_after, Some(Duration::from_secs(30)));
+}
+
+#[tokio::test]
+async fn a_rate_limit_until_an_http_date_counts_the_seconds_to_it() {
+    let in_two_minutes = (chrono::Utc::now() + chrono::Duration::seconds(120))
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let server = rate_limiting(&[("Retry-After", &in_two_minutes)]).await;
+    let o = probe(&prober(), &server.url("/"), FeedType::Npm).await;
+    let after = o.rate_limit().and_then(|l| l.retry_after).expect("parsed");
+    assert!(
+        (Duration::from_secs(115)..=Duration::from_secs(120)).contains(&after),
+        "{after:?}"
+    );
+    assert_eq!(
+        message(&o),
+        format!(
+            "Rate limited by 127.0.0.1 (HTTP 429); retry after {} s.",
+            after.as_secs_f64().ceil()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limit_without_a_usable_retry_after_says_so_and_names_the_host() {
+    let p = prober_with(
+        StaticResolver::new().with("registry.test", [LOCALHOST]),
+        RootCertStore::empty(),
+        true,
+    );
+    for headers in [&[][..], &[("Retry-After", "whenever")][..]] {
+        let server = rate_limiting(headers).await;
+        let url = format!("http://Registry.test:{}/feed", server.port());
+        let o = probe(&p, &url, FeedType::Generic).await;
+        assert_eq!(message(&o), "Rate limited by registry.test (HTTP 429).");
+        let limit = o.rate_limit().expect("a typed rate limit");
+        assert_eq!(limit.retry_after, None);
+        assert_eq!(
+            limit.key,
+            HostKey::Host("registry.test".into(), server.port())
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! What one check found, and the record written back to the connector's row.
 
+use super::schedule::HostKey;
 use super::target::{PreviousResult, ProbeTarget};
 use crate::domain::{ConnectorId, State};
 use chrono::{DateTime, Utc};
@@ -26,6 +27,9 @@ pub enum FailureKind {
     Redirect,
     /// The final response had an unexpected status.
     HttpStatus,
+    /// The upstream answered HTTP 429 Too Many Requests ([`Failure::rate_limit`] says
+    /// which host, and for how long it asked to be left alone).
+    RateLimited,
     /// The response arrived but is not what this feed type answers.
     UnexpectedResponse,
 }
@@ -35,6 +39,8 @@ pub enum FailureKind {
 pub struct Failure {
     pub kind: FailureKind,
     pub message: String,
+    /// For [`FailureKind::RateLimited`]: who asked to wait, and how long.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Failure {
@@ -42,7 +48,59 @@ impl Failure {
         Self {
             kind,
             message: message.into(),
+            rate_limit: None,
         }
+    }
+
+    /// `Rate limited by HOST (HTTP 429); retry after N s.`, or without the retry when the
+    /// answer said nothing usable.
+    pub fn rate_limited(limit: RateLimit) -> Self {
+        let message = match limit.retry_after {
+            Some(after) => format!(
+                "Rate limited by {} (HTTP 429); retry after {} s.",
+                limit.host,
+                whole_seconds_up(after)
+            ),
+            None => format!("Rate limited by {} (HTTP 429).", limit.host),
+        };
+        Self {
+            kind: FailureKind::RateLimited,
+            message,
+            rate_limit: Some(limit),
+        }
+    }
+}
+
+/// `d` in whole seconds, rounded up.
+fn whole_seconds_up(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+/// An upstream's HTTP 429: the host that answered it, and how long it asked to be left
+/// alone (its `Retry-After`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimit {
+    /// The host's name (or address) as messages show it.
+    pub host: String,
+    /// The host as the run's per-host rules count it.
+    pub key: HostKey,
+    /// `Retry-After`, at most [`RateLimit::MAX_RETRY_AFTER`]; `None` when the answer had
+    /// none, or one that is neither delta-seconds nor an HTTP date.
+    pub retry_after: Option<Duration>,
+}
+
+impl RateLimit {
+    /// A longer `Retry-After` is taken as this long.
+    pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+    /// How long a host that answered 429 without a usable `Retry-After` is left alone:
+    /// the rest of a run (a run lasts at most the probe function's timeout).
+    pub const WITHOUT_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+    /// How long the host is left alone.
+    pub fn hold(&self) -> Duration {
+        self.retry_after
+            .unwrap_or(Self::WITHOUT_RETRY_AFTER)
+            .min(Self::MAX_RETRY_AFTER)
     }
 }
 
@@ -81,6 +139,11 @@ impl ProbeOutcome {
 
     pub fn is_healthy(&self) -> bool {
         self.verdict.is_ok()
+    }
+
+    /// The upstream's HTTP 429, when that is why the check failed.
+    pub fn rate_limit(&self) -> Option<&RateLimit> {
+        self.verdict.as_ref().err()?.rate_limit.as_ref()
     }
 
     /// Whether a failure may go away on its own within seconds (timeout, reset,
@@ -211,10 +274,45 @@ mod tests {
             FailureKind::ForbiddenAddress,
             FailureKind::UnexpectedResponse,
             FailureKind::InvalidUrl,
+            FailureKind::RateLimited,
         ] {
             assert!(!failed(k, None).is_transient_failure(), "{k:?}");
         }
         assert!(!ProbeOutcome::healthy(Observation::default()).is_transient_failure());
+    }
+
+    #[test]
+    fn a_rate_limit_says_who_and_for_how_long() {
+        let limit = |retry_after: Option<Duration>| RateLimit {
+            host: "registry.test".into(),
+            key: HostKey::Host("registry.test".into(), 443),
+            retry_after,
+        };
+        let f = Failure::rate_limited(limit(Some(Duration::from_secs(30))));
+        assert_eq!(f.kind, FailureKind::RateLimited);
+        assert_eq!(
+            f.message,
+            "Rate limited by registry.test (HTTP 429); retry after 30 s."
+        );
+        let f = Failure::rate_limited(limit(Some(Duration::from_millis(1500))));
+        assert_eq!(
+            f.message,
+            "Rate limited by registry.test (HTTP 429); retry after 2 s."
+        );
+        let f = Failure::rate_limited(limit(None));
+        assert_eq!(f.message, "Rate limited by registry.test (HTTP 429).");
+        assert_eq!(limit(None).hold(), RateLimit::WITHOUT_RETRY_AFTER);
+        assert_eq!(
+            limit(Some(Duration::from_secs(86_400))).hold(),
+            RateLimit::MAX_RETRY_AFTER
+        );
+        let o = ProbeOutcome::failed(f.clone(), Observation::default());
+        assert_eq!(o.rate_limit(), f.rate_limit.as_ref());
+        assert!(!o.is_transient_failure());
+        assert_eq!(
+            ProbeOutcome::healthy(Observation::default()).rate_limit(),
+            None
+        );
     }
 
     #[test]

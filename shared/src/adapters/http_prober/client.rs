@@ -33,6 +33,8 @@ impl Drop for ConnectionGuard {
 /// The final response, with the connection it arrived on.
 pub(super) struct Fetched {
     pub response: Response<Incoming>,
+    /// The URL the response answered (the last of any redirects).
+    pub url: Url,
     pub host: String,
     pub _connection: ConnectionGuard,
 }
@@ -429,6 +431,7 @@ impl HttpProber {
                 return Ok(Fetched {
                     response,
                     host: host_label(&url),
+                    url,
                     _connection: guard,
                 });
             }

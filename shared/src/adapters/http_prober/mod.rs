@@ -21,13 +21,14 @@ pub mod tls;
 pub mod trust;
 
 use crate::ports::{Prober, ProberNotReady};
-use crate::probe::outcome::{Failure, FailureKind, Observation, ProbeOutcome};
+use crate::probe::outcome::{Failure, FailureKind, Observation, ProbeOutcome, RateLimit};
+use crate::probe::schedule::HostKey;
 use crate::probe::target::ProbeTarget;
 use http_body_util::BodyExt;
 pub use resolver::{Resolver, StaticResolver, SystemResolver};
 use rustls::ClientConfig;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::OnceCell;
 pub use trust::{ExtraCa, SystemTrust, TrustError, TrustFuture, TrustLoader};
 
@@ -193,6 +194,13 @@ impl HttpProber {
             )
             .await?;
         let status = fetched.response.status();
+        if status == http::StatusCode::TOO_MANY_REQUESTS {
+            return Err(Failure::rate_limited(RateLimit {
+                host: fetched.host.clone(),
+                key: HostKey::of_url(&fetched.url).unwrap_or(HostKey::NoHost(target.id)),
+                retry_after: retry_after(fetched.response.headers(), SystemTime::now()),
+            }));
+        }
         let body = if feeds::needs_body(&plan.check, status) {
             progress.step = Step::Body;
             Some(self.read_body(&mut fetched, progress.port).await?)
@@ -245,6 +253,24 @@ impl HttpProber {
         }
         Ok(body)
     }
+}
+
+/// A response's `Retry-After` as of `now`: delta-seconds or an HTTP date (a past date is
+/// zero), at most [`RateLimit::MAX_RETRY_AFTER`]; `None` when absent or neither.
+fn retry_after(headers: &http::HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    let after = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // More digits than a u64 holds is still "very long".
+        Duration::from_secs(value.parse().unwrap_or(u64::MAX))
+    } else {
+        let at = httpdate::parse_http_date(value).ok()?;
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(after.min(RateLimit::MAX_RETRY_AFTER))
 }
 
 fn size(bytes: usize) -> String {
@@ -344,6 +370,35 @@ mod tests {
         prober.prepare().await.unwrap();
         prober.prepare().await.unwrap();
         assert_eq!(loader.loads.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date_and_is_capped() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_784_000_000);
+        let with = |value: &str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_str(value).unwrap(),
+            );
+            retry_after(&headers, now)
+        };
+        assert_eq!(with("120"), Some(Duration::from_secs(120)));
+        assert_eq!(with(" 0 "), Some(Duration::ZERO));
+        let in_90_s = httpdate::fmt_http_date(now + Duration::from_secs(90));
+        assert_eq!(with(&in_90_s), Some(Duration::from_secs(90)));
+        let an_hour_ago = httpdate::fmt_http_date(now - Duration::from_secs(3600));
+        assert_eq!(with(&an_hour_ago), Some(Duration::ZERO));
+        // The obsolete date forms are read too.
+        assert!(with("Sunday, 06-Nov-94 08:49:37 GMT").is_some());
+        assert!(with("Sun Nov  6 08:49:37 1994").is_some());
+        for absurd in ["86400", "99999999999999999999999"] {
+            assert_eq!(with(absurd), Some(RateLimit::MAX_RETRY_AFTER), "{absurd}");
+        }
+        for unusable in ["", "soon", "-5", "1.5", "12 s"] {
+            assert_eq!(with(unusable), None, "{unusable:?}");
+        }
+        assert_eq!(retry_after(&http::HeaderMap::new(), now), None);
     }
 
     #[test]
