@@ -2,6 +2,7 @@
 //! Lambda Runtime API with API Gateway events, reading from moto. A list that would not
 //! fit in Lambda's invocation response is a `406` that says what to change, never API
 //! Gateway's bare `500`; `MAX_RESPONSE_BYTES` lowers the limit so a few hundred rows show it.
+//! A container scans the table at most once per `LIST_CACHE_SECONDS`, counted by a proxy.
 
 use serde_json::Value;
 use shared::domain::Health;
@@ -38,8 +39,13 @@ async fn given_rows(rows: u32) -> Option<(World, String)> {
 }
 
 async fn start(world: &World, extra: &[(&str, &str)]) -> Function {
+    start_via(world, &world.endpoint, extra).await
+}
+
+/// The function reaching AWS at `endpoint` (a counting proxy in front of the world's).
+async fn start_via(world: &World, endpoint: &str, extra: &[(&str, &str)]) -> Function {
     let mut vars = vec![
-        ("AWS_ENDPOINT_URL", world.endpoint.as_str()),
+        ("AWS_ENDPOINT_URL", endpoint),
         ("CONNECTORS_TABLE", world.table.as_str()),
         ("API_KEYS_SECRET_ID", world.secret_id.as_str()),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
@@ -162,4 +168,50 @@ async fn the_size_estimate_covers_the_whole_invocation_response() {
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_container_scans_at_most_once_per_cache_interval() {
+    let Some((world, key)) = given_rows(3).await else {
+        return;
+    };
+    const SCAN: &str = "DynamoDB_20120810.Scan";
+    // Given a container caching the list for 300 s, reaching the table through a proxy
+    // that counts its calls,
+    let proxy = benchkit::proxy::CountingProxy::start(&world.endpoint)
+        .await
+        .expect("the counting proxy");
+    let f = start_via(&world, &proxy.url(), &[("LIST_CACHE_SECONDS", "300")]).await;
+    let first = call(&f, &event(Payload::V2, "list", &key, "")).await;
+    assert_eq!(first.status, 200, "{}", first.raw);
+    let etag = first.header("etag").expect("an ETag").to_owned();
+    // when a connector is added and the list asked for again, by GET, HEAD and
+    // If-None-Match, in both payload formats,
+    world.seed(&[connector(4, Health::Unknown)]).await;
+    for payload in Payload::ALL {
+        let get = call(&f, &event(payload, "list", &key, "")).await;
+        assert_eq!(get.body, first.body);
+        let head = call(&f, &event(payload, "head", &key, "")).await;
+        assert_eq!(head.status, 200);
+        assert_eq!(head.header("etag"), Some(etag.as_str()));
+        let again = call(
+            &f,
+            &with_header(event(payload, "list", &key, ""), "If-None-Match", &etag),
+        )
+        .await;
+        assert_eq!(again.status, 304, "{}", again.raw);
+    }
+    // then the table was scanned once.
+    assert_eq!(proxy.count(SCAN), 1, "{:?}", proxy.counts());
+
+    // A container with the cache off scans for every request and sees the new row at once.
+    let proxy = benchkit::proxy::CountingProxy::start(&world.endpoint)
+        .await
+        .expect("the counting proxy");
+    let f = start_via(&world, &proxy.url(), &[("LIST_CACHE_SECONDS", "0")]).await;
+    for _ in 0..3 {
+        let r = call(&f, &event(Payload::V2, "list", &key, "")).await;
+        assert_eq!(r.json().as_array().map(Vec::len), Some(4));
+    }
+    assert_eq!(proxy.count(SCAN), 3, "{:?}", proxy.counts());
 }

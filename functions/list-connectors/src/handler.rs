@@ -1,11 +1,14 @@
 //! The list handler, generic over where connectors come from and who judges keys.
 
+use crate::cache::ListCache;
 use lambda_http::{Body, Request, Response};
+use serde::{Serialize, Serializer};
 use shared::auth::query_values;
 use shared::config::api::ReadSettings;
-use shared::domain::State;
+use shared::domain::{Connector, State};
 use shared::http::{serve_read, ReadFailure, ResponseLimit};
-use shared::ports::{Authorizer, ConnectorReader};
+use shared::ports::{Authorizer, Clock, ConnectorReader, SystemClock};
+use std::sync::Arc;
 
 /// The query-string parameter that filters the list by state.
 pub const STATE_PARAM: &str = "state";
@@ -18,6 +21,8 @@ pub struct ListConnectors<R, A> {
     pub connectors: R,
     pub auth: A,
     limit: ResponseLimit,
+    cache: ListCache,
+    clock: Arc<dyn Clock>,
 }
 
 /// The states `?state=` asks for: a comma list, or the parameter repeated; `None` for
@@ -42,9 +47,25 @@ pub fn state_filter(req: &Request) -> Result<Option<Vec<State>>, ReadFailure> {
     Ok(Some(states))
 }
 
+/// What the list answers: the (cached) rows, those in `states` only when given.
+struct Listed {
+    rows: Arc<Vec<Connector>>,
+    states: Option<Vec<State>>,
+}
+
+impl Serialize for Listed {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.rows.iter().filter(|c| {
+            self.states
+                .as_ref()
+                .is_none_or(|states| states.contains(&c.health.state()))
+        }))
+    }
+}
+
 impl<R: ConnectorReader, A: Authorizer> ListConnectors<R, A> {
-    /// The handler with Lambda's response limit; [`Self::with_settings`] applies the
-    /// configured one.
+    /// The handler with Lambda's response limit, no list cache (every request scans) and
+    /// the system clock; [`Self::with_settings`] applies the configured ones.
     pub fn new(connectors: R, auth: A) -> Self {
         Self {
             connectors,
@@ -53,26 +74,38 @@ impl<R: ConnectorReader, A: Authorizer> ListConnectors<R, A> {
                 max_bytes: ResponseLimit::LAMBDA.max_bytes,
                 narrowing: Some(NARROWING),
             },
+            cache: ListCache::new(std::time::Duration::ZERO),
+            clock: Arc::new(SystemClock),
         }
     }
 
-    /// The handler with these settings (from `ApiConfig`).
+    /// The handler with these settings (from `ApiConfig`). Empties the list cache.
     pub fn with_settings(mut self, settings: &ReadSettings) -> Self {
         self.limit = ResponseLimit {
             max_bytes: settings.max_response_bytes,
             narrowing: Some(NARROWING),
         };
+        self.cache = ListCache::new(settings.list_cache);
+        self
+    }
+
+    /// The handler reading the time from `clock` (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
     pub async fn handle(&self, req: Request) -> Response<Body> {
         serve_read(&self.auth, &req, &self.limit, || async {
             let filter = state_filter(&req)?;
-            let mut rows = self.connectors.list().await?;
-            if let Some(states) = filter {
-                rows.retain(|c| states.contains(&c.health.state()));
-            }
-            Ok::<_, ReadFailure>(Some(rows))
+            let rows = self
+                .cache
+                .rows(self.clock.as_ref(), || self.connectors.list())
+                .await?;
+            Ok::<_, ReadFailure>(Some(Listed {
+                rows,
+                states: filter,
+            }))
         })
         .await
     }
@@ -85,8 +118,7 @@ mod tests {
     use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
     use shared::auth::KeyDigest;
     use shared::auth::{CachePolicy, KeyCache};
-    use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
-    use std::sync::Arc;
+    use shared::domain::{ConnectorId, Diagnostics, Health};
 
     const KEY: &str = "test-key-1";
 
@@ -516,6 +548,7 @@ mod tests {
         // A limit the plain list passes and its gzip body does not come near.
         let h = h.with_settings(&ReadSettings {
             max_response_bytes: text.len(),
+            ..ReadSettings::default()
         });
         for method in ["GET", "HEAD"] {
             let r = h
@@ -551,5 +584,179 @@ mod tests {
             (r.status().as_u16(), body(&r)),
             (200, serde_json::json!([]))
         );
+    }
+
+    /// The in-memory store, counting `Scan`s (lists) and `GetItem`s.
+    #[derive(Default)]
+    struct Counting {
+        inner: InMemoryConnectors,
+        lists: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Counting {
+        fn lists(&self) -> usize {
+            self.lists.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    impl ConnectorReader for Counting {
+        async fn list(&self) -> Result<Vec<Connector>, shared::ports::DependencyError> {
+            self.lists.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.list().await
+        }
+        async fn get(
+            &self,
+            id: ConnectorId,
+        ) -> Result<Option<Connector>, shared::ports::DependencyError> {
+            self.inner.get(id).await
+        }
+    }
+
+    type Cached = ListConnectors<Arc<Counting>, KeyCache<Arc<InMemoryKeySource>>>;
+
+    fn cached(rows: Vec<Connector>, seconds: u64) -> (Arc<Counting>, Cached) {
+        let store = Arc::new(Counting::default());
+        store.inner.set_rows(rows);
+        let h = ListConnectors::new(store.clone(), KeyCache::new(keys(), CachePolicy::default()))
+            .with_settings(&ReadSettings {
+                list_cache: std::time::Duration::from_secs(seconds),
+                ..ReadSettings::default()
+            });
+        (store, h)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_table_is_scanned_at_most_once_per_cache_interval_for_get_and_head() {
+        let (store, h) = cached(many(3), 5);
+        let first = h
+            .handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
+        let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+        store.inner.set_rows(many(4));
+        // Within the interval: HEAD, a filtered GET, a revalidation, all from the same rows.
+        let head = h
+            .handle(req("HEAD", "/api/connector-health", Some(KEY)))
+            .await;
+        assert_eq!(head.status(), 200);
+        assert_eq!(head.headers()["etag"], etag.as_str());
+        assert_eq!(
+            head.headers()["content-length"],
+            first.headers()["content-length"]
+        );
+        let filtered = h
+            .handle(req("GET", "/api/connector-health?state=unknown", Some(KEY)))
+            .await;
+        assert_eq!(body(&filtered).as_array().unwrap().len(), 3);
+        tokio::time::advance(std::time::Duration::from_millis(4_999)).await;
+        for method in ["GET", "HEAD"] {
+            let r = h
+                .handle(with_header(
+                    req(method, "/api/connector-health", Some(KEY)),
+                    "if-none-match",
+                    &etag,
+                ))
+                .await;
+            assert_eq!(r.status(), 304, "{method}");
+        }
+        assert_eq!(store.lists(), 1);
+
+        // Past it: one new Scan, the new list and a new tag.
+        tokio::time::advance(std::time::Duration::from_millis(1)).await;
+        let r = h
+            .handle(with_header(
+                req("GET", "/api/connector-health", Some(KEY)),
+                "if-none-match",
+                &etag,
+            ))
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_ne!(r.headers()["etag"], etag.as_str());
+        assert_eq!(body(&r).as_array().unwrap().len(), 4);
+        let head = h
+            .handle(req("HEAD", "/api/connector-health", Some(KEY)))
+            .await;
+        assert_eq!(head.headers()["etag"], r.headers()["etag"]);
+        assert_eq!(store.lists(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_requests_during_a_refresh_share_one_scan() {
+        let (store, h) = cached(many(3), 5);
+        store.inner.set_delay(std::time::Duration::from_millis(800));
+        let h = Arc::new(h);
+        let mut requests = tokio::task::JoinSet::new();
+        for i in 0..20 {
+            let h = h.clone();
+            let method = if i % 2 == 0 { "GET" } else { "HEAD" };
+            requests.spawn(async move {
+                h.handle(req(method, "/api/connector-health", Some(KEY)))
+                    .await
+            });
+        }
+        let mut etags = std::collections::HashSet::new();
+        while let Some(r) = requests.join_next().await {
+            let r = r.unwrap();
+            assert_eq!(r.status(), 200);
+            etags.insert(r.headers()["etag"].to_str().unwrap().to_owned());
+        }
+        assert_eq!(store.lists(), 1);
+        assert_eq!(etags.len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn zero_turns_the_cache_off_and_a_failed_scan_is_not_kept() {
+        let (store, h) = cached(many(3), 0);
+        for _ in 0..3 {
+            h.handle(req("GET", "/api/connector-health", Some(KEY)))
+                .await;
+        }
+        assert_eq!(store.lists(), 3);
+
+        let (store, h) = cached(many(3), 5);
+        store.inner.fail(true);
+        let r = h
+            .handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
+        assert_eq!(r.status(), 503);
+        store.inner.fail(false);
+        let r = h
+            .handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(store.lists(), 2);
+    }
+
+    /// A wall clock that jumps while the monotonic one stands still: a container thawed
+    /// after Lambda froze it.
+    #[derive(Debug)]
+    struct Thawed(std::sync::Mutex<chrono::DateTime<Utc>>);
+
+    impl Clock for Thawed {
+        fn now(&self) -> chrono::DateTime<Utc> {
+            *self.0.lock().unwrap()
+        }
+        fn instant(&self) -> std::time::Instant {
+            tokio::time::Instant::now().into_std()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rows_older_by_the_wall_clock_are_not_served_after_a_freeze() {
+        let (store, h) = cached(many(3), 5);
+        let clock = Arc::new(Thawed(std::sync::Mutex::new(
+            Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+        )));
+        let h = h.with_clock(clock.clone());
+        h.handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
+        *clock.0.lock().unwrap() += chrono::Duration::seconds(600);
+        h.handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
+        assert_eq!(store.lists(), 2);
+        // A wall clock set back is no reason to trust old rows either.
+        *clock.0.lock().unwrap() -= chrono::Duration::seconds(1200);
+        h.handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
+        assert_eq!(store.lists(), 3);
     }
 }

@@ -11,6 +11,10 @@ pub const MIN_REFRESH_VAR: &str = "API_KEYS_MIN_REFRESH_SECONDS";
 pub const BACKOFF_VAR: &str = "API_KEYS_FAILURE_BACKOFF_SECONDS";
 pub const STALENESS_VAR: &str = "API_KEYS_MAX_STALENESS_SECONDS";
 pub const MAX_RESPONSE_VAR: &str = "MAX_RESPONSE_BYTES";
+pub const LIST_CACHE_VAR: &str = "LIST_CACHE_SECONDS";
+
+/// The longest `LIST_CACHE_SECONDS`: a list older than this is not worth showing.
+pub const MAX_LIST_CACHE_SECONDS: u64 = 300;
 
 /// The floor of `MAX_RESPONSE_BYTES`: room for an error message and the envelope.
 pub const MIN_RESPONSE_BYTES: u64 = 16 * 1024;
@@ -34,12 +38,16 @@ pub struct ReadSettings {
     /// The most bytes an invocation response may take (`MAX_RESPONSE_BYTES`): Lambda's
     /// limit, or lower, so tests and operators can see the `406` without a huge table.
     pub max_response_bytes: usize,
+    /// How long a container answers the list from the rows of its last `Scan`
+    /// (`LIST_CACHE_SECONDS`; zero: every request scans).
+    pub list_cache: Duration,
 }
 
 impl Default for ReadSettings {
     fn default() -> Self {
         Self {
             max_response_bytes: LAMBDA_RESPONSE_LIMIT,
+            list_cache: Duration::from_secs(5),
         }
     }
 }
@@ -91,6 +99,12 @@ impl ApiConfig {
                 MIN_RESPONSE_BYTES,
                 LAMBDA_RESPONSE_LIMIT as u64,
             )? as usize,
+            list_cache: Duration::from_secs(env.number(
+                LIST_CACHE_VAR,
+                d.list_cache.as_secs(),
+                0,
+                MAX_LIST_CACHE_SECONDS,
+            )?),
         };
         Ok(Self {
             table,
@@ -155,6 +169,33 @@ mod tests {
                     name: MAX_RESPONSE_VAR,
                     min: 16_384,
                     max: 6_291_456
+                }),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_list_cache_defaults_to_5_s_and_0_turns_it_off() {
+        let base = [(TABLE_VAR, "t"), (SECRET_VAR, "s")];
+        assert_eq!(cfg(&base).unwrap().read.list_cache, Duration::from_secs(5));
+        let with = |v: &'static str| {
+            let mut pairs = base.to_vec();
+            pairs.push((LIST_CACHE_VAR, v));
+            cfg(&pairs)
+        };
+        assert_eq!(with("0").unwrap().read.list_cache, Duration::ZERO);
+        assert_eq!(
+            with("300").unwrap().read.list_cache,
+            Duration::from_secs(300)
+        );
+        for bad in ["301", "5s", "-1"] {
+            assert_eq!(
+                with(bad),
+                Err(ConfigError::OutOfRange {
+                    name: LIST_CACHE_VAR,
+                    min: 0,
+                    max: 300
                 }),
                 "{bad}"
             );
