@@ -10,6 +10,7 @@ mod catalog;
 mod dev_stack;
 mod e2e_lambda;
 mod e2e_probe;
+mod fanout;
 mod key_rotation;
 mod list_limits;
 mod local_server;

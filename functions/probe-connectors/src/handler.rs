@@ -175,7 +175,8 @@ pub struct CycleReport {
     /// Batches made for the queue, and how many it accepted (0 and 0: probed here).
     pub batches: u64,
     pub batches_sent: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// What this invocation probed itself (its counts alongside the cycle's).
+    #[serde(flatten)]
     pub run: Option<RunSummary>,
 }
 

@@ -42,11 +42,34 @@ pub fn fixture_path(payload: Payload, name: &str) -> PathBuf {
         .join(format!("{name}.json"))
 }
 
-/// The EventBridge scheduled event the probe function's schedule sends.
-pub fn scheduled_event() -> Value {
+/// The EventBridge scheduled event the probe function's schedule sends, as stored: every
+/// delivery of it is the same tick, so the same cycle.
+pub fn stored_scheduled_event() -> Value {
     let path = fixtures_dir().join("eventbridge/scheduled-event.json");
     serde_json::from_str(&read(&path))
         .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// The stored scheduled event for a new tick: its `time` now, or a second after the previous
+/// call's if that is later, so each call begins a cycle of its own, as each tick of the
+/// schedule does.
+pub fn scheduled_event() -> Value {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = chrono::Utc::now().timestamp();
+    let at = match LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+        Some(now.max(last + 1))
+    }) {
+        Ok(last) | Err(last) => now.max(last + 1),
+    };
+    scheduled_event_at(chrono::DateTime::from_timestamp(at, 0).unwrap_or_default())
+}
+
+/// The stored scheduled event of the tick at `at`.
+pub fn scheduled_event_at(at: chrono::DateTime<chrono::Utc>) -> Value {
+    let mut event = stored_scheduled_event();
+    event["time"] = Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    event
 }
 
 /// Loads an event, filling in the key and the connector id.

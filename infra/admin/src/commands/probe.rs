@@ -55,9 +55,21 @@ pub async fn run(target: &Target, args: &ProbeArgs) -> Result<()> {
     Ok(())
 }
 
-/// `probed 14 connectors: 9 healthy, 5 error, 0 skipped in 2.6 s`.
+/// `probed 14 connectors: 9 healthy, 5 error, 0 skipped in 2.6 s`; for a cycle the probe
+/// function sent to its queue, `sent 4 of 4 batches (1000 connectors) to the probe queue`.
 pub fn describe(s: &Value) -> String {
     let n = |k: &str| s[k].as_u64().unwrap_or(0);
+    if s["repeated"] == json!(true) {
+        return "a probe cycle had already begun this second: nothing was done".to_owned();
+    }
+    if n("batches") > 0 && s.get("total").is_none() {
+        return format!(
+            "sent {} of {} batches ({} connectors) to the probe queue; the workers probe them",
+            n("batchesSent"),
+            n("batches"),
+            n("due")
+        );
+    }
     let mut text = format!(
         "probed {} connectors: {} healthy, {} error, {} skipped in {:.1} s",
         n("total"),
@@ -183,5 +195,12 @@ mod tests {
             describe(&s),
             "probed 3 connectors: 2 healthy, 1 error, 0 skipped in 1.5 s"
         );
+        let sent = json!({"cycle": 1, "repeated": false, "due": 1000, "batches": 4, "batchesSent": 3});
+        assert_eq!(
+            describe(&sent),
+            "sent 3 of 4 batches (1000 connectors) to the probe queue; the workers probe them"
+        );
+        let repeated = json!({"cycle": 1, "repeated": true, "due": 0, "batches": 0, "batchesSent": 0});
+        assert!(describe(&repeated).contains("already begun"));
     }
 }
