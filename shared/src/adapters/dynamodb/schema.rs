@@ -7,10 +7,12 @@
 //! `consecutiveFailures` (N) and `stateChangedAt`, `certificateExpiresAt` (S, RFC 3339);
 //! the row's own probe settings `probeTimeoutSeconds` (N) and `probePackage` (S); and its
 //! `generation` (N), new with every change of its settings, so a probe result lands only
-//! on the connector it probed.
+//! on the connector it probed; and a probe worker's claim on it, `claimCycle` and
+//! `claimedUntil` (N; see [`super::claims`]), which are not settings.
 //!
 //! Connector ids are positive. Items with other ids are the table's own bookkeeping (see
-//! [`super::bookkeeping`]): the id counter (id 0) and one name reservation per connector
+//! [`super::bookkeeping`]): the id counter (id 0, which also holds `lastCycle`, the latest
+//! probe cycle begun) and one name reservation per connector
 //! name (negative ids). Every Scan keeps only `id > 0`, so no reader ever sees them.
 
 use super::Item;
