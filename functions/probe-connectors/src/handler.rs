@@ -1049,6 +1049,50 @@ mod tests {
     }
 
     #[test]
+    fn the_cycle_line_declares_every_figure_it_carries() {
+        let report = CycleReport {
+            cycle: CycleId::new(1_700_000_000),
+            repeated: false,
+            freshness: Freshness {
+                due: 10,
+                never_checked: 1,
+                late: 3,
+                stale: 2,
+                oldest_check_age_seconds: 1000,
+            },
+            batches: 4,
+            batches_sent: 3,
+            run: None,
+        };
+        let line = cycle_emf(
+            &report,
+            1_700_000_000_000,
+            "stack-ProbeConnectorsFunction-abc",
+        );
+        let declared = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap();
+        assert_eq!(declared.len(), 7);
+        for m in declared {
+            let name = m["Name"].as_str().unwrap();
+            assert!(
+                line.get(name).is_some_and(|v| v.is_u64()),
+                "{name} has a value"
+            );
+        }
+        assert_eq!(line["StaleConnectors"], 2);
+        assert_eq!(line["Late"], 3);
+        assert_eq!(line["BatchesNotSent"], 1);
+        assert_eq!(line["OldestCheckAgeSeconds"], 1000);
+        assert_eq!(line["Function"], "stack-ProbeConnectorsFunction-abc");
+        // The answer carries the same figures, for `chadmin probe`.
+        let answer = serde_json::to_value(Outcome::Cycle(report)).unwrap();
+        assert_eq!(answer["due"], 10);
+        assert_eq!(answer["batchesSent"], 3);
+        assert!(answer.get("total").is_none());
+    }
+
+    #[test]
     fn a_past_deadline_is_now() {
         let d = deadline_instant(SystemTime::now() - Duration::from_secs(5));
         assert!(d <= Instant::now());
