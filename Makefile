@@ -79,6 +79,13 @@ soak: $(VENV)/.installed $(NODE_TOOLS)/.installed ## One warm list-connectors fo
 	$(CARGO) build --release -p list-connectors -p get-connector -p probe-connectors -p hello-lambda -p connector-health-bench
 	$(SCRIPTS)/with-emulators.sh target/release/soak --invocations $(SOAK_INVOCATIONS) $(SOAK_FLAGS)
 
+# Extra flags for `make probe-fanout` (e.g. FANOUT_FLAGS='--connectors 10000 --concurrency 10').
+FANOUT_FLAGS ?=
+.PHONY: probe-fanout
+probe-fanout: ## One probe cycle of 100,000 connectors through the fan-out, simulated in virtual time, for 2 to 100 workers (docs/performance.md).
+	$(CARGO) build --release -p connector-health-bench --bin probe-fanout
+	target/release/probe-fanout $(FANOUT_FLAGS) > /dev/null
+
 .PHONY: smoke smoke-local contract
 
 smoke: $(VENV)/.smoke-installed ## The black-box smoke suite against a deployment: make smoke BASE_URL=https://... API_KEY=...

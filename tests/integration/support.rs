@@ -1,6 +1,7 @@
-//! The shared test support itself: the fake registry, the demo CA and the benchmark
-//! statistics behave as the tests that rely on them assume.
+//! The shared test support itself: the fake registry, the demo CA, the benchmark
+//! statistics and the probe fan-out simulation behave as the tests that rely on them assume.
 
+use benchkit::fanout::{self, Answer, Deployment, Fleet};
 use benchkit::soak::{KeyKind, Memory, Mix};
 use benchkit::{median_p90, percentile};
 use shared::adapters::http_prober::tls;
@@ -145,5 +146,97 @@ fn the_soak_mix_is_spread_evenly_and_exact() {
     assert_eq!(
         run(only, 50).0.keys().collect::<Vec<_>>(),
         [&KeyKind::Unknown]
+    );
+}
+
+#[test]
+fn the_fanout_fleet_has_the_mix_asked_for() {
+    let (answers, targets) = fanout::fleet(&Fleet::of(20_000));
+    assert_eq!((answers.len(), targets.len()), (20_000, 20_000));
+    let share = |p: fn(&Answer) -> bool| answers.iter().filter(|a| p(a)).count() as f64 / 20_000.0;
+    let hanging = share(|a| matches!(a, Answer::Hang));
+    let limited = share(|a| matches!(a, Answer::TooManyRequests(_)));
+    assert!((0.017..0.023).contains(&hanging), "{hanging}");
+    assert!((0.007..0.013).contains(&limited), "{limited}");
+    let mut times: Vec<Duration> = answers
+        .iter()
+        .filter_map(|a| match a {
+            Answer::Healthy(t) => Some(*t),
+            _ => None,
+        })
+        .collect();
+    times.sort();
+    let median = percentile(&times, 0.5);
+    assert!(
+        (140..160).contains(&median.as_millis()),
+        "median {median:?}"
+    );
+    assert_eq!(
+        fanout::fleet(&Fleet::of(20_000)).0,
+        answers,
+        "one seed, one fleet"
+    );
+}
+
+/// Every connector written exactly once in the cycle, nothing dead-lettered.
+fn assert_each_written_once(r: &fanout::Report) {
+    assert_eq!(r.written_once, u64::from(r.connectors), "{r:?}");
+    assert_eq!((r.written_more_than_once, r.never_written), (0, 0), "{r:?}");
+    assert_eq!(r.dead_lettered, 0, "{r:?}");
+    assert!(r.completed_after.is_some(), "{r:?}");
+}
+
+#[test]
+fn the_fanout_simulation_writes_each_connector_once_and_more_workers_finish_sooner() {
+    let fleet = Fleet::of(2_000);
+    let run = |c: usize| fanout::simulate(&fleet, &Deployment::with_max_concurrency(c));
+    let (two, ten) = (run(2), run(10));
+    for r in [&two, &ten] {
+        assert_each_written_once(r);
+        assert_eq!(r.batches, 8, "2,000 ids in batches of 256");
+        assert_eq!(r.worker_invocations, 8 + r.redeliveries);
+        assert_eq!(r.claims, 2_000);
+        assert!(r.gb_seconds > 0.0);
+    }
+    assert!(two.peak_concurrency <= 2 && ten.peak_concurrency > 2);
+    let (two_done, ten_done) = (two.completed_after.unwrap(), ten.completed_after.unwrap());
+    assert!(
+        ten_done * 2 < two_done,
+        "C=10 {ten_done:?}, C=2 {two_done:?}"
+    );
+    // Each worker waits for its hanging connectors: two attempts of 10 s and the backoff.
+    assert!(
+        ten.worker_durations[0] >= Duration::from_millis(20_500),
+        "{ten:?}"
+    );
+}
+
+#[test]
+fn the_fanout_simulation_delivers_an_unfinished_batch_again_after_the_visibility_timeout() {
+    // Half the connectors hang, each on a host of its own: a batch of 1,000 cannot be
+    // finished in 60 s (500 × 20.5 s over 128 slots), so its message comes back and the
+    // rest is probed then.
+    let fleet = Fleet {
+        hanging: 0.5,
+        popular_share: 0.0,
+        connectors_per_private_host: 1,
+        ..Fleet::of(2_000)
+    };
+    let deployment = Deployment {
+        batch_size: 1_000,
+        ..Deployment::with_max_concurrency(10)
+    };
+    let r = fanout::simulate(&fleet, &deployment);
+    assert_each_written_once(&r);
+    assert!(r.redeliveries >= 2, "{r:?}");
+    assert_eq!(r.worker_invocations, 2 + r.redeliveries);
+    assert!(
+        r.completed_after.unwrap() > deployment.visibility_timeout,
+        "{r:?}"
+    );
+    assert!(r.claims > 2_000, "a redelivery claims what was left: {r:?}");
+    assert_eq!(
+        r.timed_out, 0,
+        "the run returns before the function's timeout"
     );
 }

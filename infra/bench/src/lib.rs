@@ -2,6 +2,8 @@
 //! through testkit's Lambda Runtime API stub (`testkit::runtime_api`):
 //!
 //! - [`cold_start`]: spawn → first `invocation/next`, repeated;
+//! - [`fanout`]: one probe cycle of a large fleet through the probe function, its queue
+//!   and its workers, simulated in virtual time;
 //! - [`proxy`]: a counting HTTP proxy put in front of the AWS emulator;
 //! - [`sm_count`]: Secrets Manager calls made by N requests on one warm container;
 //! - [`soak`]: one warm container for many invocations: answers, handler times, memory.
@@ -9,6 +11,7 @@
 //! `probe-run` (one probe run against testkit's fake registries) is a binary only.
 
 pub mod cold_start;
+pub mod fanout;
 pub mod proxy;
 pub mod sm_count;
 pub mod soak;
