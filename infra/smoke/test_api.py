@@ -51,6 +51,11 @@ def check_connector(c) -> None:
     keys = list(c)
     assert keys[:6] == DOCUMENTED, f"documented members missing or out of order: {keys}"
     extra = keys[6:]
+    if "stale" in c:
+        # Only ever `true`, after the diagnostics, and only for a connector that was checked.
+        assert extra[-1] == "stale" and c["stale"] is True, f"stale: {c}"
+        assert c["lastChecked"] is not None, f"a connector never checked is not stale: {c}"
+        extra = extra[:-1]
     assert all(k in DIAGNOSTICS for k in extra), f"undocumented members {extra} in {c}"
     assert is_int(c["id"]) and 1 <= c["id"] <= MAX_ID, f"id: {c}"
     assert isinstance(c["name"], str) and c["name"].strip(), f"name: {c}"

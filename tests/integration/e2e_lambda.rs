@@ -188,8 +188,9 @@ async fn get_connector_binary_answers_api_gateway_events() {
         assert_eq!(
             r.body.as_deref(),
             Some(
-                r#"{"id":3,"name":"connector-3","url":"https://feeds-3.example/v3/index.json","state":"error","errorMessage":"HTTP 503 Service Unavailable.","lastChecked":"2025-11-05T08:30:15.000Z","httpStatus":503,"consecutiveFailures":2}"#
-            )
+                r#"{"id":3,"name":"connector-3","url":"https://feeds-3.example/v3/index.json","state":"error","errorMessage":"HTTP 503 Service Unavailable.","lastChecked":"2025-11-05T08:30:15.000Z","httpStatus":503,"consecutiveFailures":2,"stale":true}"#
+            ),
+            "checked in 2025: stale"
         );
         let body_len = r.body.as_deref().map_or(0, str::len);
 
@@ -408,4 +409,76 @@ async fn a_large_list_comes_gzipped_with_an_etag_and_if_none_match_gets_304() {
             .as_str()
             .is_some_and(|m| m.contains("\"down\"")));
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn both_binaries_mark_a_connector_checked_over_three_probe_intervals_ago_stale() {
+    use shared::domain::Health;
+    let Some(endpoint) = testkit::endpoint() else {
+        return;
+    };
+    // Given a connector checked a minute ago, one checked two hours ago, one never checked,
+    let key = fresh_key();
+    let world = World::create(&endpoint, &key_document(&[("e2e", &key)])).await;
+    let now = chrono::Utc::now();
+    world
+        .seed(&[
+            testkit::world::connector(
+                1,
+                Health::Healthy {
+                    last_checked: now - chrono::Duration::minutes(1),
+                },
+            ),
+            testkit::world::connector(
+                2,
+                Health::Healthy {
+                    last_checked: now - chrono::Duration::hours(2),
+                },
+            ),
+            testkit::world::connector(3, Health::Unknown),
+        ])
+        .await;
+    let start = |name: &'static str, interval: Option<&'static str>| {
+        let world = world.clone();
+        async move {
+            let mut vars = vec![
+                ("AWS_ENDPOINT_URL", world.endpoint.clone()),
+                ("CONNECTORS_TABLE", world.table.clone()),
+                ("API_KEYS_SECRET_ID", world.secret_id.clone()),
+            ];
+            if let Some(seconds) = interval {
+                vars.push(("PROBE_INTERVAL_SECONDS", seconds.to_owned()));
+            }
+            let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            Function::start(&binary(name), &vars).await
+        }
+    };
+    let stale = |v: &Value| v.get("stale").cloned();
+    // when the functions run with the default interval (300 s),
+    let list = start("list-connectors", None).await;
+    let get = start("get-connector", None).await;
+    for payload in Payload::ALL {
+        let r = call(&list, payload, &event(payload, "list", &key, "")).await;
+        assert_eq!(r.status, 200, "{}", r.raw);
+        let marks: Vec<Option<Value>> = r.json().as_array().unwrap().iter().map(stale).collect();
+        // then only the connector checked two hours ago is stale, on the list and alone.
+        assert_eq!(marks, [None, Some(Value::Bool(true)), None]);
+        for (id, expected) in [("1", None), ("2", Some(Value::Bool(true))), ("3", None)] {
+            let one = call(&get, payload, &event(payload, "get", &key, id)).await;
+            assert_eq!(one.status, 200, "{}", one.raw);
+            assert_eq!(stale(&one.json()), expected, "{id}: {}", one.raw);
+        }
+    }
+    // With an hourly schedule, two hours is not three intervals: nothing is stale.
+    let hourly = start("list-connectors", Some("3600")).await;
+    let r = call(&hourly, Payload::V2, &event(Payload::V2, "list", &key, "")).await;
+    assert!(
+        r.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| stale(c).is_none()),
+        "{}",
+        r.raw
+    );
 }

@@ -297,7 +297,7 @@ async fn a_large_cycle_fans_out_and_every_connector_is_checked_exactly_once() {
     let queues = Queues::create(&world.endpoint, 30).await;
     let ok = FakeRegistry::start(ok_route()).await;
     let hanging = FakeRegistry::hanging().await;
-    let hangs = |id: u32| id % 20 == 0;
+    let hangs = |id: u32| id.is_multiple_of(20);
     seed(&world, 1..=2000, &ok, &hanging, hangs).await;
     let scheduled = Function::start(
         &binary("probe-connectors"),

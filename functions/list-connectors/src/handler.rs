@@ -1,11 +1,12 @@
 //! The list handler, generic over where connectors come from and who judges keys.
 
 use crate::cache::ListCache;
+use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use serde::{Serialize, Serializer};
 use shared::auth::query_values;
 use shared::config::api::ReadSettings;
-use shared::domain::{Connector, State};
+use shared::domain::{Connector, Shown, Staleness, State};
 use shared::http::{serve_read, ReadFailure, ResponseLimit};
 use shared::ports::{Authorizer, Clock, ConnectorReader, SystemClock};
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub struct ListConnectors<R, A> {
     pub auth: A,
     limit: ResponseLimit,
     cache: ListCache,
+    staleness: Staleness,
     clock: Arc<dyn Clock>,
 }
 
@@ -47,25 +49,34 @@ pub fn state_filter(req: &Request) -> Result<Option<Vec<State>>, ReadFailure> {
     Ok(Some(states))
 }
 
-/// What the list answers: the (cached) rows, those in `states` only when given.
+/// What the list answers: the (cached) rows, those in `states` only when given, each
+/// marked stale as of `now`.
 struct Listed {
     rows: Arc<Vec<Connector>>,
     states: Option<Vec<State>>,
+    staleness: Staleness,
+    now: DateTime<Utc>,
 }
 
 impl Serialize for Listed {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.rows.iter().filter(|c| {
-            self.states
-                .as_ref()
-                .is_none_or(|states| states.contains(&c.health.state()))
-        }))
+        serializer.collect_seq(
+            self.rows
+                .iter()
+                .filter(|c| {
+                    self.states
+                        .as_ref()
+                        .is_none_or(|states| states.contains(&c.health.state()))
+                })
+                .map(|c| Shown::at(c, &self.staleness, self.now)),
+        )
     }
 }
 
 impl<R: ConnectorReader, A: Authorizer> ListConnectors<R, A> {
-    /// The handler with Lambda's response limit, no list cache (every request scans) and
-    /// the system clock; [`Self::with_settings`] applies the configured ones.
+    /// The handler with Lambda's response limit, no list cache (every request scans), a
+    /// 300 s probe interval for staleness and the system clock; [`Self::with_settings`]
+    /// applies the configured ones.
     pub fn new(connectors: R, auth: A) -> Self {
         Self {
             connectors,
@@ -75,6 +86,7 @@ impl<R: ConnectorReader, A: Authorizer> ListConnectors<R, A> {
                 narrowing: Some(NARROWING),
             },
             cache: ListCache::new(std::time::Duration::ZERO),
+            staleness: Staleness::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -86,6 +98,7 @@ impl<R: ConnectorReader, A: Authorizer> ListConnectors<R, A> {
             narrowing: Some(NARROWING),
         };
         self.cache = ListCache::new(settings.list_cache);
+        self.staleness = settings.staleness;
         self
     }
 
@@ -105,6 +118,8 @@ impl<R: ConnectorReader, A: Authorizer> ListConnectors<R, A> {
             Ok::<_, ReadFailure>(Some(Listed {
                 rows,
                 states: filter,
+                staleness: self.staleness,
+                now: self.clock.now(),
             }))
         })
         .await
@@ -115,7 +130,7 @@ impl<R: ConnectorReader, A: Authorizer> ListConnectors<R, A> {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
-    use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
+    use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource, ManualClock};
     use shared::auth::KeyDigest;
     use shared::auth::{CachePolicy, KeyCache};
     use shared::domain::{ConnectorId, Diagnostics, Health};
@@ -144,10 +159,12 @@ mod tests {
     fn handler(rows: Vec<Connector>) -> (Arc<InMemoryConnectors>, Arc<InMemoryKeySource>, Handler) {
         let store = Arc::new(InMemoryConnectors::new(rows));
         let source = keys();
+        // The tests' checks (2026-01-02) lie after the clock (2026-01-01): never stale.
         let h = ListConnectors::new(
             store.clone(),
             KeyCache::new(source.clone(), CachePolicy::default()),
-        );
+        )
+        .with_clock(Arc::new(ManualClock::new()));
         (store, source, h)
     }
 
@@ -758,5 +775,80 @@ mod tests {
         h.handle(req("GET", "/api/connector-health", Some(KEY)))
             .await;
         assert_eq!(store.lists(), 3);
+    }
+
+    #[tokio::test]
+    async fn connectors_checked_more_than_three_intervals_ago_are_marked_stale() {
+        let clock = ManualClock::new();
+        let now = ManualClock::start_utc();
+        let ago = |s: i64| now - chrono::Duration::seconds(s);
+        let (_, _, h) = handler(vec![
+            connector(
+                1,
+                Health::Healthy {
+                    last_checked: ago(900),
+                },
+            ),
+            connector(
+                2,
+                Health::Healthy {
+                    last_checked: ago(901),
+                },
+            ),
+            connector(
+                3,
+                Health::Error {
+                    message: "HTTP 503 Service Unavailable.".into(),
+                    last_checked: ago(3_600),
+                },
+            ),
+            connector(4, Health::Unknown),
+        ]);
+        let h = h
+            .with_settings(&ReadSettings {
+                list_cache: std::time::Duration::ZERO,
+                ..ReadSettings::default()
+            })
+            .with_clock(Arc::new(clock.clone()));
+        let stale = |v: &serde_json::Value| -> Vec<Option<bool>> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.get("stale").map(|s| s.as_bool().unwrap()))
+                .collect()
+        };
+        let r = h
+            .handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
+        assert_eq!(stale(&body(&r)), [None, Some(true), Some(true), None]);
+        let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+        // The filter is by state only; staleness comes along.
+        let r = h
+            .handle(req("GET", "/api/connector-health?state=error", Some(KEY)))
+            .await;
+        assert_eq!(stale(&body(&r)), [Some(true)]);
+        // A second later the first is stale too: a new representation, a new tag.
+        clock.advance(std::time::Duration::from_secs(1));
+        let r = h
+            .handle(with_header(
+                req("GET", "/api/connector-health", Some(KEY)),
+                "if-none-match",
+                &etag,
+            ))
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(stale(&body(&r)), [Some(true), Some(true), Some(true), None]);
+        // The probe interval comes from the settings.
+        let h = h.with_settings(&ReadSettings {
+            list_cache: std::time::Duration::ZERO,
+            staleness: Staleness {
+                probe_interval: std::time::Duration::from_secs(3_600),
+            },
+            ..ReadSettings::default()
+        });
+        let r = h
+            .handle(req("GET", "/api/connector-health", Some(KEY)))
+            .await;
+        assert_eq!(stale(&body(&r)), [None, None, None, None]);
     }
 }

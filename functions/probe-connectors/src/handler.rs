@@ -137,7 +137,12 @@ pub fn deadline_instant(deadline: SystemTime) -> Instant {
     let left = deadline
         .duration_since(SystemTime::now())
         .unwrap_or(Duration::ZERO);
-    Instant::now() + left
+    now() + left
+}
+
+/// Now, on tokio's clock (the run's own, so that paused test time applies to both).
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 /// What an invocation did (the function's answer).
@@ -301,7 +306,7 @@ where
         let capacity = self.cycles.config.inline_max.unwrap_or_else(|| {
             inline_capacity(
                 &self.settings,
-                deadline.saturating_duration_since(Instant::now()),
+                deadline.saturating_duration_since(now()),
             )
         });
         let mut inline = targets;
@@ -342,7 +347,7 @@ where
     ) -> Result<BatchResponse, HandlerError> {
         self.ports.prober.prepare().await?;
         let now = self.ports.clock.now();
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.saturating_duration_since(now());
         let until = now + chrono::Duration::from_std(left).unwrap_or(chrono::Duration::zero());
         let mut failed: Vec<String> = Vec::new();
         let mut owner: HashMap<ConnectorId, usize> = HashMap::new();

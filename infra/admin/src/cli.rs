@@ -295,6 +295,16 @@ pub struct HealthArgs {
     /// Print the API's JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// How often the stack probes (seconds): a connector last checked more than three
+    /// intervals ago counts as stale, as does one the API marks `"stale": true`.
+    #[arg(
+        long,
+        env = "PROBE_INTERVAL_SECONDS",
+        default_value_t = 300,
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub probe_interval_seconds: u64,
 }
 
 /// `--expires`: RFC 3339, or a plain date meaning 00:00 UTC.

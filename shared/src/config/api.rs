@@ -2,6 +2,7 @@
 
 use super::{ConfigError, Env, TABLE_VAR};
 use crate::auth::CachePolicy;
+use crate::domain::Staleness;
 use crate::http::LAMBDA_RESPONSE_LIMIT;
 use std::time::Duration;
 
@@ -12,6 +13,10 @@ pub const BACKOFF_VAR: &str = "API_KEYS_FAILURE_BACKOFF_SECONDS";
 pub const STALENESS_VAR: &str = "API_KEYS_MAX_STALENESS_SECONDS";
 pub const MAX_RESPONSE_VAR: &str = "MAX_RESPONSE_BYTES";
 pub const LIST_CACHE_VAR: &str = "LIST_CACHE_SECONDS";
+pub const PROBE_INTERVAL_VAR: &str = "PROBE_INTERVAL_SECONDS";
+
+/// The longest `PROBE_INTERVAL_SECONDS`: a day.
+pub const MAX_PROBE_INTERVAL_SECONDS: u64 = 86_400;
 
 /// The longest `LIST_CACHE_SECONDS`: a list older than this is not worth showing.
 pub const MAX_LIST_CACHE_SECONDS: u64 = 300;
@@ -41,6 +46,9 @@ pub struct ReadSettings {
     /// How long a container answers the list from the rows of its last `Scan`
     /// (`LIST_CACHE_SECONDS`; zero: every request scans).
     pub list_cache: Duration,
+    /// How often connectors are probed (`PROBE_INTERVAL_SECONDS`), so a connector whose
+    /// last check is older than three intervals is shown `"stale": true`.
+    pub staleness: Staleness,
 }
 
 impl Default for ReadSettings {
@@ -48,6 +56,7 @@ impl Default for ReadSettings {
         Self {
             max_response_bytes: LAMBDA_RESPONSE_LIMIT,
             list_cache: Duration::from_secs(5),
+            staleness: Staleness::default(),
         }
     }
 }
@@ -105,6 +114,14 @@ impl ApiConfig {
                 0,
                 MAX_LIST_CACHE_SECONDS,
             )?),
+            staleness: Staleness {
+                probe_interval: Duration::from_secs(env.number(
+                    PROBE_INTERVAL_VAR,
+                    d.staleness.probe_interval.as_secs(),
+                    1,
+                    MAX_PROBE_INTERVAL_SECONDS,
+                )?),
+            },
         };
         Ok(Self {
             table,
@@ -196,6 +213,30 @@ mod tests {
                     name: LIST_CACHE_VAR,
                     min: 0,
                     max: 300
+                }),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_probe_interval_defaults_to_300_s() {
+        let base = [(TABLE_VAR, "t"), (SECRET_VAR, "s")];
+        let interval =
+            |pairs: &[(&str, &str)]| cfg(pairs).map(|c| c.read.staleness.probe_interval.as_secs());
+        assert_eq!(interval(&base), Ok(300));
+        let mut pairs = base.to_vec();
+        pairs.push((PROBE_INTERVAL_VAR, "120"));
+        assert_eq!(interval(&pairs), Ok(120));
+        for bad in ["0", "86401", "5m"] {
+            let mut pairs = base.to_vec();
+            pairs.push((PROBE_INTERVAL_VAR, bad));
+            assert_eq!(
+                interval(&pairs),
+                Err(ConfigError::OutOfRange {
+                    name: PROBE_INTERVAL_VAR,
+                    min: 1,
+                    max: 86_400
                 }),
                 "{bad}"
             );

@@ -79,8 +79,83 @@ pub struct Connector {
     pub diagnostics: Diagnostics,
 }
 
+impl Health {
+    /// When the connector was last checked; `None` for `unknown`.
+    pub fn last_checked(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Health::Unknown => None,
+            Health::Healthy { last_checked } | Health::Error { last_checked, .. } => {
+                Some(*last_checked)
+            }
+        }
+    }
+}
+
+/// When a connector's last check is too old to trust: older than [`Self::INTERVALS`]
+/// probe intervals, so at least that many scheduled checks in a row did not land.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Staleness {
+    pub probe_interval: std::time::Duration,
+}
+
+impl Staleness {
+    /// How many probe intervals a check may be old before the connector is stale.
+    pub const INTERVALS: u32 = 3;
+
+    /// The age past which a check is stale.
+    pub fn max_age(&self) -> std::time::Duration {
+        self.probe_interval.saturating_mul(Self::INTERVALS)
+    }
+
+    /// Whether `health` was last checked more than [`Self::max_age`] before `now`. A
+    /// connector never checked (`unknown`) is not stale: how long it has waited for its
+    /// first check is not known.
+    pub fn is_stale(&self, health: &Health, now: DateTime<Utc>) -> bool {
+        health
+            .last_checked()
+            .is_some_and(|at| (now - at).to_std().is_ok_and(|age| age > self.max_age()))
+    }
+}
+
+impl Default for Staleness {
+    fn default() -> Self {
+        Self {
+            probe_interval: std::time::Duration::from_secs(300),
+        }
+    }
+}
+
+/// A connector as shown at one moment: the members of [`Connector`], then `"stale": true`
+/// when its last check is too old ([`Staleness`]); the member is absent otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct Shown<'a> {
+    pub connector: &'a Connector,
+    pub stale: bool,
+}
+
+impl<'a> Shown<'a> {
+    pub fn at(connector: &'a Connector, staleness: &Staleness, now: DateTime<Utc>) -> Self {
+        Self {
+            connector,
+            stale: staleness.is_stale(&connector.health, now),
+        }
+    }
+}
+
+impl Serialize for Shown<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.connector.serialize_with(serializer, self.stale)
+    }
+}
+
 impl Serialize for Connector {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.serialize_with(serializer, false)
+    }
+}
+
+impl Connector {
+    fn serialize_with<S: Serializer>(&self, serializer: S, stale: bool) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("id", &self.id.get())?;
         map.serialize_entry("name", &self.name)?;
@@ -111,6 +186,9 @@ impl Serialize for Connector {
         }
         if let Some(v) = &d.certificate_expires_at {
             map.serialize_entry("certificateExpiresAt", &format_timestamp(v))?;
+        }
+        if stale {
+            map.serialize_entry("stale", &true)?;
         }
         map.end()
     }
@@ -271,6 +349,48 @@ mod tests {
         };
         let text = serde_json::to_string(&c).unwrap();
         assert!(text.starts_with(r#"{"id":1,"name":"n","url":"u","state":"healthy","errorMessage":null,"lastChecked":"1970-01-01T00:00:00.000Z","responseTimeMs":12,"httpStatus":200,"consecutiveFailures":0,"stateChangedAt":"1970-01-01T00:00:00.001Z","certificateExpiresAt":"1970-01-01T00:00:00.002Z"}"#));
+    }
+
+    #[test]
+    fn a_check_older_than_three_intervals_is_stale_and_shown_last() {
+        let staleness = Staleness {
+            probe_interval: std::time::Duration::from_secs(300),
+        };
+        let checked = at(1_000_000_000_000);
+        let mut c = Connector {
+            id: ConnectorId::new(1).unwrap(),
+            name: "n".into(),
+            url: "u".into(),
+            health: Health::Healthy {
+                last_checked: checked,
+            },
+            diagnostics: Diagnostics {
+                http_status: Some(200),
+                ..Diagnostics::default()
+            },
+        };
+        let plus = |ms: i64| checked + chrono::Duration::milliseconds(ms);
+        // Exactly three intervals old is not yet stale; a millisecond more is.
+        assert!(!staleness.is_stale(&c.health, plus(900_000)));
+        assert!(staleness.is_stale(&c.health, plus(900_001)));
+        // A check in the future (clock skew) is not stale.
+        assert!(!staleness.is_stale(&c.health, plus(-60_000)));
+        let fresh = serde_json::to_string(&Shown::at(&c, &staleness, plus(900_000))).unwrap();
+        assert_eq!(fresh, serde_json::to_string(&c).unwrap());
+        assert!(!fresh.contains("stale"));
+        let old = serde_json::to_string(&Shown::at(&c, &staleness, plus(900_001))).unwrap();
+        assert_eq!(
+            old,
+            r#"{"id":1,"name":"n","url":"u","state":"healthy","errorMessage":null,"lastChecked":"2001-09-09T01:46:40.000Z","httpStatus":200,"stale":true}"#
+        );
+        c.health = Health::Error {
+            message: "HTTP 503.".into(),
+            last_checked: checked,
+        };
+        assert!(staleness.is_stale(&c.health, plus(900_001)));
+        // Never checked: not stale, however late.
+        c.health = Health::Unknown;
+        assert!(!staleness.is_stale(&c.health, plus(i64::from(u32::MAX))));
     }
 
     fn raw(state: Option<&str>, last_checked: Option<&str>) -> RawConnector {

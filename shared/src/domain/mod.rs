@@ -10,7 +10,8 @@ mod settings;
 mod time;
 
 pub use connector::{
-    Connector, Diagnostics, Health, RawConnector, RowError, State, Validated, MISSING_ERROR_MESSAGE,
+    Connector, Diagnostics, Health, RawConnector, RowError, Shown, Staleness, State, Validated,
+    MISSING_ERROR_MESSAGE,
 };
 pub use feed_type::FeedType;
 pub use id::ConnectorId;

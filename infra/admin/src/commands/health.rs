@@ -1,16 +1,19 @@
 //! `chadmin health`: call the API like a monitoring job would and say whether every
 //! connector is healthy.
 //!
-//! Exit status: 0 every connector is healthy; 1 at least one is `error` or `unknown`;
-//! 2 the check itself failed (no URL or key, key refused, connector not found, API or
-//! network down).
+//! Exit status: 0 every connector is healthy and checked recently; 1 at least one is
+//! `error` or `unknown`, or stale (the API marks it `"stale": true`, or its `lastChecked` is
+//! more than three probe intervals old); 2 the check itself failed (no URL or key, key
+//! refused, connector not found, API or network down).
 
 use crate::cli::HealthArgs;
 use crate::error::{AdminError, Result};
 use crate::output::stdout;
 use crate::target::Target;
 use crate::text_table;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
+use shared::domain::Staleness;
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -21,6 +24,10 @@ pub async fn run(target: &Target, args: &HealthArgs) -> Result<()> {
     let connectors = fetch(target, args)
         .await
         .map_err(|e| AdminError::WithStatus(2, Box::new(e)))?;
+    let staleness = Staleness {
+        probe_interval: Duration::from_secs(args.probe_interval_seconds),
+    };
+    let now = Utc::now();
     if args.json {
         let text = serde_json::to_string_pretty(&connectors)
             .map_err(|e| AdminError::WithStatus(2, Box::new(AdminError::Io(e.to_string()))))?;
@@ -30,21 +37,45 @@ pub async fn run(target: &Target, args: &HealthArgs) -> Result<()> {
             Value::Array(items) => items.clone(),
             one => vec![one.clone()],
         };
-        stdout(&table(&list, std::io::stdout().is_terminal()))?;
+        stdout(&table(
+            &list,
+            &staleness,
+            now,
+            std::io::stdout().is_terminal(),
+        ))?;
     }
-    if all_healthy(&connectors) {
+    if all_healthy(&connectors, &staleness, now) {
         Ok(())
     } else {
         Err(AdminError::Unhealthy)
     }
 }
 
-/// Whether every connector in the answer (an array, or one object) is `healthy`.
-pub fn all_healthy(answer: &Value) -> bool {
+/// Whether every connector in the answer (an array, or one object) is `healthy` and not
+/// [`is_stale`].
+pub fn all_healthy(answer: &Value, staleness: &Staleness, now: DateTime<Utc>) -> bool {
+    let ok = |c: &Value| c["state"] == "healthy" && !is_stale(c, staleness, now);
     match answer {
-        Value::Array(items) => items.iter().all(|c| c["state"] == "healthy"),
-        one => one["state"] == "healthy",
+        Value::Array(items) => items.iter().all(ok),
+        one => ok(one),
     }
+}
+
+/// Whether a connector of the API's answer is stale: the API says so (`"stale": true`),
+/// or its `lastChecked` is older than the staleness rule allows (for an API that does not
+/// mark it, or one configured with a longer interval than the operator expects).
+pub fn is_stale(connector: &Value, staleness: &Staleness, now: DateTime<Utc>) -> bool {
+    if connector["stale"] == Value::Bool(true) {
+        return true;
+    }
+    connector["lastChecked"]
+        .as_str()
+        .and_then(shared::domain::parse_timestamp)
+        .is_some_and(|at| {
+            (now - at)
+                .to_std()
+                .is_ok_and(|age| age > staleness.max_age())
+        })
 }
 
 /// The base URL without a trailing slash or the API path.
@@ -175,8 +206,14 @@ where
         .map_err(|e| e.to_string())
 }
 
-/// The table; with `colour`, states in green / red / yellow.
-pub fn table(connectors: &[Value], colour: bool) -> String {
+/// The table; a stale connector's state reads `healthy (stale)` (or `error (stale)`); with
+/// `colour`, states in green / red / yellow (stale is yellow).
+pub fn table(
+    connectors: &[Value],
+    staleness: &Staleness,
+    now: DateTime<Utc>,
+    colour: bool,
+) -> String {
     let text = |v: &Value| match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -188,7 +225,11 @@ pub fn table(connectors: &[Value], colour: bool) -> String {
             vec![
                 text(&c["id"]),
                 text(&c["name"]),
-                text(&c["state"]),
+                if is_stale(c, staleness, now) {
+                    format!("{} (stale)", text(&c["state"]))
+                } else {
+                    text(&c["state"])
+                },
                 text(&c["lastChecked"]),
                 text(&c["errorMessage"]),
             ]
@@ -237,8 +278,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn rule() -> (Staleness, DateTime<Utc>) {
+        let now = shared::domain::parse_timestamp("2026-01-01T01:00:00.000Z").unwrap();
+        (Staleness::default(), now)
+    }
+
     #[test]
     fn healthy_means_every_connector_healthy() {
+        let (s, now) = rule();
+        let all_healthy = |v: &Value| all_healthy(v, &s, now);
         assert!(all_healthy(
             &json!([{"state": "healthy"}, {"state": "healthy"}])
         ));
@@ -251,19 +299,51 @@ mod tests {
     }
 
     #[test]
+    fn a_stale_connector_is_not_ok() {
+        let (s, now) = rule();
+        // Marked by the API.
+        let marked =
+            json!({"state": "healthy", "lastChecked": "2026-01-01T00:59:00.000Z", "stale": true});
+        assert!(is_stale(&marked, &s, now));
+        assert!(!all_healthy(&json!([marked]), &s, now));
+        // Judged from lastChecked: three 300 s intervals is the most.
+        let at = |t: &str| json!({"state": "healthy", "lastChecked": t});
+        assert!(!is_stale(&at("2026-01-01T00:45:00.000Z"), &s, now));
+        assert!(is_stale(&at("2026-01-01T00:44:59.999Z"), &s, now));
+        assert!(!all_healthy(&at("2026-01-01T00:44:59.999Z"), &s, now));
+        // A longer interval given by the operator.
+        let hourly = Staleness {
+            probe_interval: Duration::from_secs(3_600),
+        };
+        assert!(!is_stale(&at("2026-01-01T00:00:00.000Z"), &hourly, now));
+        // Never checked: unknown (not OK anyway), not stale.
+        assert!(!is_stale(
+            &json!({"state": "unknown", "lastChecked": null}),
+            &s,
+            now
+        ));
+        // Shown in the table.
+        let table = table(&[at("2026-01-01T00:00:00.000Z")], &s, now, false);
+        assert!(table.contains("healthy (stale)"), "{table}");
+    }
+
+    #[test]
     fn states_are_coloured_only_for_a_terminal() {
         let rows = vec![
             json!({"id": 1, "name": "npm", "state": "healthy", "lastChecked": "2026-01-01T00:00:00.000Z", "errorMessage": null}),
             json!({"id": 12, "name": "nuget.org", "state": "error", "lastChecked": "2026-01-01T00:00:00.000Z", "errorMessage": "HTTP 500."}),
         ];
-        let plain = table(&rows, false);
+        // A minute after the checks: nothing stale.
+        let (s, _) = rule();
+        let now = shared::domain::parse_timestamp("2026-01-01T00:01:00.000Z").unwrap();
+        let plain = table(&rows, &s, now, false);
         assert!(!plain.contains('\x1b'));
         assert!(plain
             .lines()
             .nth(2)
             .unwrap()
             .contains("error    2026-01-01T00:00:00.000Z  HTTP 500."));
-        let coloured = table(&rows, true);
+        let coloured = table(&rows, &s, now, true);
         assert!(coloured.contains("\x1b[32mhealthy\x1b[0m"), "{coloured}");
         assert!(coloured.contains("\x1b[31merror\x1b[0m"), "{coloured}");
         assert_eq!(

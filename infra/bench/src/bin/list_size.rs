@@ -100,6 +100,7 @@ async fn main() {
             max_response_bytes: usize::MAX,
             // Every request reads the store, as it did before the list cache.
             list_cache: Duration::ZERO,
+            ..ReadSettings::default()
         };
         let handler = ListConnectors::new(
             InMemoryConnectors::new(rows.clone()),
