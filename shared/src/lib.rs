@@ -2,8 +2,10 @@
 //!
 //! - [`domain`]: ids, states, the connector as the API shows it, feed types, URL redaction
 //!   (no AWS, no HTTP).
+//! - [`badge`]: a connector's state or uptime as a shields.io-style SVG or endpoint JSON.
 //! - [`auth`]: the API key document, how a request presents a key, the key cache.
 //! - [`config`]: typed configuration read from the environment at cold start.
+//! - [`history`]: each connector's check history: what a check adds, what the days add up to.
 //! - [`probe`]: probe targets, outcomes and state-change events, as values and rules.
 //! - [`runner`]: one probe run (bounded concurrency, deadline, retries, contained panics).
 //! - [`cycle`]: a schedule tick: who begins it, how its connectors are batched, claimed and
@@ -19,9 +21,11 @@
 pub mod adapters;
 pub mod auth;
 pub mod aws;
+pub mod badge;
 pub mod config;
 pub mod cycle;
 pub mod domain;
+pub mod history;
 pub mod http;
 pub mod logging;
 pub mod ports;

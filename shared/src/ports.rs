@@ -5,10 +5,11 @@
 
 use crate::domain::Presented;
 use crate::domain::{Catalog, Connector, ConnectorId, ConnectorSettings};
+use crate::history::{Day, DayUpdate};
 use crate::probe::events::StateChange;
 use crate::probe::outcome::{ProbeOutcome, ProbeRecord};
 use crate::probe::target::ProbeTarget;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use secrecy::SecretString;
 use std::future::Future;
 use std::sync::Arc;
@@ -413,5 +414,73 @@ impl<T: Prober> Prober for Arc<T> {
 
     fn prepare(&self) -> impl Future<Output = Result<(), ProberNotReady>> + Send {
         (**self).prepare()
+    }
+}
+
+// ---- History ----
+
+/// Records each check in its connector's history: one write per check, needing no read.
+pub trait HistoryRecorder: Send + Sync {
+    fn record(
+        &self,
+        id: ConnectorId,
+        update: &DayUpdate,
+    ) -> impl Future<Output = Result<(), DependencyError>> + Send;
+}
+
+/// Reads a connector's history: its stored days from `from` to `to` (UTC dates, both
+/// included), in any order; days without a check are absent.
+pub trait HistoryReader: Send + Sync {
+    fn days(
+        &self,
+        id: ConnectorId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<Day>, DependencyError>> + Send;
+}
+
+/// `None` records nothing: history switched off.
+impl<T: HistoryRecorder> HistoryRecorder for Option<T> {
+    async fn record(&self, id: ConnectorId, update: &DayUpdate) -> Result<(), DependencyError> {
+        match self {
+            Some(h) => h.record(id, update).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// `None` has no days: history switched off.
+impl<T: HistoryReader> HistoryReader for Option<T> {
+    async fn days(
+        &self,
+        id: ConnectorId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Day>, DependencyError> {
+        match self {
+            Some(h) => h.days(id, from, to).await,
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+impl<T: HistoryRecorder> HistoryRecorder for Arc<T> {
+    fn record(
+        &self,
+        id: ConnectorId,
+        update: &DayUpdate,
+    ) -> impl Future<Output = Result<(), DependencyError>> + Send {
+        (**self).record(id, update)
+    }
+}
+
+impl<T: HistoryReader> HistoryReader for Arc<T> {
+    fn days(
+        &self,
+        id: ConnectorId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<Day>, DependencyError>> + Send {
+        (**self).days(id, from, to)
     }
 }

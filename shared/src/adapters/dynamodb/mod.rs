@@ -6,6 +6,8 @@
 //!   per result).
 //! - [`admin`]: what the operator's tools do (create the table, add, change and remove
 //!   rows, always conditionally, each change one transaction).
+//! - [`history`]: the history table (one item per connector per day, one write per
+//!   check).
 //! - [`claims`]: the probe cycles begun, and each connector's claim by a probe worker.
 //! - [`bookkeeping`]: the table's items that are not connectors (the id counter, the name
 //!   reservations), which keep ids and names unique, and the transactions that write them.
@@ -16,6 +18,7 @@
 pub mod admin;
 pub mod bookkeeping;
 pub mod claims;
+pub mod history;
 pub mod probe;
 pub mod read;
 pub mod schema;

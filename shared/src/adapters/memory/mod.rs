@@ -3,10 +3,12 @@
 
 mod catalog;
 mod cycle;
+mod history;
 mod probe;
 
 pub use catalog::InMemoryCatalog;
 pub use cycle::{InMemoryLedger, InMemoryQueue};
+pub use history::InMemoryHistory;
 pub use probe::{InMemoryEvents, InMemoryProbeStore};
 
 use crate::domain::{Connector, ConnectorId};
