@@ -304,10 +304,7 @@ where
         most_overdue_first(&mut targets);
         report.freshness = freshness(&targets, cycle.start(), self.cycles.config.interval);
         let capacity = self.cycles.config.inline_max.unwrap_or_else(|| {
-            inline_capacity(
-                &self.settings,
-                deadline.saturating_duration_since(now()),
-            )
+            inline_capacity(&self.settings, deadline.saturating_duration_since(now()))
         });
         let mut inline = targets;
         if let Some(queue) = self

@@ -1,11 +1,10 @@
 //! How the scheduled probe shares out a cycle: the interval, the probe queue, the batch
 //! size, and up to how many connectors one invocation probes itself.
 
+use super::api::{MAX_PROBE_INTERVAL_SECONDS, PROBE_INTERVAL_VAR};
 use super::{ConfigError, Env};
 use std::time::Duration;
 
-/// The schedule's interval in seconds (the template sets it from `ProbeIntervalMinutes`).
-pub const INTERVAL_VAR: &str = "PROBE_INTERVAL_SECONDS";
 /// The probe queue's URL; unset: every cycle is probed in the scheduled invocation.
 pub const QUEUE_URL_VAR: &str = "PROBE_QUEUE_URL";
 /// Connector ids per queue message (one message per worker invocation).
@@ -46,10 +45,14 @@ impl CycleConfig {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(lookup);
-        let interval = env.seconds(INTERVAL_VAR, DEFAULT_INTERVAL)?;
-        if interval.is_zero() {
-            return Err(ConfigError::TooShort(INTERVAL_VAR, 1));
-        }
+        // The schedule's interval (the template sets it from `ProbeIntervalMinutes`), read
+        // as the read functions read it.
+        let interval = Duration::from_secs(env.number(
+            PROBE_INTERVAL_VAR,
+            DEFAULT_INTERVAL.as_secs(),
+            1,
+            MAX_PROBE_INTERVAL_SECONDS,
+        )?);
         let batch_size = env.number(BATCH_SIZE_VAR, DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE)?;
         let inline_max = match env.get(INLINE_MAX_VAR) {
             None => None,
@@ -80,7 +83,7 @@ mod tests {
     #[test]
     fn every_setting_is_read_and_checked() {
         let c = CycleConfig::from_lookup(lookup(&[
-            (INTERVAL_VAR, "60"),
+            (PROBE_INTERVAL_VAR, "60"),
             (QUEUE_URL_VAR, "http://127.0.0.1:1/123456789012/probe"),
             (BATCH_SIZE_VAR, "256"),
             (INLINE_MAX_VAR, "0"),
@@ -93,8 +96,8 @@ mod tests {
         );
         assert_eq!((c.batch_size, c.inline_max), (256, Some(0)));
         for (name, bad) in [
-            (INTERVAL_VAR, "0"),
-            (INTERVAL_VAR, "5m"),
+            (PROBE_INTERVAL_VAR, "0"),
+            (PROBE_INTERVAL_VAR, "5m"),
             (BATCH_SIZE_VAR, "0"),
             (BATCH_SIZE_VAR, "10001"),
             (INLINE_MAX_VAR, "-1"),
