@@ -12,6 +12,7 @@ use crate::ports::{
     Clock, NoEvents, ProbeResultWriter, Prober, StateChangePublisher, WriteOutcome,
 };
 use crate::probe::events::StateChange;
+use crate::probe::limits::{max_probe_timeout, PROBE_FUNCTION_TIMEOUT};
 use crate::probe::outcome::{
     Failure, FailureKind, Observation, ProbeOutcome, ProbeRecord, RateLimit,
 };
@@ -44,16 +45,45 @@ pub struct RunSettings {
     pub certificate_warning_days: u32,
 }
 
+/// [`RunSettings::retries`] unless set.
+pub const DEFAULT_RETRIES: u32 = 1;
+/// [`RunSettings::retry_backoff`] unless set.
+pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_millis(500);
+/// [`RunSettings::write_reserve`] unless set.
+pub const DEFAULT_WRITE_RESERVE: Duration = Duration::from_millis(1500);
+
 impl Default for RunSettings {
     fn default() -> Self {
         Self {
             concurrency: 32,
             per_host_concurrency: 4,
             default_timeout: Duration::from_secs(10),
-            retries: 1,
-            retry_backoff: Duration::from_millis(500),
-            write_reserve: Duration::from_millis(1500),
+            retries: DEFAULT_RETRIES,
+            retry_backoff: DEFAULT_RETRY_BACKOFF,
+            write_reserve: DEFAULT_WRITE_RESERVE,
             certificate_warning_days: 14,
+        }
+    }
+}
+
+impl RunSettings {
+    /// The longest per-connector timeout these settings let start inside a run of the
+    /// probe function ([`max_probe_timeout`]); a row's longer one is clamped to it.
+    pub fn max_probe_timeout(&self) -> Duration {
+        max_probe_timeout(
+            PROBE_FUNCTION_TIMEOUT,
+            self.retries,
+            self.retry_backoff,
+            self.write_reserve,
+        )
+    }
+
+    /// `target`'s timeout: its own or the default, at most [`RunSettings::max_probe_timeout`].
+    fn timeout_for(&self, target: &ProbeTarget) -> Duration {
+        let timeout = target.timeout_or(self.default_timeout);
+        match self.max_probe_timeout() {
+            max if max.is_zero() => timeout, // nothing fits; the run skips it
+            max => timeout.min(max),
         }
     }
 }
@@ -220,6 +250,7 @@ where
     let started = now();
     let mut targets = targets;
     most_overdue_first(&mut targets);
+    warn_of_clamped_timeouts(&targets, settings);
     let mut summary = RunSummary {
         total: targets.len() as u64,
         ..RunSummary::default()
@@ -239,7 +270,7 @@ where
             let Some((host, target)) = schedule.start_next() else {
                 break;
             };
-            let timeout = target.timeout_or(settings.default_timeout);
+            let timeout = settings.timeout_for(&target);
             if !fits(now(), timeout, settings.write_reserve, deadline) {
                 summary.skipped += 1;
                 schedule.done(&host);
@@ -337,6 +368,25 @@ where
     summary
 }
 
+/// Logs each connector whose own timeout is longer than the run lets start: it is probed
+/// with the longest that does (never skipped for it, run after run).
+fn warn_of_clamped_timeouts(targets: &[ProbeTarget], settings: &RunSettings) {
+    let max = settings.max_probe_timeout();
+    if max.is_zero() {
+        return;
+    }
+    for t in targets {
+        if let Some(own) = t.timeout.filter(|own| *own > max) {
+            tracing::warn!(
+                connector_id = t.id.get(),
+                probe_timeout_seconds = own.as_secs_f64(),
+                max_probe_timeout_seconds = max.as_secs(),
+                "the connector's probeTimeoutSeconds cannot fit in a run; probing it with the longest timeout that does"
+            );
+        }
+    }
+}
+
 /// A host slot given back: frees it, and when the host answered HTTP 429, holds the host
 /// back until its `Retry-After`, taking out (and counting) the targets that could not
 /// finish before the deadline if started then.
@@ -354,7 +404,7 @@ fn release(
     let left_out = schedule.hold(&limit.key, until, |t| {
         fits(
             until,
-            t.timeout_or(settings.default_timeout),
+            settings.timeout_for(t),
             settings.write_reserve,
             deadline,
         )
@@ -757,7 +807,7 @@ mod tests {
             &store,
             &prober,
             &st,
-            Instant::now() + Duration::from_secs(30),
+            Instant::now() + Duration::from_secs(20),
         )
         .await;
         assert_eq!((s.total, s.healthy, s.skipped), (4, 2, 2));
@@ -1038,6 +1088,42 @@ mod tests {
             .values()
             .all(|at| *at == start));
         assert_eq!(now() - start, Duration::from_secs(1));
+    }
+
+    /// Records the timeout each probe was given.
+    #[derive(Default)]
+    struct TimeoutRecorder(Mutex<HashMap<u32, Duration>>);
+
+    impl Prober for TimeoutRecorder {
+        async fn probe(&self, target: &ProbeTarget, timeout: Duration) -> ProbeOutcome {
+            self.0.lock().unwrap().insert(target.id.get(), timeout);
+            healthy()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_row_timeout_too_long_for_any_run_is_clamped_never_skipped() {
+        // Given a row set by hand to 600 s and one to 20 s, in a run of the function's 60 s
+        let mut ts = targets([1, 2, 3]);
+        ts[0].timeout = Some(Duration::from_secs(600));
+        ts[1].timeout = Some(Duration::from_secs(20));
+        let store = Arc::new(InMemoryProbeStore::new(ts.clone()));
+        let prober = Arc::new(TimeoutRecorder::default());
+        let ports = RunPorts {
+            writer: store.clone(),
+            prober: prober.clone(),
+            clock: Arc::new(ManualClock::new()),
+            events: no_events(),
+        };
+        let st = RunSettings::default();
+        let s = run(ts, ports, &st, now() + PROBE_FUNCTION_TIMEOUT).await;
+        // Then each is probed, the first with the longest timeout a run can start
+        assert_eq!((s.healthy, s.skipped), (3, 0));
+        let given = prober.0.lock().unwrap().clone();
+        assert_eq!(given[&1], Duration::from_secs(26));
+        assert_eq!(given[&1], st.max_probe_timeout());
+        assert_eq!(given[&2], Duration::from_secs(20));
+        assert_eq!(given[&3], st.default_timeout);
     }
 
     #[tokio::test]

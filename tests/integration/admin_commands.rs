@@ -708,3 +708,108 @@ async fn a_revoke_whose_answer_is_lost_while_two_writers_follow_is_reported_done
     names.sort_unstable();
     assert_eq!(names, ["b", "x", "y"]);
 }
+
+#[tokio::test]
+async fn a_probe_timeout_no_run_could_start_is_refused_naming_the_maximum() {
+    use shared::ports::ConnectorCatalog as _;
+    let Some(world) = World::init().await else {
+        return;
+    };
+    // Given the most a run can start with its retry (26 s under the default settings)
+    let ok = world
+        .run(&[
+            "connectors",
+            "add",
+            "--name",
+            "a",
+            "--url",
+            "https://a.example",
+            "--timeout",
+            "26",
+        ])
+        .await
+        .ok();
+    assert_eq!(ok.stdout.trim(), "1");
+
+    // When a longer one is asked for by flag, by update or in an import file
+    let added = world
+        .run(&[
+            "connectors",
+            "add",
+            "--name",
+            "b",
+            "--url",
+            "https://b.example",
+            "--timeout",
+            "27",
+        ])
+        .await;
+    let updated = world
+        .run(&["connectors", "update", "1", "--timeout", "600"])
+        .await;
+    let file =
+        std::env::temp_dir().join(format!("{}.json", testkit::world::unique_name("timeout")));
+    std::fs::write(
+        &file,
+        r#"{"connectors": [{"name": "c", "url": "https://c.example/", "probeTimeoutSeconds": 27}]}"#,
+    )
+    .unwrap();
+    let imported = world
+        .run(&["connectors", "import", file.to_str().unwrap()])
+        .await;
+    let _ = std::fs::remove_file(file);
+
+    // Then each is refused in one line naming the maximum, and nothing is written
+    assert!(!added.success);
+    assert_eq!(
+        added.stderr.trim(),
+        "error: --timeout must be from 1 to 26 seconds (got 27): a probe with its retry must fit in the probe function's 60 s timeout"
+    );
+    for refused in [&updated, &imported] {
+        assert!(!refused.success);
+        assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+        assert!(
+            refused
+                .stderr
+                .contains("probeTimeoutSeconds must be from 1 to 26 seconds (got "),
+            "{}",
+            refused.stderr
+        );
+    }
+    let catalog = world.store.catalog().await.unwrap();
+    assert_eq!(catalog.rows.len(), 1);
+    assert_eq!(catalog.rows[0].settings.probe_timeout_seconds, Some(26));
+}
+
+#[tokio::test]
+async fn a_longer_timeout_set_before_the_limit_stays_while_other_settings_change() {
+    use shared::ports::ConnectorCatalog as _;
+    let Some(world) = World::init().await else {
+        return;
+    };
+    // Given a connector whose row holds a timeout from before the limit was lower
+    let old = shared::domain::ConnectorSettings {
+        name: "old".into(),
+        url: "https://old.example/".into(),
+        feed_type: Some("npm".into()),
+        probe_timeout_seconds: Some(600),
+        probe_package: None,
+    };
+    let mut connector = testkit::world::connector(1, shared::domain::Health::Unknown);
+    connector.name = old.name.clone();
+    connector.url = old.url.clone();
+    let id = world.store.insert(&connector, &old, None).await.unwrap();
+
+    // When it is renamed
+    let renamed = world
+        .run(&["connectors", "update", &id.to_string(), "--name", "renamed"])
+        .await;
+
+    // Then the rename is made and the timeout kept (a run clamps it)
+    assert!(renamed.success, "{}", renamed.stderr);
+    let settings = world.store.settings(id).await.unwrap().unwrap();
+    assert_eq!(
+        (settings.name.as_str(), settings.probe_timeout_seconds),
+        ("renamed", Some(600))
+    );
+}

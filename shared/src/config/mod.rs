@@ -48,6 +48,12 @@ pub enum ConfigError {
         name: &'static str,
         other: &'static str,
     },
+    #[error("environment variable {name} must be at least 1 and at most {max} seconds: a probe with its retries, their backoff and the write reserve must fit in the probe function's {function_timeout} s timeout (lower PROBE_RETRIES, PROBE_RETRY_BACKOFF_MS or PROBE_WRITE_RESERVE_MS to allow more)")]
+    ProbeTimeoutTooLong {
+        name: &'static str,
+        max: u64,
+        function_timeout: u64,
+    },
 }
 
 /// Reads variables through a lookup (the process environment, or a map in tests and in

@@ -5,7 +5,7 @@ use super::{ConfigError, Env, TABLE_VAR};
 use crate::adapters::eventbridge::DEFAULT_BUS;
 use crate::adapters::http_prober::trust::{EXTRA_CA_FILE_SETTING, EXTRA_CA_SECRET_SETTING};
 use crate::adapters::http_prober::{ExtraCa, ProberSettings, ALLOW_PRIVATE_SETTING};
-use crate::probe::target::MAX_PROBE_TIMEOUT;
+use crate::probe::limits::PROBE_FUNCTION_TIMEOUT;
 use crate::runner::RunSettings;
 use std::time::Duration;
 
@@ -66,44 +66,58 @@ impl ProbeConfig {
             env.get(EVENT_BUS_VAR)
                 .unwrap_or_else(|| DEFAULT_BUS.to_owned())
         });
+        let mut run = RunSettings {
+            concurrency: env.number(CONCURRENCY_VAR, d.concurrency as u64, 1, 1024)? as usize,
+            per_host_concurrency: env.number(
+                PER_HOST_CONCURRENCY_VAR,
+                d.per_host_concurrency as u64,
+                1,
+                1024,
+            )? as usize,
+            // Checked below, against what the other settings leave.
+            default_timeout: d.default_timeout,
+            retries: env.number(RETRIES_VAR, u64::from(d.retries), 0, 3)? as u32,
+            retry_backoff: Duration::from_millis(env.number(
+                BACKOFF_VAR,
+                d.retry_backoff.as_millis() as u64,
+                0,
+                10_000,
+            )?),
+            // At least what the run keeps after the write cut-off (publishing, then
+            // the summary), plus time for the write itself.
+            write_reserve: Duration::from_millis(env.number(
+                WRITE_RESERVE_VAR,
+                d.write_reserve.as_millis() as u64,
+                MIN_WRITE_RESERVE_MS,
+                60_000,
+            )?),
+            certificate_warning_days: env.number(
+                CERT_WARNING_VAR,
+                u64::from(d.certificate_warning_days),
+                0,
+                365,
+            )? as u32,
+        };
+        let max = run.max_probe_timeout().as_secs();
+        let too_long = ConfigError::ProbeTimeoutTooLong {
+            name: TIMEOUT_VAR,
+            max,
+            function_timeout: PROBE_FUNCTION_TIMEOUT.as_secs(),
+        };
+        let timeout = env
+            .number(TIMEOUT_VAR, d.default_timeout.as_secs(), 1, u64::MAX)
+            .map_err(|_| ConfigError::OutOfRange {
+                name: TIMEOUT_VAR,
+                min: 1,
+                max,
+            })?;
+        if timeout > max {
+            return Err(too_long);
+        }
+        run.default_timeout = Duration::from_secs(timeout);
         Ok(Self {
             table: env.required(TABLE_VAR)?,
-            run: RunSettings {
-                concurrency: env.number(CONCURRENCY_VAR, d.concurrency as u64, 1, 1024)? as usize,
-                per_host_concurrency: env.number(
-                    PER_HOST_CONCURRENCY_VAR,
-                    d.per_host_concurrency as u64,
-                    1,
-                    1024,
-                )? as usize,
-                default_timeout: Duration::from_secs(env.number(
-                    TIMEOUT_VAR,
-                    d.default_timeout.as_secs(),
-                    1,
-                    MAX_PROBE_TIMEOUT.as_secs(),
-                )?),
-                retries: env.number(RETRIES_VAR, u64::from(d.retries), 0, 3)? as u32,
-                retry_backoff: Duration::from_millis(env.number(
-                    BACKOFF_VAR,
-                    d.retry_backoff.as_millis() as u64,
-                    0,
-                    10_000,
-                )?),
-                // At least what the run keeps after the write cut-off (publishing, then
-                // the summary), plus time for the write itself.
-                write_reserve: Duration::from_millis(env.number(
-                    WRITE_RESERVE_VAR,
-                    d.write_reserve.as_millis() as u64,
-                    MIN_WRITE_RESERVE_MS,
-                    60_000,
-                )?),
-                certificate_warning_days: env.number(
-                    CERT_WARNING_VAR,
-                    u64::from(d.certificate_warning_days),
-                    0,
-                    365,
-                )? as u32,
-            },
+            run,
             allow_private,
             extra_ca,
             event_bus,
@@ -188,6 +202,44 @@ mod tests {
             cfg(&[base, (EVENTS_ENABLED_VAR, "off")]),
             Err(ConfigError::NotBool(EVENTS_ENABLED_VAR))
         );
+    }
+
+    #[test]
+    fn a_timeout_that_cannot_fit_in_a_run_is_refused_naming_the_maximum() {
+        let base = (TABLE_VAR, "t");
+        // Default retries, backoff and reserve: at most 26 s.
+        assert_eq!(
+            cfg(&[base, (TIMEOUT_VAR, "26")])
+                .unwrap()
+                .run
+                .default_timeout,
+            Duration::from_secs(26)
+        );
+        let e = cfg(&[base, (TIMEOUT_VAR, "27")]).unwrap_err();
+        assert_eq!(
+            e,
+            ConfigError::ProbeTimeoutTooLong {
+                name: TIMEOUT_VAR,
+                max: 26,
+                function_timeout: 60
+            }
+        );
+        let message = e.to_string();
+        assert!(
+            message.contains("PROBE_TIMEOUT_SECONDS") && message.contains("at most 26 seconds"),
+            "{message}"
+        );
+        // Without retries a probe may take longer; with more it must take less.
+        assert!(cfg(&[base, (TIMEOUT_VAR, "53"), (RETRIES_VAR, "0")]).is_ok());
+        assert!(matches!(
+            cfg(&[base, (TIMEOUT_VAR, "20"), (RETRIES_VAR, "2")]),
+            Err(ConfigError::ProbeTimeoutTooLong { max: 17, .. })
+        ));
+        // The default timeout too.
+        assert!(matches!(
+            cfg(&[base, (RETRIES_VAR, "3"), (BACKOFF_VAR, "10000")]),
+            Err(ConfigError::ProbeTimeoutTooLong { max: 5, .. })
+        ));
     }
 
     #[test]

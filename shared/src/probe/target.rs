@@ -10,8 +10,10 @@ pub const DEFAULT_PYPI_PROJECT: &str = "sampleproject";
 /// The gem whose compact-index entry (`/info/{gem}`) is asked for on a RubyGems feed.
 pub const DEFAULT_RUBYGEM: &str = "rake";
 
-/// The longest probe timeout, for the run's default and for a row's own: a longer one
-/// set on a row is capped to it (the function's own timeout is 15 minutes at most).
+/// The longest a row's `probeTimeoutSeconds` is read as (a longer one, written by hand, is
+/// read as this). What a run may give a probe is shorter
+/// ([`crate::probe::limits::max_probe_timeout`]): the run clamps a longer row timeout to
+/// that, and logs it.
 pub const MAX_PROBE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What the row recorded from the previous check; needed to count consecutive failures

@@ -22,7 +22,7 @@ use crate::cli::ConnectorsCommand;
 use crate::error::{AdminError, Result};
 use crate::output::stdout;
 use crate::target::Target;
-use settings::{check_package, Spelling};
+use settings::{check_package, check_timeout, Spelling};
 use shared::domain::ConnectorSettings;
 use shared::ports::{CatalogError, ConnectorCatalog};
 
@@ -56,7 +56,7 @@ pub async fn run(target: &Target, command: ConnectorsCommand) -> Result<()> {
                 name: connector.name.clone(),
                 url: connector.url.clone(),
                 feed_type: Some(args.feed_type.as_str().to_owned()),
-                probe_timeout_seconds: probe.timeout,
+                probe_timeout_seconds: check_timeout(probe.timeout, Spelling::Flags)?,
                 probe_package: check_package(probe.package.as_deref(), Spelling::Flags)?,
             };
             let id = add(&store, connector, &settings, args.id).await?;

@@ -4,7 +4,7 @@
 
 use crate::error::{AdminError, Result};
 use shared::domain::{Connector, ConnectorId, ConnectorSettings, Diagnostics, FeedType, Health};
-use shared::probe::target::MAX_PROBE_TIMEOUT;
+use shared::probe::limits::{DEFAULT_MAX_PROBE_TIMEOUT, PROBE_FUNCTION_TIMEOUT};
 
 /// How a message names the settings: as the command line's flags, or as a connector
 /// file's members.
@@ -19,6 +19,13 @@ impl Spelling {
         match self {
             Spelling::Flags => "--url",
             Spelling::File => "url",
+        }
+    }
+
+    fn timeout(self) -> &'static str {
+        match self {
+            Spelling::Flags => "--timeout",
+            Spelling::File => "probeTimeoutSeconds",
         }
     }
 
@@ -79,6 +86,20 @@ pub fn check_package(package: Option<&str>, spelling: Spelling) -> Result<Option
     }
 }
 
+/// A probe timeout: absent, or from 1 second to the longest a probe run can start with
+/// its retries ([`DEFAULT_MAX_PROBE_TIMEOUT`], for the probe function's default settings).
+pub fn check_timeout(seconds: Option<u32>, spelling: Spelling) -> Result<Option<u32>> {
+    let max = DEFAULT_MAX_PROBE_TIMEOUT.as_secs();
+    match seconds {
+        Some(t) if !(1..=max).contains(&u64::from(t)) => Err(AdminError::Invalid(format!(
+            "{} must be from 1 to {max} seconds (got {t}): a probe with its retry must fit in the probe function's {} s timeout",
+            spelling.timeout(),
+            PROBE_FUNCTION_TIMEOUT.as_secs()
+        ))),
+        other => Ok(other),
+    }
+}
+
 /// The feed type as stored: its canonical name (absent means generic); an unknown one
 /// is kept as it is.
 fn stored_feed_type(feed_type: Option<&str>) -> String {
@@ -98,6 +119,16 @@ pub fn normalized(settings: &ConnectorSettings) -> ConnectorSettings {
 /// Checks settings as `connectors add` would and returns them normalized: name and URL
 /// trimmed, the feed type's canonical name, the package trimmed.
 pub fn checked(settings: &ConnectorSettings, spelling: Spelling) -> Result<ConnectorSettings> {
+    check_timeout(settings.probe_timeout_seconds, spelling)?;
+    checked_keeping_timeout(settings, spelling)
+}
+
+/// [`checked`], but the probe timeout is not checked: for a change that keeps a row's
+/// timeout as it is (one set before the limit was lower stays; the run clamps it).
+pub fn checked_keeping_timeout(
+    settings: &ConnectorSettings,
+    spelling: Spelling,
+) -> Result<ConnectorSettings> {
     let feed = settings
         .feed_type
         .as_deref()
@@ -110,14 +141,6 @@ pub fn checked(settings: &ConnectorSettings, spelling: Spelling) -> Result<Conne
         ))
     })?;
     let connector = new_connector_spelt(&settings.name, &settings.url, spelling)?;
-    let max = MAX_PROBE_TIMEOUT.as_secs();
-    if let Some(t) = settings.probe_timeout_seconds {
-        if !(1..=max).contains(&u64::from(t)) {
-            return Err(AdminError::Invalid(format!(
-                "probeTimeoutSeconds must be from 1 to {max}"
-            )));
-        }
-    }
     Ok(ConnectorSettings {
         name: connector.name,
         url: connector.url,
@@ -182,7 +205,7 @@ mod tests {
         let mut s = settings(" pypi ", " https://pypi.org/simple/ ");
         s.feed_type = Some("PyPI".into());
         s.probe_package = Some(" six ".into());
-        let max = u32::try_from(MAX_PROBE_TIMEOUT.as_secs()).unwrap();
+        let max = u32::try_from(DEFAULT_MAX_PROBE_TIMEOUT.as_secs()).unwrap();
         s.probe_timeout_seconds = Some(max);
         let c = checked(&s, Spelling::File).unwrap();
         assert_eq!(
@@ -198,7 +221,15 @@ mod tests {
             Some("generic")
         );
         s.probe_timeout_seconds = Some(max + 1);
-        assert!(checked(&s, Spelling::File).is_err());
+        assert_eq!(
+            checked(&s, Spelling::File).unwrap_err().to_string(),
+            "probeTimeoutSeconds must be from 1 to 26 seconds (got 27): a probe with its retry must fit in the probe function's 60 s timeout"
+        );
+        assert!(checked_keeping_timeout(&s, Spelling::File).is_ok());
+        assert!(check_timeout(Some(max + 1), Spelling::Flags)
+            .unwrap_err()
+            .to_string()
+            .starts_with("--timeout must be from 1 to 26 seconds"));
         s.probe_timeout_seconds = Some(0);
         assert!(checked(&s, Spelling::File).is_err());
         let mut unknown = settings("n", "https://x");

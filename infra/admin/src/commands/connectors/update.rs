@@ -2,7 +2,7 @@
 //! new name is taken atomically (refused if another connector holds it, even one added
 //! a moment ago).
 
-use super::settings::{checked, normalized, Spelling};
+use super::settings::{checked, checked_keeping_timeout, normalized, Spelling};
 use crate::cli::UpdateArgs;
 use crate::error::{AdminError, Result};
 use shared::ports::{CatalogError, ConnectorCatalog};
@@ -34,8 +34,14 @@ pub async fn update<C: ConnectorCatalog>(catalog: &C, args: &UpdateArgs) -> Resu
     if args.clear_package {
         wanted.probe_package = None;
     }
-    let wanted = checked(&wanted, Spelling::File)
-        .map_err(|e| AdminError::Invalid(format!("update: {e}")))?;
+    // A timeout set before the limit was lower may stay while other settings change.
+    let check = if wanted.probe_timeout_seconds == current.probe_timeout_seconds {
+        checked_keeping_timeout
+    } else {
+        checked
+    };
+    let wanted =
+        check(&wanted, Spelling::File).map_err(|e| AdminError::Invalid(format!("update: {e}")))?;
     if wanted == normalized(&current) {
         eprintln!("connector {id} unchanged");
         return Ok(());
