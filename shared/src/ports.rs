@@ -484,3 +484,18 @@ impl<T: HistoryReader> HistoryReader for Arc<T> {
         (**self).days(id, from, to)
     }
 }
+
+/// No history kept: nothing recorded, no days read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHistory;
+
+impl HistoryReader for NoHistory {
+    async fn days(
+        &self,
+        _: ConnectorId,
+        _: NaiveDate,
+        _: NaiveDate,
+    ) -> Result<Vec<Day>, DependencyError> {
+        Ok(Vec::new())
+    }
+}

@@ -2,12 +2,15 @@
 //! one for a probe run. The Lambdas, the admin tool and the local stack all use these, so
 //! what runs locally is wired exactly as what runs in AWS.
 
+use crate::adapters::dynamodb::history::DynamoHistoryStore;
 use crate::adapters::dynamodb::DynamoConnectorStore;
 use crate::adapters::eventbridge::EventBridgePublisher;
+use crate::adapters::history_writer::HistoryWriter;
 use crate::adapters::http_prober::{HttpProber, SystemResolver, SystemTrust};
 use crate::adapters::secrets_manager::SecretsManagerKeySource;
 use crate::adapters::sqs::SqsBatchQueue;
 use crate::auth::KeyCache;
+use crate::config::history::history_table_from_env;
 use crate::config::{ApiConfig, ConfigError, CycleConfig, ProbeConfig};
 use crate::cycle::Cycles;
 use crate::ports::SystemClock;
@@ -15,10 +18,12 @@ use crate::runner::RunPorts;
 use aws_config::SdkConfig;
 use std::sync::Arc;
 
-/// What a read function needs: where connectors are read from, and who judges API keys.
+/// What a read function needs: where connectors are read from, who judges API keys, and
+/// where their history is read from (`None`: no history table).
 pub struct ReadDependencies {
     pub connectors: DynamoConnectorStore,
     pub keys: KeyCache<SecretsManagerKeySource>,
+    pub history: Option<DynamoHistoryStore>,
 }
 
 /// Logs a bad configuration once and makes it the cold start's error.
@@ -34,8 +39,14 @@ impl ReadDependencies {
     pub async fn from_env() -> Result<(ApiConfig, Self), lambda_runtime::Error> {
         let config = ApiConfig::from_env().map_err(invalid)?;
         let aws = crate::aws::sdk_config().await;
-        let deps = Self::new(&config, &aws);
+        let deps = Self::new(&config, &aws).with_history(&aws, history_table_from_env());
         Ok((config, deps))
+    }
+
+    /// Reads history from `table` (`None`: none); makes no network call.
+    pub fn with_history(mut self, aws: &SdkConfig, table: Option<String>) -> Self {
+        self.history = table.map(|t| DynamoHistoryStore::from_config(aws, t));
+        self
     }
 
     /// Builds the DynamoDB client (the Secrets Manager one is built on the first key
@@ -50,14 +61,18 @@ impl ReadDependencies {
                 SecretsManagerKeySource::on_first_use(aws, config.key_secret_id.clone()),
                 config.key_cache,
             ),
+            history: None,
         }
     }
 }
 
-/// The ports of a production probe run: the table (targets and results), the HTTP
-/// prober, the system clock, and state-change events on EventBridge (`None`: off).
-pub type ProbePorts =
-    RunPorts<DynamoConnectorStore, HttpProber, SystemClock, Option<EventBridgePublisher>>;
+/// Where a production probe run writes its results: the table, then the history table
+/// (`None`: no history).
+pub type ProbeWriter = HistoryWriter<Arc<DynamoConnectorStore>, Option<DynamoHistoryStore>>;
+
+/// The ports of a production probe run: the table (targets and results) and the history,
+/// the HTTP prober, the system clock, and state-change events on EventBridge (`None`: off).
+pub type ProbePorts = RunPorts<ProbeWriter, HttpProber, SystemClock, Option<EventBridgePublisher>>;
 
 /// What a probe run needs, built from its configuration.
 pub struct ProbeDependencies {
@@ -77,7 +92,7 @@ impl ProbeDependencies {
     pub async fn from_env() -> Result<(ProbeConfig, Self), lambda_runtime::Error> {
         let config = ProbeConfig::from_env().map_err(invalid)?;
         let aws = crate::aws::sdk_config().await;
-        let deps = Self::trusting_system(&config, &aws);
+        let deps = Self::trusting_system(&config, &aws).with_history(history_table_from_env());
         Ok((config, deps))
     }
 
@@ -112,7 +127,7 @@ impl ProbeDependencies {
             .map(|bus| EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(aws), bus));
         Self {
             ports: RunPorts {
-                writer: store.clone(),
+                writer: Arc::new(HistoryWriter::new(store.clone(), None)),
                 prober: Arc::new(prober),
                 clock: Arc::new(SystemClock),
                 events: Arc::new(events),
@@ -120,6 +135,14 @@ impl ProbeDependencies {
             store,
             aws: aws.clone(),
         }
+    }
+
+    /// Records each written result in the history table `table` too (`None`: no history).
+    pub fn with_history(mut self, table: Option<String>) -> Self {
+        let history = table
+            .map(|t| DynamoHistoryStore::new(aws_sdk_dynamodb::Client::new(&self.aws), t));
+        self.ports.writer = Arc::new(HistoryWriter::new(self.store.clone(), history));
+        self
     }
 
     /// The cycle settings from the environment, with the ledger (the table) and the probe

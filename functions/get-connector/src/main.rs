@@ -9,7 +9,9 @@ use std::convert::Infallible;
 async fn main() -> Result<(), Error> {
     shared::logging::init();
     let (config, deps) = ReadDependencies::from_env().await?;
-    let handler = GetConnector::new(deps.connectors, deps.keys).with_settings(&config.read);
+    let handler = GetConnector::new(deps.connectors, deps.keys)
+        .with_settings(&config.read)
+        .with_history(deps.history);
     let handler = &handler;
     run(service_fn(move |req| async move {
         Ok::<_, Infallible>(handler.handle(req).await)

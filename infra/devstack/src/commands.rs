@@ -2,17 +2,18 @@
 
 use crate::cli::{Cli, Command, DevArgs, ServeArgs};
 use crate::demo_upstreams::{self, DemoConnector, DemoUpstreams};
-use crate::{demo, probe_loop, server};
+use crate::{demo, demo_history, probe_loop, server};
 use chadmin::cli::CreateKeyArgs;
 use chadmin::error::{AdminError, Result};
 use chadmin::target::Target;
 use chrono::Utc;
 use get_connector::handler::GetConnector;
 use list_connectors::handler::ListConnectors;
+use shared::adapters::dynamodb::history::DynamoHistoryStore;
 use shared::adapters::dynamodb::DynamoConnectorStore;
 use shared::auth::CONNECTOR_HEALTH_GRANT;
 use shared::domain::{Connector, ConnectorSettings, FeedType};
-use shared::ports::ConnectorCatalog;
+use shared::ports::{ConnectorCatalog, ConnectorReader};
 use shared::wiring::{ProbeDependencies, ReadDependencies};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -100,10 +101,11 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
     let aws = target.aws().await;
     // One set of dependencies per handler, like two Lambda functions with a cache each.
     let list = ReadDependencies::new(&config, aws);
-    let get = ReadDependencies::new(&config, aws);
+    let history_table = demo_history::table_for(&config.table);
+    let get = ReadDependencies::new(&config, aws).with_history(aws, Some(history_table));
     let router = server::router(
         ListConnectors::new(list.connectors, list.keys),
-        GetConnector::new(get.connectors, get.keys),
+        GetConnector::new(get.connectors, get.keys).with_history(get.history),
     );
     let listener = server::bind(SocketAddr::new(args.bind, args.port)).await?;
     let addr = listener
@@ -152,11 +154,23 @@ async fn dev(target: &Target, args: &DevArgs) -> Result<()> {
         Utc::now(),
     )
     .await?;
+    let history = DynamoHistoryStore::from_config(
+        target.aws().await,
+        demo_history::table_for(store.table()),
+    );
+    let ids: Vec<_> = store.list().await?.iter().map(|c| c.id).collect();
+    demo_history::seed(&history, &ids, Utc::now()).await?;
+    eprintln!(
+        "history table {}: {} days of demo history for each connector",
+        history.table(),
+        demo_history::DEMO_DAYS
+    );
     let deps = ProbeDependencies::new(
         &probe,
         target.aws().await,
         demo_upstreams::client_tls(upstreams.pki())?,
-    );
+    )
+    .with_history(Some(history.table().to_owned()));
     eprintln!(
         "probing every connector now and every {} s (timeout {} s, {} retries)",
         args.probe_interval,

@@ -19,7 +19,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
 use lambda_http::{Body as LambdaBody, RequestExt};
 use list_connectors::handler::ListConnectors;
-use shared::ports::{Authorizer, ConnectorReader};
+use shared::ports::{Authorizer, ConnectorReader, HistoryReader};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -29,20 +29,28 @@ use tokio::net::TcpListener;
 
 pub const LIST_PATH: &str = "/api/connector-health";
 pub const ITEM_ROUTE: &str = "/api/connector-health/{id}";
+/// A connector's history and badges, served by the single-connector handler.
+pub const VIEW_ROUTES: [&str; 3] = [
+    "/api/connector-health/{id}/history",
+    "/api/connector-health/{id}/badge.svg",
+    "/api/connector-health/{id}/badge.json",
+];
 /// API Gateway's own answer for a path without a route.
 pub const NOT_FOUND_BODY: &str = r#"{"message":"Not Found"}"#;
 /// Request bodies are read up to this size (API Gateway's payload limit is 10 MB).
 pub const MAX_REQUEST_BODY: usize = 10 * 1024 * 1024;
 
 /// The router over both handlers.
-pub fn router<R, A>(list: ListConnectors<R, A>, get: GetConnector<R, A>) -> Router
+pub fn router<R, A, H>(list: ListConnectors<R, A>, get: GetConnector<R, A, H>) -> Router
 where
     R: ConnectorReader + 'static,
     A: Authorizer + 'static,
+    H: HistoryReader + 'static,
 {
     let list = Arc::new(list);
     let get = Arc::new(get);
-    Router::new()
+    let view_handler = Arc::clone(&get);
+    let router = Router::new()
         .route(
             LIST_PATH,
             any(move |req: AxumRequest| {
@@ -69,7 +77,28 @@ where
             }),
         )
         .fallback(|| async { json_response(StatusCode::NOT_FOUND, NOT_FOUND_BODY) })
-        .layer(axum::middleware::from_fn(access_log))
+        .layer(axum::middleware::from_fn(access_log));
+    // A connector's history and badges: the same function, as in template.yaml.
+    VIEW_ROUTES.iter().fold(router, |router, route| {
+        let get = Arc::clone(&view_handler);
+        router.route(
+            route,
+            any(move |req: AxumRequest| {
+                let get = Arc::clone(&get);
+                async move {
+                    let id = id_segment(req.uri().path())
+                        .split('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    match to_lambda(req, Some(id)).await {
+                        Ok(req) => to_axum(get.handle(req).await),
+                        Err(response) => response,
+                    }
+                }
+            }),
+        )
+    })
 }
 
 /// The `{id}` segment as API Gateway passes it: percent-decoded when that gives UTF-8,

@@ -5,11 +5,13 @@
 //! - [`api`]: what the two read functions need.
 //! - [`probe`]: what a probe run needs.
 //! - [`cycle`]: how the scheduled probe shares out a cycle (queue, batch size, interval).
+//! - [`history`]: the history table, when there is one.
 //!
 //! Both read their variables through [`Env`], so every variable is parsed the same way.
 
 pub mod api;
 pub mod cycle;
+pub mod history;
 pub mod probe;
 
 pub use api::ApiConfig;

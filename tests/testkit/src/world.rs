@@ -291,6 +291,7 @@ impl World {
                 SecretsManagerKeySource::new(self.secrets.clone(), self.secret_id.clone()),
                 key_cache,
             ),
+            history: None,
         }
     }
 }

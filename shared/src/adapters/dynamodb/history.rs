@@ -199,6 +199,11 @@ impl DynamoHistoryStore {
         }
     }
 
+    /// The store with a client of its own from `aws` (makes no network call).
+    pub fn from_config(aws: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(Client::new(aws), table)
+    }
+
     pub fn table(&self) -> &str {
         &self.table
     }
