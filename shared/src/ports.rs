@@ -4,7 +4,7 @@
 //! separate traits, so code that only reads cannot write.
 
 use crate::domain::Presented;
-use crate::domain::{Catalog, Connector, ConnectorId, ConnectorSettings};
+use crate::domain::{Catalog, Connector, ConnectorId, ConnectorSettings, StatusRow};
 use crate::history::{Day, DayUpdate};
 use crate::probe::events::StateChange;
 use crate::probe::outcome::{ProbeOutcome, ProbeRecord};
@@ -102,6 +102,30 @@ pub trait ConnectorReader: Send + Sync {
         &self,
         id: ConnectorId,
     ) -> impl Future<Output = Result<Option<Connector>, DependencyError>> + Send;
+}
+
+/// Reads connector rows with their feed type, for the status page: the same reads as
+/// [`ConnectorReader`] (one Scan, one GetItem), nothing written.
+pub trait StatusReader: Send + Sync {
+    /// Every showable connector with its feed type, ordered by id ascending.
+    fn rows(&self) -> impl Future<Output = Result<Vec<StatusRow>, DependencyError>> + Send;
+    /// One connector with its feed type, or `None` when no showable row has this id.
+    fn row(
+        &self,
+        id: ConnectorId,
+    ) -> impl Future<Output = Result<Option<StatusRow>, DependencyError>> + Send;
+}
+
+impl<T: StatusReader> StatusReader for Arc<T> {
+    fn rows(&self) -> impl Future<Output = Result<Vec<StatusRow>, DependencyError>> + Send {
+        (**self).rows()
+    }
+    fn row(
+        &self,
+        id: ConnectorId,
+    ) -> impl Future<Output = Result<Option<StatusRow>, DependencyError>> + Send {
+        (**self).row(id)
+    }
 }
 
 /// The operator's tools' reads and writes of connector rows. Every write is conditional,

@@ -6,6 +6,7 @@
 //! - [`probe`]: what a probe run needs.
 //! - [`cycle`]: how the scheduled probe shares out a cycle (queue, batch size, interval).
 //! - [`history`]: the history table, when there is one.
+//! - [`status_page`]: what the status page needs beyond the read functions.
 //!
 //! Both read their variables through [`Env`], so every variable is parsed the same way.
 
@@ -13,10 +14,12 @@ pub mod api;
 pub mod cycle;
 pub mod history;
 pub mod probe;
+pub mod status_page;
 
 pub use api::ApiConfig;
 pub use cycle::CycleConfig;
 pub use probe::ProbeConfig;
+pub use status_page::StatusPageConfig;
 
 use std::time::Duration;
 

@@ -7,6 +7,7 @@ mod id;
 mod presented;
 pub mod redact;
 mod settings;
+mod status_row;
 mod time;
 
 pub use connector::{
@@ -18,4 +19,5 @@ pub use id::ConnectorId;
 pub use presented::Presented;
 pub use redact::{redact, UrlView};
 pub use settings::{Catalog, CatalogRow, ConnectorSettings};
+pub use status_row::StatusRow;
 pub use time::{format_timestamp, parse_timestamp};

@@ -1,11 +1,12 @@
 //! The read functions' side: every showable connector (one Scan, page by page) and one
 //! connector (one GetItem). Rows that cannot be shown are logged and skipped, or shown as
 //! `unknown` (see [`RawConnector::validate`](crate::domain::RawConnector::validate)).
+//! The status page reads the same way, each row with its feed type.
 
 use super::schema::{attr, raw_from_item};
 use super::{DynamoConnectorStore, Item};
-use crate::domain::{Connector, ConnectorId};
-use crate::ports::{ConnectorReader, DependencyError};
+use crate::domain::{Connector, ConnectorId, StatusRow};
+use crate::ports::{ConnectorReader, DependencyError, StatusReader};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 /// Validates an item; logs and drops rows that cannot be shown.
@@ -22,6 +23,19 @@ fn showable(item: &Item) -> Option<Connector> {
             None
         }
     }
+}
+
+/// A showable row with its feed type as stored (blank counts as not set).
+fn status_row(item: &Item) -> Option<StatusRow> {
+    let connector = showable(item)?;
+    let feed_type = match item.get(attr::FEED_TYPE) {
+        Some(AttributeValue::S(f)) if !f.trim().is_empty() => Some(f.clone()),
+        _ => None,
+    };
+    Some(StatusRow {
+        connector,
+        feed_type,
+    })
 }
 
 impl DynamoConnectorStore {
@@ -61,5 +75,20 @@ impl ConnectorReader for DynamoConnectorStore {
 
     async fn get(&self, id: ConnectorId) -> Result<Option<Connector>, DependencyError> {
         Ok(self.get_item(id, false).await?.as_ref().and_then(showable))
+    }
+}
+
+impl StatusReader for DynamoConnectorStore {
+    async fn rows(&self) -> Result<Vec<StatusRow>, DependencyError> {
+        self.scan_into(status_row, |r| r.connector.id, "status rows")
+            .await
+    }
+
+    async fn row(&self, id: ConnectorId) -> Result<Option<StatusRow>, DependencyError> {
+        Ok(self
+            .get_item(id, false)
+            .await?
+            .as_ref()
+            .and_then(status_row))
     }
 }

@@ -207,3 +207,7 @@ impl Clock for ManualClock {
         self.start + self.offset()
     }
 }
+
+// The status page's read: rows with feed types.
+mod status;
+pub use status::InMemoryStatusRows;
