@@ -343,8 +343,8 @@ where
         deadline: Instant,
     ) -> Result<BatchResponse, HandlerError> {
         self.ports.prober.prepare().await?;
-        let now = self.ports.clock.now();
         let left = deadline.saturating_duration_since(now());
+        let now = self.ports.clock.now();
         let until = now + chrono::Duration::from_std(left).unwrap_or(chrono::Duration::zero());
         let mut failed: Vec<String> = Vec::new();
         let mut owner: HashMap<ConnectorId, usize> = HashMap::new();

@@ -15,6 +15,7 @@ use shared::auth::CONNECTOR_HEALTH_GRANT;
 use shared::domain::{Connector, ConnectorSettings, FeedType};
 use shared::ports::{ConnectorCatalog, ConnectorReader};
 use shared::wiring::{ProbeDependencies, ReadDependencies};
+use status_page::handler::{PageSettings, StatusPage};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -104,8 +105,12 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
     let history_table = demo_history::table_for(&config.table);
     let get = ReadDependencies::new(&config, aws).with_history(aws, Some(history_table));
     let router = server::router(
-        ListConnectors::new(list.connectors, list.keys),
-        GetConnector::new(get.connectors, get.keys).with_history(get.history),
+        // The functions' own settings (list cache, staleness, response limit) from the same
+        // variables, so the local server answers as the deployed API does.
+        ListConnectors::new(list.connectors, list.keys).with_settings(&config.read),
+        GetConnector::new(get.connectors, get.keys)
+            .with_settings(&config.read)
+            .with_history(get.history),
     );
     let listener = server::bind(SocketAddr::new(args.bind, args.port)).await?;
     let addr = listener
@@ -119,11 +124,22 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
     banner.push_str(&format!("listening on {base}\n"));
     if let Some(key) = demo_key {
         banner.push_str(&format!(
-            "ready: curl -H 'X-ApiKey: {key}' {base}{}\n(Ctrl-C stops everything)\n",
-            server::LIST_PATH
+            "ready: curl -H 'X-ApiKey: {key}' {base}{}\nstatus page: {base}{}?key={}\n(Ctrl-C stops everything)\n",
+            server::LIST_PATH,
+            server::STATUS_PATH,
+            percent_encoding::utf8_percent_encode(key, percent_encoding::NON_ALPHANUMERIC)
         ));
     }
     chadmin::output::stdout(&banner)?;
+    // The status page, wired as its function is.
+    let public = shared::config::Env(|name: &str| std::env::var(name).ok())
+        .flag(shared::config::status_page::PUBLIC_VAR, false)
+        .map_err(|e| AdminError::Config(e.to_string()))?;
+    let page = ReadDependencies::new(&config, aws);
+    let router = router.merge(server::status_routes(
+        StatusPage::new(page.connectors, page.keys)
+            .with_settings(PageSettings::new(&config.read, public)),
+    ));
     server::serve(listener, router, server::shutdown_signal()).await
 }
 
@@ -154,10 +170,8 @@ async fn dev(target: &Target, args: &DevArgs) -> Result<()> {
         Utc::now(),
     )
     .await?;
-    let history = DynamoHistoryStore::from_config(
-        target.aws().await,
-        demo_history::table_for(store.table()),
-    );
+    let history =
+        DynamoHistoryStore::from_config(target.aws().await, demo_history::table_for(store.table()));
     let ids: Vec<_> = store.list().await?.iter().map(|c| c.id).collect();
     demo_history::seed(&history, &ids, Utc::now()).await?;
     eprintln!(
