@@ -2,8 +2,13 @@
 //! response time of each of the last 24 hours, each of the last 90 days, and the last
 //! checks. A connector without history has no [`Trend`], and the page says so.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use shared::domain::State;
+use crate::handler::Trends;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use futures_util::stream::{self, StreamExt};
+use shared::domain::{ConnectorId, State};
+use shared::history::{average_ms, first_day, percent, summarize, History, Window};
+use shared::ports::{DependencyError, HistoryReader};
+use std::collections::HashMap;
 
 /// The uptime windows the list shows, with their labels.
 pub const WINDOWS: [&str; 3] = ["24 h", "7 d", "30 d"];
@@ -44,5 +49,155 @@ impl Trend {
     /// Whether any window has a check.
     pub fn has_checks(&self) -> bool {
         self.uptime.iter().any(Option::is_some) || !self.recent.is_empty()
+    }
+}
+
+impl Trend {
+    /// What the pages show of a summed-up history.
+    pub fn of(history: &History) -> Self {
+        Self {
+            uptime: [
+                history.uptime(Window::Day),
+                history.uptime(Window::Week),
+                history.uptime(Window::Month),
+            ],
+            hourly: history
+                .hourly
+                .iter()
+                .map(|b| (b.start, average_ms(&b.totals)))
+                .collect(),
+            daily: history
+                .daily
+                .iter()
+                .map(|b| DayBar {
+                    date: b.start.date_naive(),
+                    checks: b.totals.checks,
+                    uptime: percent(&b.totals),
+                })
+                .collect(),
+            recent: history
+                .recent
+                .iter()
+                .map(|c| CheckRow {
+                    at: c.at,
+                    state: c.state,
+                    response_time_ms: c.response_time_ms,
+                    message: c.message.clone(),
+                })
+                .collect(),
+            demo: history.demo,
+        }
+    }
+}
+
+/// At most this many history reads in flight for one page.
+pub const READS_IN_FLIGHT: usize = 16;
+
+/// The pages' history from the history store: for the list, the days the 30-day uptime
+/// needs (one Query per connector, [`READS_IN_FLIGHT`] at a time); for one connector, the
+/// 90 days of its charts.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryTrends<H> {
+    pub history: H,
+}
+
+impl<H: HistoryReader> Trends for HistoryTrends<H> {
+    async fn trends(
+        &self,
+        ids: &[ConnectorId],
+        detail: bool,
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<ConnectorId, Trend>, DependencyError> {
+        let to = now.date_naive();
+        let from = match detail {
+            true => first_day(now),
+            false => (now - Duration::hours(Window::Month.hours())).date_naive(),
+        };
+        let read = |id: ConnectorId| async move {
+            let days = self.history.days(id, from, to).await?;
+            Ok::<_, DependencyError>((id, days))
+        };
+        let results: Vec<_> = stream::iter(ids.iter().copied())
+            .map(read)
+            .buffer_unordered(READS_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut out = HashMap::new();
+        for result in results {
+            let (id, days) = result?;
+            if !days.is_empty() {
+                out.insert(id, Trend::of(&summarize(&days, now)));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use shared::adapters::memory::InMemoryHistory;
+    use shared::history::{Check, DayUpdate};
+    use shared::ports::HistoryRecorder;
+    use std::sync::Arc;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 27, 12, 30, 0).unwrap()
+    }
+
+    fn id(n: u32) -> ConnectorId {
+        ConnectorId::new(n).unwrap()
+    }
+
+    /// Connector 1 checked every 5 minutes for the last 10 hours and 40 days ago; one
+    /// check in ten failed.
+    async fn history() -> Arc<InMemoryHistory> {
+        let h = Arc::new(InMemoryHistory::default());
+        let mut times: Vec<DateTime<Utc>> = (0..120)
+            .rev()
+            .map(|i| now() - Duration::minutes(5 * i))
+            .collect();
+        times.insert(0, now() - Duration::days(40));
+        for (i, at) in times.into_iter().enumerate() {
+            let check = match i % 10 {
+                0 => Check::new(at, State::Error, None, Some("HTTP 503.")),
+                _ => Check::new(at, State::Healthy, Some(100 + i as u64), None),
+            };
+            h.record(id(1), &DayUpdate::of(&check)).await.unwrap();
+        }
+        h
+    }
+
+    #[tokio::test]
+    async fn the_list_gets_uptime_and_hours_and_one_connector_its_90_days() {
+        let trends = HistoryTrends {
+            history: history().await,
+        };
+        let list = trends.trends(&[id(1), id(2)], false, now()).await.unwrap();
+        assert!(!list.contains_key(&id(2)), "no history, no trend");
+        let t = &list[&id(1)];
+        assert_eq!(t.uptime[0], Some(90.0));
+        assert_eq!(t.uptime[2], Some(90.0), "40 days ago is outside 30 d");
+        assert_eq!(t.hourly.len(), 24);
+        assert!(t.hourly.last().unwrap().1.is_some());
+        let one = trends.trends(&[id(1)], true, now()).await.unwrap();
+        let t = &one[&id(1)];
+        assert_eq!(t.daily.len(), 90);
+        assert_eq!(t.daily.iter().filter(|d| d.uptime.is_some()).count(), 2);
+        assert_eq!(t.recent.len(), 50);
+        assert!(
+            t.recent.windows(2).all(|w| w[0].at >= w[1].at),
+            "newest first"
+        );
+        assert_eq!(t.recent[0].at, now());
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_is_an_error() {
+        let h = history().await;
+        h.fail(true);
+        let trends = HistoryTrends { history: h };
+        assert!(trends.trends(&[id(1)], false, now()).await.is_err());
     }
 }

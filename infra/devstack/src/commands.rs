@@ -16,6 +16,7 @@ use shared::domain::{Connector, ConnectorSettings, FeedType};
 use shared::ports::{ConnectorCatalog, ConnectorReader};
 use shared::wiring::{ProbeDependencies, ReadDependencies};
 use status_page::handler::{PageSettings, StatusPage};
+use status_page::trend::HistoryTrends;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -135,9 +136,13 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
     let public = shared::config::Env(|name: &str| std::env::var(name).ok())
         .flag(shared::config::status_page::PUBLIC_VAR, false)
         .map_err(|e| AdminError::Config(e.to_string()))?;
-    let page = ReadDependencies::new(&config, aws);
+    let page = ReadDependencies::new(&config, aws)
+        .with_history(aws, Some(demo_history::table_for(&config.table)));
     let router = router.merge(server::status_routes(
         StatusPage::new(page.connectors, page.keys)
+            .with_trends(HistoryTrends {
+                history: page.history,
+            })
             .with_settings(PageSettings::new(&config.read, public)),
     ));
     server::serve(listener, router, server::shutdown_signal()).await

@@ -6,6 +6,7 @@
 //! - Each request is turned into a `lambda_http::Request` (method, URI with its query,
 //!   headers, body, and the `{id}` path parameter as API Gateway passes it), and the
 //!   handler's `Response<lambda_http::Body>` is sent back unchanged.
+//! - `/status` and `/status/{id}` → [`StatusPage`] (merged in with [`status_routes`]).
 //! - Any other path is 404 `{"message":"Not Found"}`, as API Gateway answers.
 
 use axum::body::Body as AxumBody;
@@ -19,7 +20,8 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
 use lambda_http::{Body as LambdaBody, RequestExt};
 use list_connectors::handler::ListConnectors;
-use shared::ports::{Authorizer, ConnectorReader, HistoryReader};
+use shared::ports::{Authorizer, Clock, ConnectorReader, HistoryReader, StatusReader};
+use status_page::handler::{StatusPage, Trends};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -35,6 +37,8 @@ pub const VIEW_ROUTES: [&str; 3] = [
     "/api/connector-health/{id}/badge.svg",
     "/api/connector-health/{id}/badge.json",
 ];
+pub const STATUS_PATH: &str = "/status";
+pub const STATUS_ITEM_ROUTE: &str = "/status/{id}";
 /// API Gateway's own answer for a path without a route.
 pub const NOT_FOUND_BODY: &str = r#"{"message":"Not Found"}"#;
 /// Request bodies are read up to this size (API Gateway's payload limit is 10 MB).
@@ -101,11 +105,56 @@ where
     })
 }
 
+/// The status page's routes, as API Gateway routes them to its function: to merge into
+/// [`router`]'s (`router(..).merge(status_routes(..))`).
+pub fn status_routes<S, A, T, C>(page: StatusPage<S, A, T, C>) -> Router
+where
+    S: StatusReader + 'static,
+    A: Authorizer + 'static,
+    T: Trends + 'static,
+    C: Clock + 'static,
+{
+    let page = Arc::new(page);
+    let item = Arc::clone(&page);
+    Router::new()
+        .route(
+            STATUS_PATH,
+            any(move |req: AxumRequest| {
+                let page = Arc::clone(&page);
+                async move {
+                    match to_lambda(req, None).await {
+                        Ok(req) => to_axum(page.handle(req).await),
+                        Err(response) => response,
+                    }
+                }
+            }),
+        )
+        .route(
+            STATUS_ITEM_ROUTE,
+            any(move |req: AxumRequest| {
+                let page = Arc::clone(&item);
+                async move {
+                    let id = segment_after(STATUS_PATH, req.uri().path());
+                    match to_lambda(req, Some(id)).await {
+                        Ok(req) => to_axum(page.handle(req).await),
+                        Err(response) => response,
+                    }
+                }
+            }),
+        )
+        .layer(axum::middleware::from_fn(access_log))
+}
+
 /// The `{id}` segment as API Gateway passes it: percent-decoded when that gives UTF-8,
 /// else as sent (the handler answers 404 for anything but a positive 32-bit integer).
 pub fn id_segment(path: &str) -> String {
+    segment_after(LIST_PATH, path)
+}
+
+/// The segment after `prefix` + `/`, percent-decoded as [`id_segment`] does.
+fn segment_after(prefix: &str, path: &str) -> String {
     let raw = path
-        .strip_prefix(LIST_PATH)
+        .strip_prefix(prefix)
         .and_then(|rest| rest.strip_prefix('/'))
         .unwrap_or_default();
     match percent_encoding::percent_decode_str(raw).decode_utf8() {
@@ -231,7 +280,7 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource};
+    use shared::adapters::memory::{InMemoryConnectors, InMemoryKeySource, InMemoryStatusRows};
     use shared::auth::{CachePolicy, KeyCache};
     use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
 
@@ -256,10 +305,12 @@ mod tests {
             )
         };
         let store = Arc::new(InMemoryConnectors::new(rows));
+        let page = StatusPage::new(Arc::new(InMemoryStatusRows::new(store.clone())), keys());
         let app = router(
             ListConnectors::new(store.clone(), keys()),
             GetConnector::new(store, keys()),
-        );
+        )
+        .merge(status_routes(page));
         let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -276,6 +327,26 @@ mod tests {
             .send()
             .await
             .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_status_page_is_served_beside_the_api() {
+        let s = start().await;
+        let r = call(&s, "GET", "/status").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+        assert!(r.text().await.unwrap().contains("npmjs.org"));
+        assert_eq!(call(&s, "GET", "/status/7").await.status(), 200);
+        assert_eq!(call(&s, "HEAD", "/status/%37").await.status(), 200);
+        assert_eq!(call(&s, "GET", "/status/8").await.status(), 404);
+        let r = reqwest::get(format!("{}/status", s.base)).await.unwrap();
+        assert_eq!(r.status(), 401);
+        assert!(r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic realm=\"connector-health\""));
+        // The API's own 404 for paths of neither.
+        assert_eq!(call(&s, "GET", "/status/7/x").await.status(), 404);
     }
 
     #[test]
