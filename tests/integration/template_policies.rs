@@ -19,6 +19,10 @@
 //!   table (claims and results), `ReceiveMessage`, `DeleteMessage` and `GetQueueAttributes`
 //!   on its own queue only, the same events and extra CA grants as the scheduled function, and
 //!   nothing else; it is invoked by nothing else;
+//! - the history table (the table named [`HISTORY_TABLE`], when there is one): the probe
+//!   functions and the workers may only `UpdateItem` it (each needs that, to record checks),
+//!   the API functions may only `Query` it (at least one does, to serve history); nothing
+//!   else touches it;
 //! - the only managed policy is `AWSLambdaBasicExecutionRole`, which SAM attaches to every
 //!   function role (CloudWatch Logs `CreateLogGroup`/`CreateLogStream`/`PutLogEvents`; its
 //!   resource is `*` inside that AWS policy, the one documented exception).
@@ -29,6 +33,9 @@
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+
+/// The logical id of the history table.
+const HISTORY_TABLE: &str = "HistoryTable";
 
 const BASIC_EXECUTION_ROLE: &str = ":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
 
@@ -329,7 +336,16 @@ fn extra_ca_parameter_problems(template: &Value) -> Vec<String> {
 fn violations(template: &Value) -> Vec<String> {
     let (grants, mut problems) = grants(template);
     problems.extend(extra_ca_parameter_problems(template));
-    let tables = of_type(template, "AWS::DynamoDB::Table");
+    let (history, tables): (Vec<String>, Vec<String>) = of_type(template, "AWS::DynamoDB::Table")
+        .into_iter()
+        .partition(|t| t == HISTORY_TABLE);
+    let history_arn = history.first().map(|t| format!("<{t}.Arn>"));
+    let is_history = |g: &Grant| {
+        history_arn
+            .as_ref()
+            .is_some_and(|h| g.resources == [h.clone()])
+    };
+    let mut history_readers = 0;
     let secrets = of_type(template, "AWS::SecretsManager::Secret");
     let table_arn = match tables.as_slice() {
         [t] => format!("<{t}.Arn>"),
@@ -379,11 +395,22 @@ fn violations(template: &Value) -> Vec<String> {
             continue;
         };
         let mut dynamodb = BTreeSet::new();
+        let mut reads_history = false;
         for (action, g) in actions_of(&grants, role) {
             if is_write(action) {
                 problems.push(format!("{function} (API): write action {action}"));
             }
             match action.split(':').next() {
+                // The history: Query, and only that, on the history table only.
+                Some("dynamodb") if is_history(g) => {
+                    if action != "dynamodb:Query" {
+                        problems.push(format!(
+                            "{function} (API): {action} on {:?}: only Query on the history table",
+                            g.resources
+                        ));
+                    }
+                    reads_history = true;
+                }
                 Some("dynamodb") => {
                     dynamodb.insert(action);
                     if g.resources != [table_arn.clone()] {
@@ -413,6 +440,10 @@ fn violations(template: &Value) -> Vec<String> {
                 "{function} (API): DynamoDB actions {dynamodb:?}, expected {expected:?}"
             ));
         }
+        history_readers += usize::from(reads_history);
+    }
+    if history_arn.is_some() && history_readers == 0 {
+        problems.push("no API function may Query the history table".into());
     }
 
     let consumers = queue_consumers(template);
@@ -424,9 +455,20 @@ fn violations(template: &Value) -> Vec<String> {
         };
         let mut dynamodb = BTreeSet::new();
         let mut publishes = false;
+        let mut records_history = false;
         for (action, g) in actions_of(&grants, role) {
             if common_probe_grant(template, function, action, g, &mut problems) {
                 publishes |= action == "events:PutEvents";
+                continue;
+            }
+            if is_history(g) {
+                if action == "dynamodb:UpdateItem" {
+                    records_history = true;
+                } else {
+                    problems.push(format!(
+                        "{function} (probe): {action} on the history table: only UpdateItem"
+                    ));
+                }
                 continue;
             }
             match action {
@@ -459,6 +501,9 @@ fn violations(template: &Value) -> Vec<String> {
         if !publishes {
             problems.push(format!("{function} (probe): cannot publish its events"));
         }
+        if history_arn.is_some() && !records_history {
+            problems.push(format!("{function} (probe): cannot record history"));
+        }
     }
 
     // The workers: claim and record (UpdateItem), receive and delete from their own queue.
@@ -479,7 +524,18 @@ fn violations(template: &Value) -> Vec<String> {
             "sqs:GetQueueAttributes",
             "sqs:ReceiveMessage",
         ]);
+        let mut records_history = false;
         for (action, g) in actions_of(&grants, role) {
+            if is_history(g) {
+                if action == "dynamodb:UpdateItem" {
+                    records_history = true;
+                } else {
+                    problems.push(format!(
+                        "{function} (worker): {action} on the history table: only UpdateItem"
+                    ));
+                }
+                continue;
+            }
             needed.remove(action);
             if common_probe_grant(template, function, action, g, &mut problems) {
                 continue;
@@ -501,6 +557,9 @@ fn violations(template: &Value) -> Vec<String> {
         }
         if !needed.is_empty() {
             problems.push(format!("{function} (worker): missing {needed:?}"));
+        }
+        if history_arn.is_some() && !records_history {
+            problems.push(format!("{function} (worker): cannot record history"));
         }
     }
     problems
@@ -670,6 +729,76 @@ fn good_probe() -> Value {
          "Resource": {"Fn::Sub": ["arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${eventBusName}",
                                   {"eventBusName": "default"}]}}
     ])
+}
+
+/// The minimal template with a history table: the API may Query it, the probe UpdateItem it.
+fn with_history(api_extra: Value, probe_extra: Value) -> Value {
+    let mut api = good_api();
+    api.as_array_mut().unwrap().push(api_extra);
+    let mut probe = good_probe();
+    probe.as_array_mut().unwrap().push(probe_extra);
+    let mut template = minimal(api, probe);
+    template["Resources"][HISTORY_TABLE] = json!({"Type": "AWS::DynamoDB::Table"});
+    template
+}
+
+fn on_history(action: &str) -> Value {
+    json!({"Effect": "Allow", "Action": action, "Resource": {"Fn::GetAtt": [HISTORY_TABLE, "Arn"]}})
+}
+
+#[test]
+fn the_history_table_is_queried_by_the_api_and_updated_by_the_probe_only() {
+    let good = with_history(
+        on_history("dynamodb:Query"),
+        on_history("dynamodb:UpdateItem"),
+    );
+    assert_eq!(violations(&good), Vec::<String>::new());
+    // The API may not write it, nor scan or get it; the probe may not read it.
+    refused(
+        &with_history(
+            on_history("dynamodb:UpdateItem"),
+            on_history("dynamodb:UpdateItem"),
+        ),
+        "write action dynamodb:UpdateItem",
+    );
+    refused(
+        &with_history(
+            on_history("dynamodb:Scan"),
+            on_history("dynamodb:UpdateItem"),
+        ),
+        "only Query on the history table",
+    );
+    refused(
+        &with_history(on_history("dynamodb:Query"), on_history("dynamodb:Query")),
+        "dynamodb:Query on the history table: only UpdateItem",
+    );
+    // Query on the connector table is not allowed either.
+    refused(
+        &with_history(
+            json!({"Effect": "Allow", "Action": "dynamodb:Query", "Resource": {"Fn::GetAtt": ["Table", "Arn"]}}),
+            on_history("dynamodb:UpdateItem"),
+        ),
+        "DynamoDB actions",
+    );
+    // Each side needs its grant.
+    let mut no_reader = with_history(
+        on_history("dynamodb:Query"),
+        on_history("dynamodb:UpdateItem"),
+    );
+    no_reader["Resources"]["ApiRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    refused(&no_reader, "no API function may Query the history table");
+    let mut no_writer = with_history(
+        on_history("dynamodb:Query"),
+        on_history("dynamodb:UpdateItem"),
+    );
+    no_writer["Resources"]["ProbeRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    refused(&no_writer, "(probe): cannot record history");
 }
 
 fn refused(template: &Value, expected: &str) {
