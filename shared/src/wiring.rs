@@ -139,8 +139,8 @@ impl ProbeDependencies {
 
     /// Records each written result in the history table `table` too (`None`: no history).
     pub fn with_history(mut self, table: Option<String>) -> Self {
-        let history = table
-            .map(|t| DynamoHistoryStore::new(aws_sdk_dynamodb::Client::new(&self.aws), t));
+        let history =
+            table.map(|t| DynamoHistoryStore::new(aws_sdk_dynamodb::Client::new(&self.aws), t));
         self.ports.writer = Arc::new(HistoryWriter::new(self.store.clone(), history));
         self
     }
