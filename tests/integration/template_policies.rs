@@ -590,7 +590,7 @@ fn the_deployed_template_grants_least_privilege() {
     assert!(problems.is_empty(), "least privilege: {problems:#?}");
     // The checks saw what they are meant to check.
     let roles = function_roles(&template);
-    assert_eq!(roles.len(), 4, "four functions, each with its role");
+    assert_eq!(roles.len(), 5, "five functions, each with its role");
     assert_eq!(
         queue_consumers(&template),
         BTreeMap::from([(
@@ -598,7 +598,7 @@ fn the_deployed_template_grants_least_privilege() {
             "<ProbeQueue.Arn>".to_owned()
         )])
     );
-    assert_eq!(invoked_by(&template, "apigateway.amazonaws.com").len(), 2);
+    assert_eq!(invoked_by(&template, "apigateway.amazonaws.com").len(), 3);
     assert_eq!(
         invoked_by(&template, "events.amazonaws.com"),
         BTreeSet::from(["ProbeConnectorsFunction".to_owned()])
@@ -1052,5 +1052,125 @@ fn the_dispatcher_may_only_send_to_its_queue_and_workers_only_consume_it() {
     refused(
         &with_worker(base(), send_to("Queue"), worker),
         "missing {\"dynamodb:UpdateItem\"}",
+    );
+}
+
+/// The status page's paths.
+const STATUS_PAGE_PATHS: [&str; 2] = ["/status", "/status/{id}"];
+
+/// The functions each path of the HTTP API sends each method to (`get`, `head`,
+/// `x-amazon-apigateway-any-method`), from the expanded API's OpenAPI body.
+fn routes(template: &Value) -> BTreeMap<(String, String), String> {
+    let mut out = BTreeMap::new();
+    for api in of_type(template, "AWS::ApiGatewayV2::Api") {
+        let paths = &template["Resources"][&api]["Properties"]["Body"]["paths"];
+        for (path, methods) in paths.as_object().into_iter().flatten() {
+            for (method, op) in methods.as_object().into_iter().flatten() {
+                let uri = resolve(&op["x-amazon-apigateway-integration"]["uri"]);
+                let function = uri
+                    .split("${")
+                    .find_map(|s| s.split_once(".Arn}").map(|(f, _)| f))
+                    .unwrap_or("?")
+                    .to_owned();
+                out.insert((path.clone(), method.clone()), function);
+            }
+        }
+    }
+    out
+}
+
+/// The status page: one function of its own behind `/status` and `/status/{id}` (GET, HEAD,
+/// and every other method, which it refuses itself), serving nothing else; its grants are
+/// exactly the read functions' (`GetItem` and `Scan` on the table, `Query` on the history
+/// table, the key secret); it is public only when `StatusPagePublic` says so, and that
+/// parameter is `false` unless set.
+fn status_page_problems(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let routes = routes(template);
+    let mut functions = BTreeSet::new();
+    for path in STATUS_PAGE_PATHS {
+        for method in ["get", "head", "x-amazon-apigateway-any-method"] {
+            match routes.get(&(path.to_owned(), method.to_owned())) {
+                Some(f) => {
+                    functions.insert(f.clone());
+                }
+                None => problems.push(format!("no route for {method} {path}")),
+            }
+        }
+    }
+    let [function] = functions.iter().collect::<Vec<_>>()[..] else {
+        problems.push(format!(
+            "the status page is served by {functions:?}, not one function"
+        ));
+        return problems;
+    };
+    for ((path, method), f) in &routes {
+        if f == function && !STATUS_PAGE_PATHS.contains(&path.as_str()) {
+            problems.push(format!("{function} also serves {method} {path}"));
+        }
+    }
+    let (grants, _) = grants(template);
+    let roles = function_roles(template);
+    let Some(role) = roles.get(function) else {
+        problems.push(format!("{function}: no role"));
+        return problems;
+    };
+    let actions: BTreeSet<&str> = actions_of(&grants, role)
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    let expected = BTreeSet::from([
+        "dynamodb:GetItem",
+        "dynamodb:Scan",
+        "dynamodb:Query",
+        "secretsmanager:GetSecretValue",
+    ]);
+    if actions != expected {
+        problems.push(format!(
+            "{function}: actions {actions:?}, expected {expected:?}"
+        ));
+    }
+    let variables = &template["Resources"][function]["Properties"]["Environment"]["Variables"];
+    if variables["STATUS_PAGE_PUBLIC"] != json!({"Ref": "StatusPagePublic"}) {
+        problems.push(format!(
+            "{function}: STATUS_PAGE_PUBLIC is not the StatusPagePublic parameter"
+        ));
+    }
+    if template["Parameters"]["StatusPagePublic"]["Default"] != json!("false") {
+        problems.push("StatusPagePublic must default to false".into());
+    }
+    problems
+}
+
+#[test]
+fn the_status_page_is_a_read_only_function_of_its_own() {
+    let Some(template) = load_expanded() else {
+        return;
+    };
+    assert_eq!(status_page_problems(&template), Vec::<String>::new());
+    // The check can fail: a write, a second path, a public default.
+    let role = function_roles(&template)["StatusPageFunction"].clone();
+    let mut writes = template.clone();
+    writes["Resources"][&role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
+        ["Action"] = json!(["dynamodb:GetItem", "dynamodb:Scan", "dynamodb:PutItem"]);
+    assert!(
+        status_page_problems(&writes)
+            .iter()
+            .any(|p| p.contains("dynamodb:PutItem")),
+        "{:?}",
+        status_page_problems(&writes)
+    );
+    let mut more = template.clone();
+    let api = of_type(&template, "AWS::ApiGatewayV2::Api")[0].clone();
+    let paths = &mut more["Resources"][&api]["Properties"]["Body"]["paths"];
+    paths["/status/{id}/raw"] = paths["/status"].clone();
+    assert!(status_page_problems(&more)
+        .iter()
+        .any(|p| p.contains("also serves get /status/{id}/raw")));
+    let mut open = template.clone();
+    open["Parameters"]["StatusPagePublic"]["Default"] = json!("true");
+    assert_eq!(
+        status_page_problems(&open),
+        vec!["StatusPagePublic must default to false".to_owned()]
     );
 }
