@@ -15,7 +15,6 @@
 
 use crate::domain::{format_timestamp, parse_timestamp, ConnectorId};
 
-use crate::config::CycleConfig;
 use crate::ports::DependencyError;
 use crate::probe::target::ProbeTarget;
 use crate::runner::{RunSettings, PUBLISH_MARGIN, SUMMARY_MARGIN};
@@ -159,6 +158,21 @@ pub fn freshness(targets: &[ProbeTarget], at: DateTime<Utc>, interval: Duration)
         }
     }
     f
+}
+
+/// How the schedule shares out a cycle (read from the environment by
+/// `crate::config::cycle`, which also holds the defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CycleConfig {
+    /// The schedule's interval: late and stale are measured against it.
+    pub interval: Duration,
+    /// The probe queue; `None`: every cycle is probed by the scheduled invocation.
+    pub queue_url: Option<String>,
+    /// Connector ids per queue message.
+    pub batch_size: usize,
+    /// The largest fleet the scheduled invocation probes itself; `None`: what it can
+    /// always finish ([`inline_capacity`]).
+    pub inline_max: Option<usize>,
 }
 
 /// How the schedule's cycles are shared out: the ledger of cycles and claims, the queue

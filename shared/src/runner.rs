@@ -45,12 +45,7 @@ pub struct RunSettings {
     pub certificate_warning_days: u32,
 }
 
-/// [`RunSettings::retries`] unless set.
-pub const DEFAULT_RETRIES: u32 = 1;
-/// [`RunSettings::retry_backoff`] unless set.
-pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_millis(500);
-/// [`RunSettings::write_reserve`] unless set.
-pub const DEFAULT_WRITE_RESERVE: Duration = Duration::from_millis(1500);
+pub use crate::probe::limits::{DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF, DEFAULT_WRITE_RESERVE};
 
 impl Default for RunSettings {
     fn default() -> Self {

@@ -19,13 +19,7 @@ pub const DEFAULT_BATCH_SIZE: u64 = 64;
 /// The largest batch: its message stays far below SQS's 256 KiB.
 pub const MAX_BATCH_SIZE: u64 = 10_000;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CycleConfig {
-    pub interval: Duration,
-    pub queue_url: Option<String>,
-    pub batch_size: usize,
-    pub inline_max: Option<usize>,
-}
+pub use crate::cycle::CycleConfig;
 
 impl Default for CycleConfig {
     fn default() -> Self {

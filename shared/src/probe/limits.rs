@@ -2,8 +2,14 @@
 //! the run's other time is kept. Derived here once, for the probe function's settings, the
 //! run, and the operator's tool alike.
 
-use crate::runner::{DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF, DEFAULT_WRITE_RESERVE};
 use std::time::Duration;
+
+/// A run's retries unless set (`RunSettings::retries`).
+pub const DEFAULT_RETRIES: u32 = 1;
+/// A run's pause before a retry unless set (`RunSettings::retry_backoff`).
+pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_millis(500);
+/// The time a run keeps to write a result unless set (`RunSettings::write_reserve`).
+pub const DEFAULT_WRITE_RESERVE: Duration = Duration::from_millis(1500);
 
 /// The probe function's timeout (`Timeout` of `ProbeConnectorsFunction` in `template.yaml`,
 /// which must match it).

@@ -195,12 +195,14 @@ mod tests {
             describe(&s),
             "probed 3 connectors: 2 healthy, 1 error, 0 skipped in 1.5 s"
         );
-        let sent = json!({"cycle": 1, "repeated": false, "due": 1000, "batches": 4, "batchesSent": 3});
+        let sent =
+            json!({"cycle": 1, "repeated": false, "due": 1000, "batches": 4, "batchesSent": 3});
         assert_eq!(
             describe(&sent),
             "sent 3 of 4 batches (1000 connectors) to the probe queue; the workers probe them"
         );
-        let repeated = json!({"cycle": 1, "repeated": true, "due": 0, "batches": 0, "batchesSent": 0});
+        let repeated =
+            json!({"cycle": 1, "repeated": true, "due": 0, "batches": 0, "batchesSent": 0});
         assert!(describe(&repeated).contains("already begun"));
     }
 }
