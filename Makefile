@@ -31,7 +31,7 @@ test: ## Every check CI runs: format, clippy, template, unit and integration tes
 
 # What `test` installs (Python venvs, dynalite): it runs beside the compiler, not before it.
 .PHONY: tools test-build
-tools: $(VENV)/.smoke-installed $(NODE_TOOLS)/.installed $(SAM_VENV)/.installed
+tools: $(VENV)/.smoke-installed $(NODE_TOOLS)/.installed $(SAM_VENV)/.installed browser
 
 # The compiler's steps, one after another (cargo holds one lock per target directory).
 test-build: lint
@@ -86,7 +86,15 @@ probe-fanout: ## One probe cycle of 100,000 connectors through the fan-out, simu
 	$(CARGO) build --release -p connector-health-bench --bin probe-fanout
 	target/release/probe-fanout $(FANOUT_FLAGS) > /dev/null
 
-.PHONY: smoke smoke-local contract
+.PHONY: smoke smoke-local contract browser
+
+# Headless Chromium and its WebDriver from Debian's packages, for the status page's browser
+# checks in the smoke suite; installed only when missing (as root, or through sudo).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser: ## Install chromium and chromium-driver (Debian packages) unless both are there.
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
 
 smoke: $(VENV)/.smoke-installed ## The black-box smoke suite against a deployment: make smoke BASE_URL=https://... API_KEY=...
 	@test -n "$$BASE_URL" && test -n "$$API_KEY" || { echo "usage: make smoke BASE_URL=https://... API_KEY=..." >&2; exit 2; }
@@ -96,7 +104,7 @@ contract: $(VENV)/.smoke-installed ## openapi.yaml against a deployment with sch
 	@test -n "$$BASE_URL" && test -n "$$API_KEY" || { echo "usage: make contract BASE_URL=https://... API_KEY=..." >&2; exit 2; }
 	@infra/smoke/contract.sh
 
-smoke-local: $(VENV)/.smoke-installed ## The smoke suite and schemathesis against a fresh local stack (part of make test).
+smoke-local: $(VENV)/.smoke-installed $(NODE_TOOLS)/.installed browser ## The smoke suite (the status page in headless Chromium too) and schemathesis against a fresh local stack (part of make test).
 	$(CARGO) build --workspace --bins
 	infra/smoke/local.sh
 

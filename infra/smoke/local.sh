@@ -6,7 +6,8 @@
 # Starts moto on 127.0.0.1 (a port the kernel picks), creates a fresh table and key secret,
 # creates an API key, and serves the API with `chadmin serve --port 0`. Then:
 #   1. the smoke suite against the empty table (the checks that need rows say they skipped);
-#   2. `chadmin seed-demo` (connectors in every state), and the smoke suite again;
+#   2. `chadmin seed-demo` (connectors in every state), and the smoke suite again; both runs
+#      include the status page in headless Chromium (screenshots: target/status-page/);
 #   3. schemathesis with openapi.yaml: no 5xx, every response matches the contract.
 # Whatever way it ends, it stops what it started. Logs: target/smoke/.
 set -euo pipefail
@@ -76,7 +77,8 @@ export API_KEYS_SECRET_ID="$run_id/api-keys"
 API_KEY="$("$chadmin" keys create --name smoke 2>> "$logdir/chadmin.log")"
 export API_KEY
 
-"$chadmin" serve --port 0 > "$work/serve.out" 2> "$logdir/serve.log" &
+# The list read fresh on every request: the suite runs again right after seed-demo writes rows.
+LIST_CACHE_SECONDS=0 "$chadmin" serve --port 0 > "$work/serve.out" 2> "$logdir/serve.log" &
 pids+=("$!")
 line="$(wait_for_line "$work/serve.out" '^listening on http://' "$!" "chadmin serve")"
 export BASE_URL="${line#listening on }"
@@ -84,6 +86,8 @@ echo "smoke: API on $BASE_URL" >&2
 
 # Python writes no bytecode into the tree; pytest keeps no cache (infra/smoke/pytest.ini).
 export PYTHONDONTWRITEBYTECODE=1
+# The status page's browser checks run here, never skipped (make test installs Chromium).
+export STATUS_PAGE_BROWSER=required
 
 echo "smoke: 1/3 the smoke suite against an empty table" >&2
 step "$venv/bin/python" -m pytest "$here" -q

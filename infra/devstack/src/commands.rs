@@ -45,7 +45,8 @@ fn settings(connector: &Connector, feed_type: FeedType) -> ConnectorSettings {
     }
 }
 
-/// `seed-demo`: adds each demo connector whose name is not in the table yet.
+/// `seed-demo`: adds each demo connector whose name is not in the table yet, and demo
+/// history for every connector.
 async fn seed_demo(target: &Target) -> Result<()> {
     target.require_local("chadmin seed-demo")?;
     let store = target.connectors().await?;
@@ -67,6 +68,17 @@ async fn seed_demo(target: &Target) -> Result<()> {
         added += 1;
     }
     eprintln!("demo connectors: {added} added, {kept} already present");
+    // Their demo history, so the history route, the badges and the status page's charts
+    // have something to show.
+    let history =
+        DynamoHistoryStore::from_config(target.aws().await, demo_history::table_for(store.table()));
+    let ids: Vec<_> = store.list().await?.iter().map(|c| c.id).collect();
+    demo_history::seed(&history, &ids, Utc::now()).await?;
+    eprintln!(
+        "history table {}: {} days of demo history for each connector",
+        history.table(),
+        demo_history::DEMO_DAYS
+    );
     Ok(())
 }
 
