@@ -652,7 +652,7 @@ mod tests {
                 assert!(!body.contains(secret), "{path}: {secret} shown: {body}");
             }
             assert!(
-                body.contains("https://feeds.example.org/v3?token=REDACTED"),
+                body.contains("https://feeds.example.org/v3?token=***"),
                 "{path}: {body}"
             );
             // The only script is the page's own.
@@ -951,6 +951,10 @@ mod tests {
         assert_eq!(detail.matches("<rect class=").count(), 90 + 19);
         assert_eq!(detail.matches("<tr>").count(), 51);
         assert!(detail.contains("HTTP &lt;503&gt;."));
+        assert!(
+            detail.contains("<span>slowest hour 123 ms</span>"),
+            "{detail}"
+        );
         // A history outage leaves the rows, and says so.
         let p = p.with_trends(Canned(Err(DependencyError::other("DynamoDB", "down"))));
         let r = p.handle(get("/status")).await;

@@ -487,14 +487,27 @@ pub fn detail_page(ctx: &Context, item: &Listed<'_>) -> String {
                 section {
                     h2 { "Uptime per day, last 90 days" }
                     @match trend.filter(|t| !t.daily.is_empty()) {
-                        Some(t) => { div.chart { (chart::daily_uptime(&t.daily)) } }
+                        Some(t) => {
+                            div.chart { (chart::daily_uptime(&t.daily)) }
+                            p.axis aria-hidden="true" {
+                                span { (t.daily[0].date.format("%Y-%m-%d")) }
+                                span { "today" }
+                            }
+                        }
                         None => (no_history),
                     }
                 }
                 section {
                     h2 { "Response time per hour, last 24 hours" }
-                    @match trend.and_then(|t| chart::hourly_response(&t.hourly)) {
-                        Some(svg) => { div.chart { (svg) } }
+                    @match trend.and_then(|t| chart::hourly_response(&t.hourly).map(|svg| (t, svg))) {
+                        Some((t, svg)) => {
+                            div.chart { (svg) }
+                            p.axis aria-hidden="true" {
+                                span { "24 h ago" }
+                                span { "slowest hour " (t.hourly.iter().filter_map(|(_, ms)| *ms).max().unwrap_or_default()) " ms" }
+                                span { "now" }
+                            }
+                        }
                         None => (no_history),
                     }
                 }
