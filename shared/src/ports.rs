@@ -324,6 +324,12 @@ pub trait ProbeResultWriter: Send + Sync {
         &self,
         record: &ProbeRecord,
     ) -> impl Future<Output = Result<WriteOutcome, DependencyError>> + Send;
+
+    /// History writes that failed since this writer was made (their results were written):
+    /// 0 for a writer that records no history.
+    fn history_write_failures(&self) -> u64 {
+        0
+    }
 }
 
 /// A prober could not get ready for a run (the HTTP prober: its trusted certificates could
@@ -424,6 +430,10 @@ impl<T: ProbeResultWriter> ProbeResultWriter for Arc<T> {
         record: &ProbeRecord,
     ) -> impl Future<Output = Result<WriteOutcome, DependencyError>> + Send {
         (**self).write(record)
+    }
+
+    fn history_write_failures(&self) -> u64 {
+        (**self).history_write_failures()
     }
 }
 

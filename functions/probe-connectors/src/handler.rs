@@ -33,6 +33,7 @@ use shared::probe::outcome::ProbeRecord;
 use shared::probe::target::ProbeTarget;
 use shared::runner::{most_overdue_first, run, RunPorts, RunSettings, RunSummary};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Semaphore;
@@ -228,6 +229,10 @@ impl<W: ProbeResultWriter> ProbeResultWriter for Recording<W> {
             .insert(record.id);
         Ok(outcome)
     }
+
+    fn history_write_failures(&self) -> u64 {
+        self.inner.history_write_failures()
+    }
 }
 
 /// The probe function, generic over its ports.
@@ -236,6 +241,8 @@ pub struct ProbeConnectors<T, W, P, C, E, L, Q> {
     ports: RunPorts<W, P, C, E>,
     settings: RunSettings,
     cycles: Cycles<L, Q>,
+    /// The writer's failed history writes when the last run was reported.
+    history_failures_reported: AtomicU64,
 }
 
 impl<T, W, P, C, E, L, Q> ProbeConnectors<T, W, P, C, E, L, Q>
@@ -259,7 +266,18 @@ where
             ports,
             settings,
             cycles,
+            history_failures_reported: AtomicU64::new(0),
         }
+    }
+
+    /// History writes that failed since the last run was reported (each run's own: a
+    /// container runs one invocation at a time).
+    fn new_history_failures(&self) -> u64 {
+        let total = self.ports.writer.history_write_failures();
+        let before = self
+            .history_failures_reported
+            .swap(total, Ordering::Relaxed);
+        total.saturating_sub(before)
     }
 
     /// Handles one invocation.
@@ -273,7 +291,7 @@ where
                     .await?
                     .ok_or(HandlerError::NotFound(id))?;
                 let summary = run(vec![target], self.ports.clone(), &self.settings, deadline).await;
-                report(&summary);
+                report(&summary, self.new_history_failures());
                 Ok(Outcome::Run(summary))
             }
             ProbeRequest::Cycle(cycle) => self.cycle(cycle, deadline).await.map(Outcome::Cycle),
@@ -330,7 +348,7 @@ where
         if !inline.is_empty() || report.batches == 0 {
             self.ports.prober.prepare().await?;
             let summary = run(inline, self.ports.clone(), &self.settings, deadline).await;
-            self::report(&summary);
+            self::report(&summary, self.new_history_failures());
             report.run = Some(summary);
         }
         report_cycle(&report, &self.cycles.config);
@@ -409,7 +427,7 @@ where
         let mut broken: Vec<usize> = broken.into_iter().collect();
         broken.sort_unstable();
         failed.extend(broken.into_iter().map(|i| messages[i].0.clone()));
-        report(&summary);
+        report(&summary, self.new_history_failures());
         tracing::info!(
             messages = messages.len(),
             redelivered = failed.len(),
@@ -427,8 +445,8 @@ where
     }
 }
 
-/// The final log line and the EMF line.
-fn report(s: &RunSummary) {
+/// The final log line and the EMF line, with the run's failed history writes.
+fn report(s: &RunSummary, history_write_failures: u64) {
     tracing::info!(
         total = s.total,
         healthy = s.healthy,
@@ -444,6 +462,7 @@ fn report(s: &RunSummary) {
         certificates_expiring = s.certificates_expiring,
         events_published = s.events_published,
         event_failures = s.event_failures,
+        history_write_failures,
         duration_ms = s.duration_ms,
         "probe run finished"
     );
@@ -451,7 +470,12 @@ fn report(s: &RunSummary) {
         .unwrap_or_else(|_| DEFAULT_FUNCTION_DIMENSION.to_owned());
     println!(
         "{}",
-        emf(s, chrono::Utc::now().timestamp_millis(), &function)
+        emf(
+            s,
+            history_write_failures,
+            chrono::Utc::now().timestamp_millis(),
+            &function
+        )
     );
 }
 
@@ -460,8 +484,14 @@ pub const DEFAULT_FUNCTION_DIMENSION: &str = "probe-connectors";
 
 /// The run's figures in CloudWatch Embedded Metric Format (one JSON line on stdout),
 /// with the function's name as the `Function` dimension, so two stacks in one account
-/// and region feed separate metrics and alarms.
-pub fn emf(s: &RunSummary, timestamp_ms: i64, function: &str) -> Value {
+/// and region feed separate metrics and alarms. `HistoryWriteFailures` counts the run's
+/// checks whose history could not be recorded (their results were written).
+pub fn emf(
+    s: &RunSummary,
+    history_write_failures: u64,
+    timestamp_ms: i64,
+    function: &str,
+) -> Value {
     let counts = [
         ("Total", s.total),
         ("Healthy", s.healthy),
@@ -474,6 +504,7 @@ pub fn emf(s: &RunSummary, timestamp_ms: i64, function: &str) -> Value {
         ("CertificatesExpiring", s.certificates_expiring),
         ("StateChanges", s.events_published),
         ("EventFailures", s.event_failures),
+        ("HistoryWriteFailures", history_write_failures),
     ];
     let mut metrics: Vec<Value> = counts
         .iter()
@@ -1034,7 +1065,12 @@ mod tests {
             duration_ms: 1234,
             ..RunSummary::default()
         };
-        let line = emf(&s, 1_700_000_000_000, "stack-ProbeConnectorsFunction-abc");
+        let line = emf(
+            &s,
+            3,
+            1_700_000_000_000,
+            "stack-ProbeConnectorsFunction-abc",
+        );
         let declared = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap();
@@ -1048,6 +1084,8 @@ mod tests {
         assert_eq!(line["Healthy"], 7);
         assert_eq!(line["Skipped"], 1);
         assert_eq!(line["DurationMs"], 1234);
+        assert_eq!(line["HistoryWriteFailures"], 3);
+        assert!(declared.iter().any(|m| m["Name"] == "HistoryWriteFailures"));
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
         assert_eq!(line["Function"], "stack-ProbeConnectorsFunction-abc");
     }
@@ -1094,6 +1132,45 @@ mod tests {
         assert_eq!(answer["due"], 10);
         assert_eq!(answer["batchesSent"], 3);
         assert!(answer.get("total").is_none());
+    }
+
+    #[tokio::test]
+    async fn each_run_reports_its_own_failed_history_writes() {
+        use shared::adapters::history_writer::HistoryWriter;
+        use shared::adapters::memory::InMemoryHistory;
+        let store = Arc::new(InMemoryProbeStore::new(targets(&[1, 2])));
+        let history = Arc::new(InMemoryHistory::default());
+        let writer = Arc::new(HistoryWriter::new(store.clone(), history.clone()));
+        let clock = Arc::new(ManualClock::new());
+        let h = ProbeConnectors::new(
+            store.clone(),
+            RunPorts {
+                writer,
+                prober: Arc::new(AlwaysHealthy),
+                clock: clock.clone(),
+                events: Arc::new(NoEvents),
+            },
+            RunSettings::default(),
+            Cycles {
+                ledger: Arc::new(InMemoryLedger::new(store.clone())),
+                queue: None::<Arc<InMemoryQueue>>,
+                config: CycleConfig::default(),
+            },
+        );
+        history.fail(true);
+        h.handle(&json!({"connectorId": 1}), later()).await.unwrap();
+        let reported = || h.history_failures_reported.load(Ordering::Relaxed);
+        assert_eq!(reported(), 1, "the run's failure was reported with it");
+        assert_eq!(h.new_history_failures(), 0, "and is not reported again");
+        clock.advance(Duration::from_secs(60));
+        h.handle(&tick(ManualClock::start_utc()), later())
+            .await
+            .unwrap();
+        assert_eq!(store.write_calls(), 3, "every result written all the same");
+        assert_eq!(reported(), 3);
+        history.fail(false);
+        h.handle(&json!({"connectorId": 2}), later()).await.unwrap();
+        assert_eq!((reported(), h.new_history_failures()), (3, 0));
     }
 
     #[test]

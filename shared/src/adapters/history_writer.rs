@@ -57,6 +57,10 @@ impl<W: ProbeResultWriter, H: HistoryRecorder> ProbeResultWriter for HistoryWrit
         }
         Ok(outcome)
     }
+
+    fn history_write_failures(&self) -> u64 {
+        self.failures()
+    }
 }
 
 impl<W, H: HistoryRecorder> HistoryWriter<W, H> {
@@ -160,6 +164,8 @@ mod tests {
             Ok(WriteOutcome::Written)
         );
         assert_eq!(writer.failures(), 1);
+        // Through the port too (the probe function reports it), and through an Arc.
+        assert_eq!(Arc::new(writer).history_write_failures(), 1);
         assert!(rows.record(ConnectorId::new(1).unwrap()).is_some());
     }
 
