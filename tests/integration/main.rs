@@ -26,4 +26,3 @@ mod repository;
 mod secrets_manager_calls;
 mod support;
 mod template_policies;
-mod url_secrets;
