@@ -1261,7 +1261,7 @@ mod tests {
         );
         let first = &published[0];
         assert_eq!(first.name, "connector 1");
-        assert_eq!(first.url, "http://c1.test/");
+        assert_eq!(first.url, "http://c1.test", "as the API shows it");
         assert_eq!(
             first.error_message.as_deref(),
             Some("HTTP 500 Internal Server Error.")

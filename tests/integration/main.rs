@@ -26,3 +26,4 @@ mod repository;
 mod secrets_manager_calls;
 mod support;
 mod template_policies;
+mod url_secrets;

@@ -1,6 +1,7 @@
 //! State-change events against moto: an EventBridge rule on the default bus forwards the
 //! probe function's events to an SQS queue; a connector that changes state yields exactly
-//! one message, one that keeps its state none, and a second run with no change none.
+//! one message, one that keeps its state none, and a second run with no change none. A token
+//! in the connector's URL (user-info, query string) never reaches the event.
 
 use aws_sdk_eventbridge::types::Target;
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -78,9 +79,17 @@ async fn one_message_per_state_change_and_none_without_one() {
         FakeRegistry::answering("200 OK").await,
     );
     let (down_name, up_name) = (unique_name("goes-down"), unique_name("stays-up"));
+    // The one that goes down logs in with a token as its URL's user name and another in
+    // its query string.
+    let (user_token, query_token) = ("uT0kenEv4Rw8Ks2Pq6", "qT0kenEv9Mz3Dh7Lc1");
+    let mut goes_down = healthy_connector(1, &down_name, &down);
+    goes_down.url = format!(
+        "http://{user_token}@127.0.0.1:{}/?access_token={query_token}&page=2",
+        down.port()
+    );
     world
         .store
-        .put(&healthy_connector(1, &down_name, &down), Some("generic"))
+        .put(&goes_down, Some("generic"))
         .await
         .expect("put");
     world
@@ -187,7 +196,13 @@ async fn one_message_per_state_change_and_none_without_one() {
     let detail = &event["detail"];
     assert_eq!(detail["id"], 1);
     assert_eq!(detail["name"], down_name.as_str());
-    assert_eq!(detail["url"], down.url("/"));
+    assert_eq!(
+        detail["url"],
+        format!("{}?access_token=***&page=2", down.url("/"))
+    );
+    for secret in [user_token, query_token] {
+        assert!(!event.to_string().contains(secret), "{event}");
+    }
     assert_eq!(detail["previousState"], "healthy");
     assert_eq!(detail["state"], "error");
     assert_eq!(detail["errorMessage"], "HTTP 500 Internal Server Error.");

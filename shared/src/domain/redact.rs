@@ -1,21 +1,24 @@
 //! How a connector URL is shown outside the table. A URL may carry credentials (user-info,
-//! a token in the query), and every API key holder can read the API, so every place that
-//! shows a URL goes through [`redact`]: the API, log lines, probe messages and events.
+//! where even a user name alone may be a token; a token in the query), and every API key
+//! holder can read the API, so every place that shows a URL goes through [`redact`]: the
+//! API, `chadmin connectors list` and `export`, state-change events (the API view), log
+//! lines and probe messages (the location view).
 
 use std::borrow::Cow;
 
 /// Who the URL is shown to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UrlView {
-    /// The API's `url` member: the URL as stored, less a password in its user-info (which
-    /// the prober needs for a private feed) and with the value of every query-string
-    /// parameter named like a credential (`token`, `api_key`, `X-Amz-Signature`, ...) shown as
-    /// [`REDACTED`].
-    /// Text that is not a URL is shown as stored.
+    /// The API's `url` member, `chadmin connectors list` and `export`, and state-change
+    /// events: the URL as stored, less any user-info (user name and password: the prober
+    /// still uses them for a private feed), and with the value of every query-string
+    /// parameter named like a credential (`token`, `api_key`, `X-Amz-Signature`, ...) shown
+    /// as [`REDACTED`]. Text that is not a URL is shown as stored when it has no `@` and no
+    /// `?`, and as [`INVALID`] otherwise.
     Api,
-    /// Log lines, probe messages and state-change events: scheme, host, port and path only
-    /// (no user-info, no query, no fragment). Text that is not an http(s) URL becomes a
-    /// placeholder, never the input.
+    /// Log lines and probe messages: scheme, host, port and path only (no user-info, no
+    /// query, no fragment). Text that is not an http(s) URL becomes [`INVALID`], never the
+    /// input.
     Location,
 }
 
@@ -26,15 +29,17 @@ pub fn redact(url: &str, view: UrlView) -> Cow<'_, str> {
         UrlView::Api => match parsed {
             Ok(mut u) => {
                 let query = u.query().and_then(hide_secret_values);
-                if u.password().is_none() && query.is_none() {
+                if !has_user_info(&u) && query.is_none() {
                     return Cow::Borrowed(url);
                 }
                 let _ = u.set_password(None);
+                let _ = u.set_username("");
                 if let Some(query) = query {
                     u.set_query(Some(&query));
                 }
                 Cow::Owned(u.to_string())
             }
+            Err(_) if url.contains(['@', '?']) => Cow::Borrowed(INVALID),
             Err(_) => Cow::Borrowed(url),
         },
         UrlView::Location => match parsed {
@@ -45,13 +50,43 @@ pub fn redact(url: &str, view: UrlView) -> Cow<'_, str> {
                 u.set_fragment(None);
                 Cow::Owned(u.to_string())
             }
-            _ => Cow::Borrowed("(invalid URL)"),
+            _ => Cow::Borrowed(INVALID),
         },
     }
 }
 
+/// Whether a parsed URL has user-info (a user name, a password, or both).
+pub fn has_user_info(url: &url::Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
+}
+
+/// Whether the API view of `url` hides something: user-info, or the value of a query
+/// parameter named like a credential (text that is not a URL counts when the view replaces
+/// it).
+pub fn hides_something(url: &str) -> bool {
+    redact(url, UrlView::Api) != url
+}
+
+/// What is shown instead of text that is not a URL and may carry a credential.
+pub const INVALID: &str = "(invalid URL)";
+
 /// What the API view shows instead of the value of a secret query-string parameter.
-pub const REDACTED: &str = "REDACTED";
+pub const REDACTED: &str = "***";
+
+/// The name (percent-decoded) of the first query-string parameter named like a credential
+/// whose value is the [`REDACTED`] placeholder, as the API view and an export write it.
+pub fn redacted_parameter(url: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or_default();
+    query.split(['&', ';']).find_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        (value == REDACTED && is_secret_parameter(name)).then(|| {
+            percent_encoding::percent_decode_str(name)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
+}
 
 /// Whether a query-string parameter's name (percent-decoded, any case) marks its value as a
 /// credential: it contains `key` (`api_key`, `X-ApiKey`), `token`, `secret`, `pass`
@@ -110,16 +145,24 @@ mod tests {
     }
 
     #[test]
-    fn passwords_in_urls_are_not_shown() {
+    fn user_info_in_urls_is_never_shown() {
         assert_eq!(
             public_url("https://ci:s3cret@nexus.example/repository/npm/"),
-            "https://ci@nexus.example/repository/npm/"
+            "https://nexus.example/repository/npm/"
+        );
+        // A user name alone may itself be the token.
+        assert_eq!(
+            public_url("https://Tok3nValue@npm.fury.io/acme/"),
+            "https://npm.fury.io/acme/"
         );
         assert_eq!(
             public_url("https://registry.npmjs.org"),
             "https://registry.npmjs.org"
         );
         assert_eq!(public_url("not a url"), "not a url");
+        // Text that does not parse is shown only when it cannot carry a credential.
+        assert_eq!(public_url("https://tok@r.test:99999/"), INVALID);
+        assert_eq!(public_url("https://r.test:99999/?token=t"), INVALID);
         let c = Connector {
             id: ConnectorId::new(1).unwrap(),
             name: "n".into(),
@@ -127,27 +170,44 @@ mod tests {
             health: Health::Unknown,
             diagnostics: Diagnostics::default(),
         };
-        assert!(!serde_json::to_string(&c).unwrap().contains(":p@"));
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains(r#""url":"https://h.example/x""#), "{json}");
     }
 
     #[test]
     fn secret_query_values_are_not_shown_by_the_api() {
         assert_eq!(
             public_url("https://ci:pw@feed.example/npm/?token=t0kenvalue&page=2"),
-            "https://ci@feed.example/npm/?token=REDACTED&page=2"
+            "https://feed.example/npm/?token=***&page=2"
         );
         assert_eq!(
             public_url("https://feed.example/?api_key=a1&X-Amz-Signature=s2&Key=k3&sig=&q=a+b"),
-            "https://feed.example/?api_key=REDACTED&X-Amz-Signature=REDACTED&Key=REDACTED&sig=&q=a+b"
+            "https://feed.example/?api_key=***&X-Amz-Signature=***&Key=***&sig=&q=a+b"
         );
         assert_eq!(
             public_url("https://feed.example/?x=1;password=p4ss&%74oken=t5"),
-            "https://feed.example/?x=1;password=REDACTED&%74oken=REDACTED"
+            "https://feed.example/?x=1;password=***&%74oken=***"
+        );
+        assert_eq!(
+            public_url("https://feed.example/?access_token=a&apikey=b&passwd=c&credentials=d&session=e&auth=f&deploy-token=g&client_secret=h&signature=i"),
+            "https://feed.example/?access_token=***&apikey=***&passwd=***&credentials=***&session=***&auth=***&deploy-token=***&client_secret=***&signature=***"
         );
         assert_eq!(
             public_url("https://feed.example/nuget/?page=1"),
             "https://feed.example/nuget/?page=1"
         );
+    }
+
+    #[test]
+    fn placeholders_are_found_by_name() {
+        let shown = public_url("https://feed.example/?page=2&%74oken=t0ken");
+        assert_eq!(redacted_parameter(&shown).as_deref(), Some("token"));
+        assert_eq!(redacted_parameter("https://feed.example/?page=***"), None);
+        assert_eq!(
+            redacted_parameter("https://feed.example/?token=t0ken"),
+            None
+        );
+        assert_eq!(redacted_parameter("https://feed.example/#token=***"), None);
     }
 
     #[test]
@@ -157,7 +217,7 @@ mod tests {
             "https://registry.test:8443/npm/"
         );
         assert_eq!(location("https://user:p%40ss@r.test"), "https://r.test/");
-        assert_eq!(location("user:pass@nothing"), "(invalid URL)");
+        assert_eq!(location("user:pass@nothing"), INVALID);
     }
 }
 
@@ -216,15 +276,17 @@ mod properties {
     #[derive(Debug, Clone)]
     struct Generated {
         url: String,
-        user: String,
+        /// The user name, the password and the values of secret parameters.
         secrets: Vec<Secret>,
         /// (name, value) of the plain parameters, as written in the URL.
         plain: Vec<(String, String)>,
+        /// The names of the secret parameters, as written in the URL.
+        hidden: Vec<String>,
     }
 
-    /// An http(s) URL with short plain parts, maybe a password in its user-info and maybe
-    /// secret parameters (names spelt plainly or percent-encoded), in any order, joined by
-    /// `&` or `;`, and maybe a fragment.
+    /// An http(s) URL with short plain parts, maybe user-info (a user name that may be a
+    /// token, maybe with a password) and maybe secret parameters (names spelt plainly or
+    /// percent-encoded), in any order, joined by `&` or `;`, and maybe a fragment.
     fn url_with_secrets() -> impl Strategy<Value = Generated> {
         let name = prop::collection::vec("[a-z][a-z0-9]{0,6}", 1..4).prop_map(|l| l.join("."));
         let host = prop_oneof![
@@ -256,8 +318,7 @@ mod properties {
         ];
         (
             prop_oneof![Just("http"), Just("https"), Just("HTTPS")],
-            "[a-z0-9]{1,7}",
-            prop::option::of(secret()),
+            prop::option::of((secret(), prop::option::of(secret()))),
             host,
             prop::option::of(1u16..),
             prop::collection::vec("[A-Za-z0-9._~-]{0,7}", 0..4),
@@ -266,15 +327,19 @@ mod properties {
             prop::option::of("[a-z0-9]{0,7}"),
         )
             .prop_map(
-                |(scheme, user, password, host, port, path, parameters, separator, fragment)| {
-                    let mut url = format!("{scheme}://{user}");
+                |(scheme, user_info, host, port, path, parameters, separator, fragment)| {
+                    let mut url = format!("{scheme}://");
                     let mut secrets = Vec::new();
-                    if let Some(p) = password {
-                        url.push(':');
-                        url.extend(utf8_percent_encode(&p.text, NON_ALPHANUMERIC));
-                        secrets.push(p);
+                    if let Some((user, password)) = user_info {
+                        url.extend(utf8_percent_encode(&user.text, NON_ALPHANUMERIC));
+                        secrets.push(user);
+                        if let Some(p) = password {
+                            url.push(':');
+                            url.extend(utf8_percent_encode(&p.text, NON_ALPHANUMERIC));
+                            secrets.push(p);
+                        }
+                        url.push('@');
                     }
-                    url.push('@');
                     url.push_str(&host);
                     if let Some(port) = port {
                         url.push_str(&format!(":{port}"));
@@ -283,12 +348,15 @@ mod properties {
                         url.push('/');
                         url.push_str(&segment);
                     }
-                    let mut plain = Vec::new();
+                    let (mut plain, mut hidden) = (Vec::new(), Vec::new());
                     for (i, (name, value, s)) in parameters.into_iter().enumerate() {
                         url.push(if i == 0 { '?' } else { separator });
                         url.push_str(&format!("{name}={value}"));
                         match s {
-                            Some(s) => secrets.push(s),
+                            Some(s) => {
+                                secrets.push(s);
+                                hidden.push(name);
+                            }
                             None => plain.push((name, value)),
                         }
                     }
@@ -298,9 +366,9 @@ mod properties {
                     }
                     Generated {
                         url,
-                        user,
                         secrets,
                         plain,
+                        hidden,
                     }
                 },
             )
@@ -323,7 +391,7 @@ mod properties {
             let _ = redact(&text, UrlView::Location);
         }
 
-        /// Neither view shows a password or the value of a secret parameter.
+        /// Neither view shows a user name, a password or the value of a secret parameter.
         #[test]
         fn no_view_shows_a_secret(g in url_with_secrets()) {
             for view in [UrlView::Api, UrlView::Location] {
@@ -337,14 +405,16 @@ mod properties {
             }
         }
 
-        /// The API view keeps everything that is not a secret: scheme, user, host, port, path,
-        /// the plain parameters and the fragment; it changes nothing when there is no secret.
+        /// The API view keeps everything that is not a secret: scheme, host, port, path, the
+        /// names of all parameters, the plain parameters and the fragment; it has no user-info
+        /// and shows each secret value as `***`; it changes nothing when there is no secret.
         #[test]
         fn the_api_view_keeps_what_is_not_secret(g in url_with_secrets()) {
             let shown = redact(&g.url, UrlView::Api);
             let (stored, shown_url) = (url::Url::parse(&g.url).unwrap(), url::Url::parse(&shown).unwrap());
             prop_assert_eq!(shown_url.scheme(), stored.scheme());
-            prop_assert_eq!(shown_url.username(), g.user.as_str());
+            prop_assert_eq!(shown_url.username(), "");
+            prop_assert_eq!(shown_url.password(), None);
             prop_assert_eq!(shown_url.host(), stored.host());
             prop_assert_eq!(shown_url.port(), stored.port());
             prop_assert_eq!(shown_url.path(), stored.path());
@@ -353,6 +423,10 @@ mod properties {
             for (name, value) in &g.plain {
                 let pair = format!("{name}={value}");
                 prop_assert!(shown_url.query().unwrap_or("").contains(&pair), "{} lost {}", shown, pair);
+            }
+            for name in &g.hidden {
+                let pair = format!("{name}={REDACTED}");
+                prop_assert!(shown_url.query().unwrap_or("").contains(&pair), "{} lacks {}", shown, pair);
             }
             if g.secrets.is_empty() {
                 prop_assert_eq!(&*shown, g.url.as_str());
@@ -364,7 +438,7 @@ mod properties {
         #[test]
         fn the_location_view_is_only_scheme_host_port_and_path(text in any_text()) {
             let shown = redact(&text, UrlView::Location);
-            if shown != "(invalid URL)" {
+            if shown != INVALID {
                 let u = url::Url::parse(&shown).unwrap();
                 prop_assert!(matches!(u.scheme(), "http" | "https"), "{}", shown);
                 prop_assert_eq!(u.username(), "", "{}", shown);

@@ -18,7 +18,8 @@ pub struct StateChange {
     pub id: ConnectorId,
     /// The connector's name (empty if the row has none).
     pub name: String,
-    /// The connector's URL without user-info or query (which may carry credentials).
+    /// The connector's URL as the API shows it: no user-info, no value of a query parameter
+    /// named like a credential (see [`crate::domain::redact`]).
     pub url: String,
     /// `unknown` when the connector had never been probed.
     pub previous_state: State,
@@ -43,7 +44,7 @@ impl StateChange {
         Some(Self {
             id: record.id,
             name: name.unwrap_or_default().to_owned(),
-            url: redact(url, UrlView::Location).into_owned(),
+            url: redact(url, UrlView::Api).into_owned(),
             previous_state,
             state: record.state,
             error_message: record.error_message.clone(),
@@ -90,7 +91,7 @@ mod tests {
             Failure::new(FailureKind::HttpStatus, "HTTP 500 Internal Server Error."),
             Observation::default(),
         ));
-        let url = "https://u:secret@r.test/npm/?token=x";
+        let url = "https://Tok3n@r.test/npm/?token=x&page=2";
         assert!(StateChange::detect(Some(State::Healthy), &ok, Some("n"), url).is_none());
         assert!(StateChange::detect(Some(State::Error), &bad, Some("n"), url).is_none());
         for previous in [None, Some(State::Unknown), Some(State::Error)] {
@@ -105,7 +106,7 @@ mod tests {
         assert_eq!(
             detail,
             serde_json::json!({
-                "id": 7, "name": "npm", "url": "https://r.test/npm/",
+                "id": 7, "name": "npm", "url": "https://r.test/npm/?token=***&page=2",
                 "previousState": "healthy", "state": "error",
                 "errorMessage": "HTTP 500 Internal Server Error.",
                 "lastChecked": "2026-03-01T12:00:00.000Z"

@@ -1,13 +1,16 @@
 //! Connector files: `connectors export` writes every connector's settings (never its probe
-//! results) as JSON; `connectors import` reads such a file (JSON or YAML), checks all of
-//! it, and writes only what differs, through the same catalog writes as `add` and `update`.
+//! results, never the credentials a URL carries) as JSON; `connectors import` reads such a
+//! file (JSON or YAML), checks all of it, and writes only what differs, through the same
+//! catalog writes as `add` and `update`. An exported URL stands for the stored one when
+//! imported over the same connector, so a round trip keeps credentials where they are.
 
 use super::add::add;
-use super::settings::{checked, new_connector, normalized, Spelling};
+use super::settings::{check_new_url, checked, new_connector, normalized, Spelling};
 use crate::error::{AdminError, Result};
 use crate::output::stdout;
 use serde::{Deserialize, Serialize};
-use shared::domain::{ConnectorId, ConnectorSettings};
+use shared::domain::redact::hides_something;
+use shared::domain::{redact, ConnectorId, ConnectorSettings, UrlView};
 use shared::ports::{CatalogError, ConnectorCatalog, MAX_CONNECTORS_PER_CHANGE};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -108,11 +111,35 @@ pub async fn read_all<C: ConnectorCatalog>(catalog: &C) -> Result<BTreeMap<u32, 
         .collect())
 }
 
-/// `connectors export`: every connector's settings as JSON on stdout.
+/// The export of `table`: every URL as the API shows it (no user-info, no secret query
+/// value), and the ids of the connectors whose URL lost something that way.
+pub fn exported(table: BTreeMap<u32, ConnectorConfig>) -> (ConfigFile, Vec<u32>) {
+    let mut hidden = Vec::new();
+    let connectors = table
+        .into_iter()
+        .map(|(id, mut c)| {
+            if hides_something(&c.url) {
+                hidden.push(id);
+                c.url = redact(&c.url, UrlView::Api).into_owned();
+            }
+            c
+        })
+        .collect();
+    (ConfigFile { connectors }, hidden)
+}
+
+/// `connectors export`: every connector's settings as JSON on stdout, without the
+/// credentials a URL carries (said once on stderr, naming the connectors).
 pub async fn export<C: ConnectorCatalog>(catalog: &C) -> Result<()> {
-    let file = ConfigFile {
-        connectors: read_all(catalog).await?.into_values().collect(),
-    };
+    let (file, hidden) = exported(read_all(catalog).await?);
+    if !hidden.is_empty() {
+        let ids: Vec<String> = hidden.iter().map(u32::to_string).collect();
+        eprintln!(
+            "note: the URL credentials (user-info, secret query values) of connector{} {} are left out of the export; importing it here keeps the stored ones, importing it elsewhere cannot restore them",
+            if ids.len() == 1 { "" } else { "s" },
+            ids.join(", ")
+        );
+    }
     let text = serde_json::to_string_pretty(&file).map_err(|e| AdminError::Io(e.to_string()))?;
     stdout(&format!("{text}\n"))
 }
@@ -147,10 +174,10 @@ pub fn plan(file: &ConfigFile, table: &BTreeMap<u32, ConnectorConfig>) -> Result
     let mut entries = Vec::with_capacity(file.connectors.len());
     for (i, c) in file.connectors.iter().enumerate() {
         let at = format!("connector #{} ({:?})", i + 1, c.name.trim());
-        entries.push(c.checked(&at)?);
+        entries.push((c.checked(&at)?, at));
     }
     let (mut ids, mut names) = (HashSet::new(), HashSet::new());
-    for c in &entries {
+    for (c, _) in &entries {
         if let Some(id) = c.id {
             if !ids.insert(id) {
                 return Err(AdminError::Invalid(format!(
@@ -168,7 +195,7 @@ pub fn plan(file: &ConfigFile, table: &BTreeMap<u32, ConnectorConfig>) -> Result
     let by_name: HashMap<&str, u32> = table.iter().map(|(id, c)| (c.name.as_str(), *id)).collect();
     let mut actions = Vec::with_capacity(entries.len());
     let mut targets = HashSet::new();
-    for c in entries {
+    for (mut c, at) in entries {
         let id = c.id.or_else(|| by_name.get(c.name.as_str()).copied());
         if let Some(id) = id {
             if !targets.insert(id) {
@@ -193,7 +220,16 @@ pub fn plan(file: &ConfigFile, table: &BTreeMap<u32, ConnectorConfig>) -> Result
                 }
             }
         }
-        let action = match id.and_then(|id| table.get(&id).map(|row| (id, row))) {
+        let row = id.and_then(|id| table.get(&id).map(|row| (id, row)));
+        // The URL as an export showed it stands for the stored one (credentials and all);
+        // any other new URL must carry none.
+        match row {
+            Some((_, row)) if c.url == row.url => {}
+            Some((_, row)) if c.url == redact(&row.url, UrlView::Api) => c.url.clone_from(&row.url),
+            _ => check_new_url(&c.url, Spelling::File)
+                .map_err(|e| AdminError::Invalid(format!("{at}: {e}")))?,
+        }
+        let action = match row {
             Some((id, row)) => {
                 let wanted = ConnectorConfig { id: Some(id), ..c };
                 if row.normalized() == wanted {
@@ -421,6 +457,101 @@ mod tests {
         let swap = vec![cfg(Some(1), "b"), cfg(Some(2), "a")];
         let actions = plan(&ConfigFile { connectors: swap }, &t).unwrap();
         assert!(actions.iter().all(|a| matches!(a, Action::Update(..))));
+    }
+
+    fn with_url(id: Option<u32>, name: &str, url: &str) -> ConnectorConfig {
+        ConnectorConfig {
+            url: url.into(),
+            ..cfg(id, name)
+        }
+    }
+
+    #[test]
+    fn an_export_leaves_credentials_out_and_names_the_connectors() {
+        let t = table(&[
+            with_url(Some(1), "a", "https://T0kenValue@npm.fury.io/acme/"),
+            with_url(
+                Some(2),
+                "b",
+                "https://b.example/?access_token=s3cret&page=2",
+            ),
+            cfg(Some(3), "c"),
+        ]);
+        let (file, hidden) = exported(t);
+        assert_eq!(hidden, vec![1, 2]);
+        let urls: Vec<&str> = file.connectors.iter().map(|c| c.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://npm.fury.io/acme/",
+                "https://b.example/?access_token=***&page=2",
+                "https://c.example/"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_import_keeps_stored_credentials_and_refuses_new_ones() {
+        let stored = [
+            with_url(Some(1), "a", "https://T0kenValue@npm.fury.io/acme/"),
+            with_url(
+                Some(2),
+                "b",
+                "https://b.example/?access_token=s3cret&page=2",
+            ),
+        ];
+        let t = table(&stored);
+        // What an export wrote leaves the stored URLs as they are.
+        let (file, _) = exported(t.clone());
+        let actions = plan(&file, &t).unwrap();
+        assert_eq!(actions, [Action::Unchanged(1), Action::Unchanged(2)]);
+        // So does the stored URL itself; a change of another setting keeps it too.
+        let mut b = stored[1].clone();
+        b.probe_package = Some("six".into());
+        let mut a = file.connectors[0].clone();
+        a.probe_package = Some("left-pad".into());
+        let actions = plan(
+            &ConfigFile {
+                connectors: vec![a, b],
+            },
+            &t,
+        )
+        .unwrap();
+        assert!(
+            matches!(&actions[0], Action::Update(1, c) if c.url == stored[0].url),
+            "{actions:?}"
+        );
+        assert!(
+            matches!(&actions[1], Action::Update(2, c) if c.url == stored[1].url),
+            "{actions:?}"
+        );
+        // A new URL with user-info, or with a placeholder, is refused, naming the entry.
+        for (entry, why) in [
+            (
+                with_url(Some(1), "a", "https://0ther@npm.fury.io/acme/"),
+                "connector #1 (\"a\"): url: a URL must not carry credentials (user-info); keep them out of the URL",
+            ),
+            (
+                with_url(None, "n", "https://u:p4ss@n.example/"),
+                "connector #1 (\"n\"): url: a URL must not carry credentials (user-info); keep them out of the URL",
+            ),
+            (
+                with_url(None, "n", "https://b.example/?access_token=***&page=2"),
+                "connector #1 (\"n\"): url: the value of access_token is ***, which an export writes in place of a secret; give the real value",
+            ),
+        ] {
+            let e = plan(&ConfigFile { connectors: vec![entry] }, &t)
+                .unwrap_err()
+                .to_string();
+            assert_eq!(e, why);
+        }
+        // Elsewhere, the export's URLs are new: user-info is simply gone, a placeholder refused.
+        let (file, _) = exported(t);
+        let e = plan(&file, &BTreeMap::new()).unwrap_err().to_string();
+        assert!(
+            e.starts_with("connector #2 (\"b\"): url: the value of access_token"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! `connectors list`: every showable row, as a table or as the API's JSON plus `feedType`.
+//! `connectors list`: every showable row, as a table or as the API's JSON plus `feedType`;
+//! URLs are shown as the API shows them (no credentials).
 
 use crate::error::Result;
 use crate::text_table;
-use shared::domain::{format_timestamp, CatalogRow, Connector, Health};
+use shared::domain::{format_timestamp, redact, CatalogRow, Connector, Health, UrlView};
 use shared::ports::ConnectorCatalog;
 
 /// Every showable row, ordered by id. Rows that cannot be shown, or only as `unknown`,
@@ -65,7 +66,7 @@ pub fn list_text(rows: &[CatalogRow]) -> String {
                 r.settings.feed_type.clone().unwrap_or_else(|| "-".into()),
                 c.health.state().as_str().to_owned(),
                 checked,
-                c.url.clone(),
+                redact(&c.url, UrlView::Api).into_owned(),
                 message,
             ]
         })
@@ -136,6 +137,25 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[2].contains("error") && lines[2].ends_with("HTTP 503 Service Unavailable."));
         assert!(lines[3].contains("unknown") && lines[3].contains(" - "));
+    }
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        let mut rows = rows();
+        rows[0].connector.url = "https://T0kenValue@npm.fury.io/acme/?token=s3cret".into();
+        rows[0].settings.url = rows[0].connector.url.clone();
+        let text = list_text(&rows);
+        let json = list_json(&rows).unwrap();
+        for shown in [&text, &json] {
+            assert!(
+                !shown.contains("T0kenValue") && !shown.contains("s3cret"),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("https://npm.fury.io/acme/?token=***"),
+                "{shown}"
+            );
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::cli::ConnectorsCommand;
 use crate::error::{AdminError, Result};
 use crate::output::stdout;
 use crate::target::Target;
-use settings::{check_package, check_timeout, Spelling};
+use settings::{check_new_url, check_package, check_timeout, Spelling};
 use shared::domain::ConnectorSettings;
 use shared::ports::{CatalogError, ConnectorCatalog};
 
@@ -52,6 +52,7 @@ pub async fn run(target: &Target, command: ConnectorsCommand) -> Result<()> {
             probe,
         } => {
             let connector = new_connector(&args.name, &args.url)?;
+            check_new_url(&connector.url, Spelling::Flags)?;
             let settings = ConnectorSettings {
                 name: connector.name.clone(),
                 url: connector.url.clone(),
@@ -167,5 +168,28 @@ mod tests {
         assert!(e.starts_with("update: url must start with http"), "{e}");
         let e = update::update(&rows, &update_args(9)).await.unwrap_err();
         assert_eq!(e.to_string(), "no connector with id 9");
+    }
+
+    #[tokio::test]
+    async fn a_stored_url_with_credentials_stays_but_a_new_one_is_refused() {
+        let rows = Rows::default();
+        let stored = "https://T0kenValue@npm.fury.io/acme/";
+        let connector = new_connector("fury", stored).unwrap();
+        let mut s = settings("fury");
+        s.url = stored.into();
+        add(&rows, connector, &s, None).await.unwrap();
+        let id = ConnectorId::new(1).unwrap();
+        let mut args = update_args(1);
+        args.probe.package = Some("left-pad".into());
+        update::update(&rows, &args).await.unwrap();
+        assert_eq!(rows.row(id).unwrap().1.url, stored);
+        let mut args = update_args(1);
+        args.url = Some("https://0ther:p4ss@npm.fury.io/acme/".into());
+        let e = update::update(&rows, &args).await.unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "--url: a URL must not carry credentials (user-info); keep them out of the URL"
+        );
+        assert_eq!(rows.row(id).unwrap().1.url, stored);
     }
 }

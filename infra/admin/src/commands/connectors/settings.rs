@@ -1,8 +1,9 @@
 //! The checks every way of setting a connector shares (`add`, `update`, `import`): a name,
-//! an http(s) URL, a known feed type, a probe timeout within the probe's limit, a package
-//! name without spaces.
+//! an http(s) URL (a new one without credentials), a known feed type, a probe timeout within
+//! the probe's limit, a package name without spaces.
 
 use crate::error::{AdminError, Result};
+use shared::domain::redact::{has_user_info, redacted_parameter, REDACTED};
 use shared::domain::{Connector, ConnectorId, ConnectorSettings, Diagnostics, FeedType, Health};
 use shared::probe::limits::{DEFAULT_MAX_PROBE_TIMEOUT, PROBE_FUNCTION_TIMEOUT};
 
@@ -71,6 +72,28 @@ fn new_connector_spelt(name: &str, url: &str, spelling: Spelling) -> Result<Conn
         health: Health::Unknown,
         diagnostics: Diagnostics::default(),
     })
+}
+
+/// The checks a URL new to a connector passes besides [`new_connector`]'s: it parses, it
+/// carries no user-info (the API, events and exports never show it, and credentials do not
+/// belong in a URL), and no secret query value is the `***` an export writes in its place.
+/// A row's URL that does not change is not checked again: a private feed stored with
+/// user-info keeps working.
+pub fn check_new_url(url: &str, spelling: Spelling) -> Result<()> {
+    let flag = spelling.url();
+    let parsed = url::Url::parse(url.trim())
+        .map_err(|_| AdminError::Invalid(format!("{flag} is not a valid URL")))?;
+    if has_user_info(&parsed) {
+        return Err(AdminError::Invalid(format!(
+            "{flag}: a URL must not carry credentials (user-info); keep them out of the URL"
+        )));
+    }
+    if let Some(name) = redacted_parameter(url) {
+        return Err(AdminError::Invalid(format!(
+            "{flag}: the value of {name} is {REDACTED}, which an export writes in place of a secret; give the real value"
+        )));
+    }
+    Ok(())
 }
 
 /// A probe package: absent, or a non-empty name without spaces (trimmed).
@@ -198,6 +221,40 @@ mod tests {
                 .to_string(),
             "probePackage must not contain spaces (got \"a b\")"
         );
+    }
+
+    #[test]
+    fn new_urls_carry_no_credentials_and_no_placeholders() {
+        for url in [
+            "https://T0kenValue@npm.fury.io/acme/",
+            "https://ci:s3cret@nexus.example/npm/",
+            "https://:s3cret@nexus.example/npm/",
+        ] {
+            let e = check_new_url(url, Spelling::Flags).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                "--url: a URL must not carry credentials (user-info); keep them out of the URL"
+            );
+            assert!(!e.contains("s3cret") && !e.contains("T0ken"), "{e}");
+        }
+        let e = check_new_url("https://feed.example/?token=***&page=2", Spelling::File)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "url: the value of token is ***, which an export writes in place of a secret; give the real value"
+        );
+        let e = check_new_url("https://r.test:99999/", Spelling::Flags)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "--url is not a valid URL");
+        for url in [
+            "https://registry.npmjs.org",
+            "https://feed.example/npm/?token=t0ken&page=2",
+            "https://feed.example/?page=***",
+        ] {
+            assert!(check_new_url(url, Spelling::Flags).is_ok(), "{url}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! new name is taken atomically (refused if another connector holds it, even one added
 //! a moment ago).
 
-use super::settings::{checked, checked_keeping_timeout, normalized, Spelling};
+use super::settings::{check_new_url, checked, checked_keeping_timeout, normalized, Spelling};
 use crate::cli::UpdateArgs;
 use crate::error::{AdminError, Result};
 use shared::ports::{CatalogError, ConnectorCatalog};
@@ -42,6 +42,10 @@ pub async fn update<C: ConnectorCatalog>(catalog: &C, args: &UpdateArgs) -> Resu
     };
     let wanted =
         check(&wanted, Spelling::File).map_err(|e| AdminError::Invalid(format!("update: {e}")))?;
+    // A URL stored with credentials may stay; a new one may not carry any.
+    if wanted.url != current.url {
+        check_new_url(&wanted.url, Spelling::Flags)?;
+    }
     if wanted == normalized(&current) {
         eprintln!("connector {id} unchanged");
         return Ok(());
