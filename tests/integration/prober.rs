@@ -535,3 +535,195 @@ async fn a_rate_limit_without_a_usable_retry_after_says_so_and_names_the_host() 
         );
     }
 }
+
+/// A PyPI simple page: PEP 691 JSON or PEP 503 HTML, of a project or of the index.
+fn simple_page(json: bool, project: Option<&str>) -> Action {
+    match (json, project) {
+        (true, Some(p)) => reply(
+            "200 OK",
+            &[("Content-Type", "application/vnd.pypi.simple.v1+json")],
+            &format!(r#"{{"meta":{{"api-version":"1.1"}},"name":"{p}","files":[]}}"#),
+        ),
+        (true, None) => reply(
+            "200 OK",
+            &[("Content-Type", "application/vnd.pypi.simple.v1+json")],
+            r#"{"meta":{"api-version":"1.1"},"projects":[{"name":"acme-tools"}]}"#,
+        ),
+        (false, Some(p)) => reply(
+            "200 OK",
+            &[("Content-Type", "text/html")],
+            &format!("<!DOCTYPE html><html><body><a href=\"../../packages/{p}-1.0.tar.gz\">{p}-1.0.tar.gz</a></body></html>"),
+        ),
+        (false, None) => reply(
+            "200 OK",
+            &[("Content-Type", "text/html; charset=utf-8")],
+            "<html><head><title>Simple Index</title></head><body><a href=\"acme-tools/\">acme-tools</a></body></html>",
+        ),
+    }
+}
+
+/// A prober resolving `private.test` and `pypi.test` to 127.0.0.1.
+fn two_host_prober() -> HttpProber {
+    prober_with(
+        StaticResolver::new()
+            .with("private.test", [LOCALHOST])
+            .with("pypi.test", [LOCALHOST]),
+        RootCertStore::empty(),
+        true,
+    )
+}
+
+#[tokio::test]
+async fn a_private_pypi_index_sending_unknown_projects_elsewhere_is_judged_by_its_own_index() {
+    // Given pypi.org's stand-in, healthy for every project ...
+    let public = FakeRegistry::start(|r| simple_page(true, r.path().split('/').nth(2))).await;
+    let elsewhere = format!("http://pypi.test:{}/simple/sampleproject/", public.port());
+    let p = two_host_prober();
+    // ... and private indexes that redirect an unknown project there (as pypiserver does),
+    // whose own index answers HTML, JSON, or 503.
+    for (index, verdict) in [
+        (simple_page(false, None), None),
+        (simple_page(true, None), None),
+        (
+            reply("503 Service Unavailable", &[], "down"),
+            Some("HTTP 503 Service Unavailable."),
+        ),
+        (
+            reply("200 OK", &[("Content-Type", "text/plain")], "ok"),
+            Some("Response is not a PyPI simple index page."),
+        ),
+    ] {
+        let (to, index) = (elsewhere.clone(), index.clone());
+        let private = FakeRegistry::start(move |r| match r.path() {
+            "/simple/" => index.clone(),
+            _ => reply("303 See Other", &[("Location", &to)], ""),
+        })
+        .await;
+        // When it is probed with its root URL
+        let url = format!("http://private.test:{}/", private.port());
+        let o = probe(&p, &url, FeedType::PyPi).await;
+        // Then its own index decides, and the other host was never asked.
+        match verdict {
+            None => assert_healthy(&o),
+            Some(why) => {
+                assert_eq!(
+                    message(&o),
+                    format!("PyPI project sampleproject redirects to pypi.test (another host); the index /simple/ on private.test failed: {why}")
+                );
+            }
+        }
+        let asked: Vec<String> = private
+            .requests()
+            .iter()
+            .map(|h| h.lines().next().unwrap_or("").to_owned())
+            .collect();
+        assert_eq!(
+            asked,
+            [
+                "GET /simple/sampleproject/ HTTP/1.1",
+                "GET /simple/ HTTP/1.1"
+            ]
+        );
+    }
+    assert_eq!(public.request_count(), 0, "pypi.org never judges the feed");
+}
+
+#[tokio::test]
+async fn a_pypi_index_redirecting_its_index_elsewhere_too_is_an_error() {
+    let private = FakeRegistry::start(|_| {
+        reply(
+            "302 Found",
+            &[("Location", "https://pypi.test/simple/")],
+            "",
+        )
+    })
+    .await;
+    let url = format!("http://private.test:{}/simple", private.port());
+    let o = probe(&two_host_prober(), &url, FeedType::PyPi).await;
+    assert_eq!(
+        message(&o),
+        "PyPI project sampleproject and the index /simple/ redirect to pypi.test (another host); a feed is judged by its own server."
+    );
+    assert_eq!(o.verdict.as_ref().unwrap_err().kind, FailureKind::Redirect);
+    assert_eq!(private.request_count(), 2);
+}
+
+#[tokio::test]
+async fn pypi_project_pages_in_html_or_json_and_redirects_on_the_same_host_are_healthy() {
+    for json in [true, false] {
+        let server = FakeRegistry::start(move |r| match r.path() {
+            "/simple/six" => reply("301 Moved Permanently", &[("Location", "/simple/six/")], ""),
+            "/simple/six/" => simple_page(json, Some("six")),
+            _ => reply("404 Not Found", &[], ""),
+        })
+        .await;
+        let mut t = target(&server.url("/"), FeedType::PyPi);
+        t.package = Some("six".into());
+        let o = prober().probe(&t, TIMEOUT).await;
+        assert_healthy(&o);
+        // The index of the same server is a healthy answer too.
+        let index = FakeRegistry::start(move |_| simple_page(json, None)).await;
+        let mut t = target(&index.url("/"), FeedType::PyPi);
+        t.package = Some("six".into());
+        assert_healthy(&prober().probe(&t, TIMEOUT).await);
+    }
+}
+
+#[tokio::test]
+async fn the_npm_probe_fetches_the_probe_package_with_the_connectors_credentials() {
+    let server = FakeRegistry::start(|r| match r.path() {
+        "/npm/@acme%2fwidget" => reply("200 OK", &[("Content-Type", "application/json")], "{}"),
+        "/npm/private-pkg" => reply("401 Unauthorized", &[], ""),
+        "/npm/hidden-pkg" => reply("403 Forbidden", &[], ""),
+        "/npm/teapot" => reply("500 Internal Server Error", &[], ""),
+        _ => reply("404 Not Found", &[], ""),
+    })
+    .await;
+    let url = format!("http://ci:s3cret@127.0.0.1:{}/npm/", server.port());
+    let p = prober();
+    let outcome = |package: Option<&str>| {
+        let mut t = target(&url, FeedType::Npm);
+        t.package = package.map(Into::into);
+        let p = p.clone();
+        async move { p.probe(&t, TIMEOUT).await }
+    };
+    // A package that is there, and one that is not: the registry is up and accepted us.
+    assert_healthy(&outcome(Some("@acme/widget")).await);
+    assert_healthy(&outcome(Some("left-pad")).await);
+    let o = outcome(Some("private-pkg")).await;
+    assert_eq!(
+        message(&o),
+        "HTTP 401 Unauthorized for package private-pkg: the registry did not accept the connector's credentials."
+    );
+    let o = outcome(Some("hidden-pkg")).await;
+    assert_eq!(
+        message(&o),
+        "HTTP 403 Forbidden for package hidden-pkg: the connector's credentials may not read it."
+    );
+    assert_eq!(
+        message(&outcome(Some("teapot")).await),
+        "HTTP 500 Internal Server Error."
+    );
+    // Without a probe package, the ping.
+    assert!(outcome(None).await.verdict.is_err());
+    let seen = server.requests();
+    let lines: Vec<&str> = seen
+        .iter()
+        .map(|h| h.lines().next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "GET /npm/@acme%2fwidget HTTP/1.1",
+            "GET /npm/left-pad HTTP/1.1",
+            "GET /npm/private-pkg HTTP/1.1",
+            "GET /npm/hidden-pkg HTTP/1.1",
+            "GET /npm/teapot HTTP/1.1",
+            "GET /npm/-/ping HTTP/1.1",
+        ]
+    );
+    // Every request logged in with the URL's user-info.
+    assert!(seen.iter().all(|h| h
+        .to_ascii_lowercase()
+        .contains("authorization: basic y2k6cznjcmv0")));
+}

@@ -36,6 +36,9 @@ pub(super) struct Fetched {
     /// The URL the response answered (the last of any redirects).
     pub url: Url,
     pub host: String,
+    /// Where a redirect to another host name pointed, when the request asked not to follow
+    /// one (the response is then that redirect).
+    pub left_for: Option<Url>,
     pub _connection: ConnectionGuard,
 }
 
@@ -397,13 +400,17 @@ impl HttpProber {
         Ok((response, guard))
     }
 
-    /// Sends `method url`, following up to the redirect cap. User-info credentials are
-    /// sent as Basic auth, and only to the URL's own origin.
+    /// Sends `method url`, following up to the redirect cap (with `same_host`, none to
+    /// another host name: that redirect is the answer, [`Fetched::left_for`] saying where it
+    /// pointed). User-info credentials are sent as Basic auth, and only to the URL's own
+    /// origin.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn fetch(
         &self,
         method: Method,
         start: &Url,
         accept: Option<&'static str>,
+        same_host: bool,
         observed: &mut Observation,
         progress: &mut Progress,
     ) -> Result<Fetched, Failure> {
@@ -432,6 +439,7 @@ impl HttpProber {
                     response,
                     host: host_label(&url),
                     url,
+                    left_for: None,
                     _connection: guard,
                 });
             }
@@ -456,6 +464,15 @@ impl HttpProber {
                         format!("{} without a usable Location header.", status_text(status)),
                     )
                 })?;
+            if same_host && next.host_str() != start.host_str() {
+                return Ok(Fetched {
+                    response,
+                    host: host_label(&url),
+                    url,
+                    left_for: Some(next),
+                    _connection: guard,
+                });
+            }
             drop(guard);
             if status == StatusCode::SEE_OTHER && method != Method::HEAD {
                 method = Method::GET;

@@ -20,8 +20,14 @@ pub(super) enum Check {
     NuGet { v3_only: bool },
     /// NuGet v2 / Chocolatey OData service document.
     ODataService,
-    /// PEP 691 JSON or PEP 503 HTML page of `project`.
+    /// A PEP 691 JSON or PEP 503 HTML page: of `project`, or the index itself (a server
+    /// may answer a project with its index). 404 is named.
     PyPiProject { project: String },
+    /// The index (`/simple/`), as PEP 691 JSON or PEP 503 HTML.
+    PyPiIndex,
+    /// Any 2xx or a 404 (the registry answered the package's document); 401 and 403 are
+    /// named.
+    NpmPackage { package: String },
     /// A compact-index `info` file.
     CompactIndex { gem: String },
 }
@@ -33,7 +39,14 @@ pub(super) struct Plan {
     pub url: Url,
     pub accept: Option<&'static str>,
     pub check: Check,
+    /// Redirects to another host name are not followed: the feed is judged by its own
+    /// server (a private PyPI index sends projects it lacks to pypi.org).
+    pub same_host: bool,
 }
+
+/// What PyPI probes accept: PEP 691 JSON preferred, PEP 503 HTML.
+const PYPI_ACCEPT: &str =
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
 
 /// `url` with a trailing slash on its path, so relative joins append instead of replace.
 fn as_base(url: &Url) -> Url {
@@ -84,13 +97,23 @@ pub(super) fn plan(target: &ProbeTarget) -> Result<Plan, Failure> {
         url,
         accept,
         check,
+        same_host: false,
     };
     Ok(match target.feed_type {
-        FeedType::Npm => get(
-            join(&url, "-/ping")?,
-            Some("application/json"),
-            Check::Success,
-        ),
+        FeedType::Npm => match package {
+            Some(package) => get(
+                join(&url, &npm_package_path(package))?,
+                Some("application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8"),
+                Check::NpmPackage {
+                    package: package.to_owned(),
+                },
+            ),
+            None => get(
+                join(&url, "-/ping")?,
+                Some("application/json"),
+                Check::Success,
+            ),
+        },
         FeedType::NuGet => {
             let v3_only = url.path().ends_with(".json");
             get(
@@ -106,17 +129,14 @@ pub(super) fn plan(target: &ProbeTarget) -> Result<Plan, Failure> {
         ),
         FeedType::PyPi => {
             let project = package.unwrap_or(DEFAULT_PYPI_PROJECT).to_owned();
-            let trimmed = url.path().trim_end_matches('/');
-            let relative = if trimmed.ends_with("/simple") {
-                format!("{}/", segment(&project))
-            } else {
-                format!("simple/{}/", segment(&project))
-            };
-            get(
-                join(&url, &relative)?,
-                Some("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"),
-                Check::PyPiProject { project },
-            )
+            Plan {
+                same_host: true,
+                ..get(
+                    join(&pypi_index_url(&url)?, &format!("{}/", segment(&project)))?,
+                    Some(PYPI_ACCEPT),
+                    Check::PyPiProject { project },
+                )
+            }
         }
         FeedType::Maven => {
             let url = match package.and_then(|p| p.split_once(':')) {
@@ -135,6 +155,7 @@ pub(super) fn plan(target: &ProbeTarget) -> Result<Plan, Failure> {
                 url,
                 accept: None,
                 check: Check::Success,
+                same_host: false,
             }
         }
         FeedType::Docker => {
@@ -158,6 +179,94 @@ pub(super) fn plan(target: &ProbeTarget) -> Result<Plan, Failure> {
     })
 }
 
+/// The index of a PyPI feed: the URL itself when it ends in `/simple`, else `simple/`
+/// under it (so a server root `https://host/` is checked at `/simple/`).
+fn pypi_index_url(url: &Url) -> Result<Url, Failure> {
+    if url.path().trim_end_matches('/').ends_with("/simple") {
+        Ok(as_base(url))
+    } else {
+        join(url, "simple/")
+    }
+}
+
+/// A package's document path as npm asks for it: `left-pad`, `@scope%2fname`.
+fn npm_package_path(package: &str) -> String {
+    match package
+        .strip_prefix('@')
+        .and_then(|scoped| scoped.split_once('/'))
+    {
+        Some((scope, name)) => format!("@{}%2f{}", segment(scope), segment(name)),
+        None => segment(package),
+    }
+}
+
+/// After `plan` met a redirect to another host (`elsewhere`) it did not follow: the request
+/// that judges the feed on its own server instead, if the feed type has one (PyPI: the
+/// index).
+pub(super) fn fallback(plan: &Plan, target: &ProbeTarget) -> Option<Plan> {
+    match plan.check {
+        Check::PyPiProject { .. } => {
+            let url = Url::parse(&target.url).ok()?;
+            Some(Plan {
+                method: Method::GET,
+                url: pypi_index_url(&url).ok()?,
+                accept: Some(PYPI_ACCEPT),
+                check: Check::PyPiIndex,
+                same_host: true,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The host name a redirect went to, for messages.
+fn host_of(url: &Url) -> String {
+    url.host_str().unwrap_or_default().to_owned()
+}
+
+/// Why a feed failed after `first` was redirected to `elsewhere` and the fallback request
+/// `second` answered `outcome` (`Ok(Some(_))`: redirected to another host as well).
+pub(super) fn after_fallback(
+    first: &Plan,
+    elsewhere: &Url,
+    second: &Plan,
+    outcome: Result<Option<Url>, Failure>,
+) -> Result<(), Failure> {
+    let what = match &first.check {
+        Check::PyPiProject { project } => format!("PyPI project {project}"),
+        _ => "The feed".to_owned(),
+    };
+    let index = second.url.path();
+    match outcome {
+        Ok(None) => Ok(()),
+        Ok(Some(again)) if host_of(&again) == host_of(elsewhere) => Err(Failure::new(
+            FailureKind::Redirect,
+            format!(
+                "{what} and the index {index} redirect to {} (another host); a feed is judged by its own server.",
+                host_of(elsewhere)
+            ),
+        )),
+        Ok(Some(again)) => Err(Failure::new(
+            FailureKind::Redirect,
+            format!(
+                "{what} redirects to {} and the index {index} to {} (other hosts); a feed is judged by its own server.",
+                host_of(elsewhere),
+                host_of(&again)
+            ),
+        )),
+        Err(f) if f.kind == FailureKind::RateLimited => Err(f),
+        Err(f) => Err(Failure {
+            message: format!(
+                "{what} redirects to {} (another host); the index {index} on {} failed: {}",
+                host_of(elsewhere),
+                host_of(&second.url),
+                f.message
+            ),
+            ..f
+        }),
+    }
+}
+
 /// Whether judging a response with this status needs its body.
 pub(super) fn needs_body(check: &Check, status: StatusCode) -> bool {
     status.is_success()
@@ -166,6 +275,7 @@ pub(super) fn needs_body(check: &Check, status: StatusCode) -> bool {
             Check::NuGet { .. }
                 | Check::ODataService
                 | Check::PyPiProject { .. }
+                | Check::PyPiIndex
                 | Check::CompactIndex { .. }
         )
 }
@@ -206,7 +316,8 @@ fn is_pypi_page(headers: &HeaderMap, body: &[u8]) -> bool {
         json.get("meta")
             .and_then(|m| m.get("api-version"))
             .is_some_and(|v| v.is_string())
-            && json.get("files").is_some_and(|f| f.is_array())
+            && (json.get("files").is_some_and(|f| f.is_array())
+                || json.get("projects").is_some_and(|p| p.is_array()))
     } else if content_type.contains("html") {
         String::from_utf8_lossy(body)
             .to_ascii_lowercase()
@@ -246,6 +357,19 @@ pub(super) fn judge(
             FailureKind::HttpStatus,
             format!("Project {project} was not found on this PyPI feed (HTTP 404)."),
         )),
+        Check::NpmPackage { package } => match status.as_u16() {
+            401 => Err(Failure::new(
+                FailureKind::HttpStatus,
+                format!("HTTP 401 Unauthorized for package {package}: the registry did not accept the connector's credentials."),
+            )),
+            403 => Err(Failure::new(
+                FailureKind::HttpStatus,
+                format!("HTTP 403 Forbidden for package {package}: the connector's credentials may not read it."),
+            )),
+            404 => Ok(()),
+            _ if status.is_success() => Ok(()),
+            _ => Err(status_failure(status)),
+        },
         Check::CompactIndex { gem } if status == StatusCode::NOT_FOUND => Err(Failure::new(
             FailureKind::HttpStatus,
             format!("Gem {gem} was not found in this feed's compact index (HTTP 404)."),
@@ -267,7 +391,7 @@ pub(super) fn judge(
         Check::ODataService => is_odata_service(body)
             .then_some(())
             .ok_or_else(|| not_a("a NuGet v2 (OData) service document")),
-        Check::PyPiProject { .. } => is_pypi_page(headers, body)
+        Check::PyPiProject { .. } | Check::PyPiIndex => is_pypi_page(headers, body)
             .then_some(())
             .ok_or_else(|| not_a("a PyPI simple index page")),
         Check::CompactIndex { .. } => body
@@ -303,8 +427,28 @@ mod tests {
             "https://r.test/npm/feed/-/ping"
         );
         assert_eq!(
+            url_of("https://r.test/npm/", FeedType::Npm, Some("left-pad")),
+            "https://r.test/npm/left-pad"
+        );
+        assert_eq!(
+            url_of("https://r.test", FeedType::Npm, Some("@acme/widget")),
+            "https://r.test/@acme%2fwidget"
+        );
+        assert_eq!(
             url_of("https://pypi.test", FeedType::PyPi, None),
             "https://pypi.test/simple/sampleproject/"
+        );
+        let t = target("https://pypi.test/", FeedType::PyPi, Some("six"));
+        let p = plan(&t).unwrap();
+        assert!(p.same_host);
+        assert_eq!(
+            fallback(&p, &t).unwrap().url.as_str(),
+            "https://pypi.test/simple/"
+        );
+        let t = target("https://h.test/pypi/simple", FeedType::PyPi, None);
+        assert_eq!(
+            fallback(&plan(&t).unwrap(), &t).unwrap().url.as_str(),
+            "https://h.test/pypi/simple/"
         );
         assert_eq!(
             url_of("https://pypi.test/simple/", FeedType::PyPi, Some("six")),

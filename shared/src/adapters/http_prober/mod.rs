@@ -3,7 +3,8 @@
 //!
 //! hyper 1 (HTTP/1.1) over rustls with ring. Each attempt resolves the name through an
 //! injectable [`Resolver`], refuses forbidden addresses ([`address`]), connects, shakes
-//! hands, sends the feed type's request ([`feeds`]), follows at most 5 redirects, reads at
+//! hands, sends the feed type's request ([`feeds`]), follows at most 5 redirects (for PyPI
+//! none to another host: the feed's own index judges it instead), reads at
 //! most 1 MiB of body and only when the check needs it, keeps no cookies, and sends
 //! `User-Agent: connector-health/<version>`. The whole attempt is bounded by the timeout.
 //! URLs in messages and logs go through [`crate::domain::redact`]: no user-info, no query.
@@ -184,15 +185,42 @@ impl HttpProber {
         progress: &mut Progress,
     ) -> Result<(), Failure> {
         let plan = feeds::plan(target)?;
+        let Some(elsewhere) = self.attempt(&plan, target, observed, progress).await? else {
+            return Ok(());
+        };
+        // Redirected to another host: judged by the feed's own server, if it has a way.
+        let Some(fallback) = feeds::fallback(&plan, target) else {
+            return Err(Failure::new(
+                FailureKind::Redirect,
+                "Redirected to another host.",
+            ));
+        };
+        let outcome = self.attempt(&fallback, target, observed, progress).await;
+        feeds::after_fallback(&plan, &elsewhere, &fallback, outcome)
+    }
+
+    /// One request as `plan` says, judged: `Ok(None)` healthy, `Ok(Some(url))` a redirect
+    /// to another host (`url`) that the plan does not follow.
+    async fn attempt(
+        &self,
+        plan: &feeds::Plan,
+        target: &ProbeTarget,
+        observed: &mut Observation,
+        progress: &mut Progress,
+    ) -> Result<Option<url::Url>, Failure> {
         let mut fetched = self
             .fetch(
                 plan.method.clone(),
                 &plan.url,
                 plan.accept,
+                plan.same_host,
                 observed,
                 progress,
             )
             .await?;
+        if let Some(elsewhere) = fetched.left_for.take() {
+            return Ok(Some(elsewhere));
+        }
         let status = fetched.response.status();
         if status == http::StatusCode::TOO_MANY_REQUESTS {
             return Err(Failure::rate_limited(RateLimit {
@@ -208,12 +236,13 @@ impl HttpProber {
             None
         };
         feeds::judge(
-            &plan,
+            plan,
             target,
             status,
             fetched.response.headers(),
             body.as_deref(),
         )
+        .map(|()| None)
     }
 
     async fn read_body(
