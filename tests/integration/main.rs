@@ -7,6 +7,7 @@
 
 mod admin_commands;
 mod catalog;
+mod connector_credentials;
 mod dev_stack;
 mod e2e_lambda;
 mod e2e_probe;

@@ -2,6 +2,7 @@
 //! types and URL redaction. No AWS, no HTTP.
 
 mod connector;
+mod credentials;
 mod feed_type;
 mod id;
 mod presented;
@@ -14,6 +15,7 @@ pub use connector::{
     Connector, Diagnostics, Health, RawConnector, RowError, Shown, Staleness, State, Validated,
     MISSING_ERROR_MESSAGE,
 };
+pub use credentials::{Credentials, CredentialsError, CredentialsKind, CredentialsRef, Secret};
 pub use feed_type::FeedType;
 pub use id::ConnectorId;
 pub use presented::Presented;

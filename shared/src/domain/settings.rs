@@ -1,7 +1,7 @@
 //! What an operator sets on a connector (never its probe results), and the whole table as
 //! the operator's tools see it.
 
-use super::{Connector, RowError};
+use super::{Connector, CredentialsRef, RowError};
 
 /// A connector's settings: name, URL, feed type as stored, and its own probe settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub struct ConnectorSettings {
 pub struct CatalogRow {
     pub connector: Connector,
     pub settings: ConnectorSettings,
+    /// Where its own credentials are (never the credentials), if it has any.
+    pub credentials: Option<CredentialsRef>,
     /// Why the row is shown as `unknown`, when part of it could not be read.
     pub downgraded: Option<&'static str>,
 }

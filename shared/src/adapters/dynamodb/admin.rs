@@ -7,11 +7,13 @@ use super::bookkeeping::{
     delete, put, reservation_item, reservation_key, update, Condition, Slot, Transacted,
 };
 use super::schema::{
-    attr, item_from, key, new_item, raw_from_item, settings_from_item, settings_update, string,
-    whole,
+    attr, credentials_ref_from_item, credentials_update, item_from, key, new_item, raw_from_item,
+    settings_from_item, settings_update, string, whole,
 };
 use super::DynamoConnectorStore;
-use crate::domain::{Catalog, CatalogRow, Connector, ConnectorId, ConnectorSettings};
+use crate::domain::{
+    Catalog, CatalogRow, Connector, ConnectorId, ConnectorSettings, CredentialsRef,
+};
 use crate::ports::{check_settings_change, CatalogError, ConnectorCatalog, DependencyError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -90,6 +92,41 @@ impl DynamoConnectorStore {
             .await
             .map_err(|e| self.error(e))?;
         Ok(())
+    }
+
+    /// Points connector `id`'s row at its credentials (`Some`) or removes the reference
+    /// (`None`); nothing else in the row changes. `Ok(false)` when there is no such row.
+    pub async fn set_credentials(
+        &self,
+        id: ConnectorId,
+        to: Option<&CredentialsRef>,
+    ) -> Result<bool, DependencyError> {
+        let change = credentials_update(to);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::ID, key(id))
+            .update_expression(change.expression)
+            .set_expression_attribute_names(Some(change.names))
+            .set_expression_attribute_values((!change.values.is_empty()).then_some(change.values))
+            .condition_expression("attribute_exists(#id)")
+            .expression_attribute_names("#id", attr::ID)
+            .send()
+            .await;
+        self.applied(result)
+    }
+
+    /// Where connector `id`'s credentials are; `None` when it has none or does not exist.
+    pub async fn credentials(
+        &self,
+        id: ConnectorId,
+    ) -> Result<Option<CredentialsRef>, DependencyError> {
+        Ok(self
+            .get_item(id, true)
+            .await?
+            .as_ref()
+            .and_then(credentials_ref_from_item))
     }
 
     /// Removes a connector row; removing an absent row is not an error.
@@ -230,6 +267,7 @@ impl ConnectorCatalog for DynamoConnectorStore {
                 (Ok(v), Some((_, settings))) => catalog.rows.push(CatalogRow {
                     connector: v.connector,
                     settings,
+                    credentials: credentials_ref_from_item(item),
                     downgraded: v.downgraded,
                 }),
                 (Err(e), _) => catalog.skipped.push(e),

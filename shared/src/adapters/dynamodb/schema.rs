@@ -8,7 +8,10 @@
 //! the row's own probe settings `probeTimeoutSeconds` (N) and `probePackage` (S); and its
 //! `generation` (N), new with every change of its settings, so a probe result lands only
 //! on the connector it probed; and a probe worker's claim on it, `claimCycle` and
-//! `claimedUntil` (N; see [`super::claims`]), which are not settings.
+//! `claimedUntil` (N; see [`super::claims`]), which are not settings; and, for a connector
+//! with credentials of its own, where they are (`credentialsRef`, the secret's name),
+//! their kind (`credentialsKind`: `basic`, `bearer` or `header`) and when they expire
+//! (`credentialsExpireAt`, S), never the credentials themselves.
 //!
 //! Connector ids are positive. Items with other ids are the table's own bookkeeping (see
 //! [`super::bookkeeping`]): the id counter (id 0, which also holds `lastCycle`, the latest
@@ -17,8 +20,8 @@
 
 use super::Item;
 use crate::domain::{
-    format_timestamp, parse_timestamp, Connector, ConnectorId, ConnectorSettings, Diagnostics,
-    FeedType, Health, RawConnector, State,
+    format_timestamp, parse_timestamp, Connector, ConnectorId, ConnectorSettings, CredentialsKind,
+    CredentialsRef, Diagnostics, FeedType, Health, RawConnector, State,
 };
 use crate::probe::outcome::ProbeRecord;
 use crate::probe::target::{PreviousResult, ProbeTarget, MAX_PROBE_TIMEOUT};
@@ -44,6 +47,9 @@ pub mod attr {
     /// detail (S: the PyPI project, gem, or Maven `group:artifact` to ask for).
     pub const PROBE_TIMEOUT_SECONDS: &str = "probeTimeoutSeconds";
     pub const PROBE_PACKAGE: &str = "probePackage";
+    pub const CREDENTIALS_REF: &str = "credentialsRef";
+    pub const CREDENTIALS_KIND: &str = "credentialsKind";
+    pub const CREDENTIALS_EXPIRE_AT: &str = "credentialsExpireAt";
     /// N: changes (to a value never used before in the table) with every settings change.
     pub const GENERATION: &str = "generation";
     /// The counter item's: the largest id ever handed out, the last generation given.
@@ -172,6 +178,39 @@ pub fn settings_from_item(item: &Item) -> Option<(ConnectorId, ConnectorSettings
     ))
 }
 
+/// Where a row's credentials are, if it has any (a reference without a known kind is
+/// ignored, logged).
+pub fn credentials_ref_from_item(item: &Item) -> Option<CredentialsRef> {
+    let secret_id = owned(s(item, attr::CREDENTIALS_REF))?;
+    let Some(kind) = s(item, attr::CREDENTIALS_KIND).and_then(CredentialsKind::parse) else {
+        tracing::warn!(
+            attribute = attr::CREDENTIALS_KIND,
+            "ignoring credentials of unknown kind"
+        );
+        return None;
+    };
+    Some(CredentialsRef {
+        secret_id,
+        kind,
+        expire_at: s(item, attr::CREDENTIALS_EXPIRE_AT).and_then(parse_timestamp),
+    })
+}
+
+/// The update that points a row at its credentials (`Some`) or removes them (`None`),
+/// leaving everything else as it is.
+pub(super) fn credentials_update(to: Option<&CredentialsRef>) -> Update {
+    let sv = |v: &str| Some(AttributeValue::S(v.to_owned()));
+    Update::of([
+        (attr::CREDENTIALS_REF, to.and_then(|r| sv(&r.secret_id))),
+        (attr::CREDENTIALS_KIND, to.and_then(|r| sv(r.kind.as_str()))),
+        (
+            attr::CREDENTIALS_EXPIRE_AT,
+            to.and_then(|r| r.expire_at.as_ref())
+                .and_then(|t| sv(&format_timestamp(t))),
+        ),
+    ])
+}
+
 /// The settings' attributes: each `Some` is set, each `None` removed.
 fn settings_fields(to: &ConnectorSettings) -> [(&'static str, Option<AttributeValue>); 5] {
     [
@@ -232,10 +271,14 @@ impl Update {
                 None => remove.push(placeholder),
             }
         }
-        let mut expression = format!("SET {}", set.join(", "));
-        if !remove.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        let mut clauses = Vec::new();
+        if !set.is_empty() {
+            clauses.push(format!("SET {}", set.join(", ")));
         }
+        if !remove.is_empty() {
+            clauses.push(format!("REMOVE {}", remove.join(", ")));
+        }
+        let expression = clauses.join(" ");
         Self {
             expression,
             names,

@@ -66,6 +66,7 @@ impl ConnectorCatalog for InMemoryCatalog {
                 .map(|(connector, settings, _)| CatalogRow {
                     connector: connector.clone(),
                     settings: settings.clone(),
+                    credentials: None,
                     downgraded: None,
                 })
                 .collect(),

@@ -107,6 +107,7 @@ mod tests {
                 ..ConnectorSettings::default()
             },
             connector,
+            credentials: None,
             downgraded: None,
         }
     }
