@@ -185,3 +185,254 @@ async fn no_reference_lands_on_a_row_that_does_not_exist_and_bad_credentials_are
         "no secret was created"
     );
 }
+
+/// The text of secret `name`, or `None` when it does not exist.
+async fn secret_text(world: &World, name: &str) -> Option<String> {
+    match world
+        .secrets
+        .get_secret_value()
+        .secret_id(name)
+        .send()
+        .await
+    {
+        Ok(out) => out.secret_string,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            None
+        }
+        Err(e) => panic!(
+            "read {name}: {}",
+            aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+        ),
+    }
+}
+
+/// `connectors list --json` as JSON.
+async fn listed(world: &World) -> Vec<serde_json::Value> {
+    let out = world.run(&["connectors", "list", "--json"]).await.ok();
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn chadmin_reads_credentials_from_standard_input_and_never_shows_them() {
+    let Some(world) = World::init().await else {
+        return;
+    };
+    let secret_name = format!("{}1", credentials_prefix(&world.table));
+    let mut shown = String::new();
+
+    // Given a connector added with Basic credentials piped in.
+    let added = world
+        .chadmin(&[
+            "connectors",
+            "add",
+            "--name",
+            "private",
+            "--url",
+            "https://proget.example/npm/private/",
+            "--feed-type",
+            "npm",
+            "--username",
+            "ci-bot",
+            "--password-stdin",
+            "--credentials-expire",
+            "2027-01-31",
+        ])
+        .input("Pa55-basic-value\n")
+        .await
+        .ok();
+    shown += &(added.stdout.clone() + &added.stderr);
+    assert_eq!(added.stdout.trim(), "1");
+
+    // Then the secret holds them, the row only names them, and list shows the kind.
+    let text = secret_text(&world, &secret_name).await.expect("the secret");
+    assert!(text.contains("Pa55-basic-value") && text.contains("ci-bot"));
+    let rows = listed(&world).await;
+    assert_eq!(rows[0]["credentialsKind"], "basic");
+    assert_eq!(rows[0]["credentialsExpireAt"], "2027-01-31T00:00:00.000Z");
+    let table = world.run(&["connectors", "list"]).await.ok();
+    assert!(table.stdout.lines().next().unwrap().contains("CREDENTIALS"));
+    assert_eq!(
+        table
+            .stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .nth(4),
+        Some("basic")
+    );
+    shown += &(table.stdout + &table.stderr);
+
+    // A change of another setting keeps them.
+    world
+        .run(&["connectors", "update", "1", "--name", "private-npm"])
+        .await
+        .ok();
+    assert_eq!(listed(&world).await[0]["credentialsKind"], "basic");
+    assert!(secret_text(&world, &secret_name).await.is_some());
+
+    // A new expiry alone keeps the secret part.
+    world
+        .run(&[
+            "connectors",
+            "update",
+            "1",
+            "--credentials-expire",
+            "2027-06-30",
+        ])
+        .await
+        .ok();
+    assert_eq!(
+        listed(&world).await[0]["credentialsExpireAt"],
+        "2027-06-30T00:00:00.000Z"
+    );
+    let text = secret_text(&world, &secret_name).await.unwrap();
+    assert!(text.contains("Pa55-basic-value"), "the password stays");
+
+    // A token, then a named header, replace them.
+    let out = world
+        .chadmin(&["connectors", "update", "1", "--token-stdin"])
+        .input("Bearer-tok-value")
+        .await
+        .ok();
+    shown += &(out.stdout + &out.stderr);
+    assert_eq!(listed(&world).await[0]["credentialsKind"], "bearer");
+    assert!(listed(&world).await[0].get("credentialsExpireAt").is_none());
+    let out = world
+        .chadmin(&[
+            "connectors",
+            "update",
+            "1",
+            "--header",
+            "X-JFrog-Art-Api",
+            "--header-value-stdin",
+        ])
+        .input("Hdr-api-value\n")
+        .await
+        .ok();
+    shown += &(out.stdout + &out.stderr);
+    assert_eq!(listed(&world).await[0]["credentialsKind"], "header");
+    let text = secret_text(&world, &secret_name).await.unwrap();
+    assert!(text.contains("Hdr-api-value") && !text.contains("Bearer-tok-value"));
+
+    // Export leaves them out and says which connector has which kind.
+    let export = world.run(&["connectors", "export"]).await.ok();
+    assert!(
+        export
+            .stderr
+            .contains("credentials of connector 1 (header) are not exported"),
+        "{}",
+        export.stderr
+    );
+    shown += &(export.stdout + &export.stderr);
+
+    // Clearing them deletes the secret.
+    world
+        .run(&["connectors", "update", "1", "--clear-credentials"])
+        .await
+        .ok();
+    assert!(listed(&world).await[0].get("credentialsKind").is_none());
+    assert_eq!(secret_text(&world, &secret_name).await, None);
+
+    // Removing a connector deletes its credentials.
+    world
+        .chadmin(&["connectors", "update", "1", "--token-stdin"])
+        .input("Bearer-tok-value")
+        .await
+        .ok();
+    assert!(secret_text(&world, &secret_name).await.is_some());
+    world.run(&["connectors", "remove", "1"]).await.ok();
+    assert_eq!(secret_text(&world, &secret_name).await, None);
+
+    for value in ["Pa55-basic-value", "Bearer-tok-value", "Hdr-api-value"] {
+        assert!(!shown.contains(value), "{value} shown: {shown}");
+    }
+}
+
+#[tokio::test]
+async fn chadmin_refuses_unusable_credentials_and_writes_nothing() {
+    let Some(world) = World::init().await else {
+        return;
+    };
+    let add = |extra: &[&str]| {
+        let mut args = vec![
+            "connectors",
+            "add",
+            "--name",
+            "private",
+            "--url",
+            "https://proget.example/feed/",
+        ];
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let cases: [(&[&str], &str, &str); 6] = [
+        (
+            &["--username", "u", "--password-stdin"],
+            "\n",
+            "error: --password-stdin: standard input is empty",
+        ),
+        (
+            &["--header", "Host", "--header-value-stdin"],
+            "Secret-value",
+            "error: credentials: the header \"Host\" is set by the probe itself",
+        ),
+        (
+            &["--username", "a:b", "--password-stdin"],
+            "Secret-value",
+            "error: credentials: the user name may not contain ':'",
+        ),
+        (
+            &["--credentials-expire", "2027-01-01"],
+            "",
+            "error: --credentials-expire: give the credentials too",
+        ),
+        // A secret is never taken from the command line.
+        (
+            &["--username", "u", "--password", "Secret-value"],
+            "",
+            "error: unexpected argument '--password'",
+        ),
+        (
+            &["--username", "u"],
+            "Secret-value",
+            "error: the following required arguments were not provided",
+        ),
+    ];
+    for (extra, input, want) in cases {
+        let args = add(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = world.chadmin(&args).input(input).await;
+        assert!(!out.success, "{extra:?}");
+        assert!(out.stderr.starts_with(want), "{extra:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("Secret-value"), "{}", out.stderr);
+    }
+    assert!(listed(&world).await.is_empty(), "no connector was added");
+    let conflicting = world
+        .run(&[
+            "connectors",
+            "update",
+            "1",
+            "--clear-credentials",
+            "--token-stdin",
+        ])
+        .await;
+    assert!(!conflicting.success);
+    assert!(
+        conflicting.stderr.contains("cannot be used with"),
+        "{}",
+        conflicting.stderr
+    );
+    let missing = world
+        .chadmin(&["connectors", "update", "7", "--token-stdin"])
+        .input("Secret-value")
+        .await;
+    assert_eq!(missing.stderr.trim(), "error: no connector with id 7");
+    assert_eq!(
+        secret_text(&world, &format!("{}7", credentials_prefix(&world.table))).await,
+        None
+    );
+}

@@ -182,8 +182,11 @@ pub enum ConnectorsCommand {
         connector: AddConnectorArgs,
         #[command(flatten)]
         probe: ProbeSettingsArgs,
+        #[command(flatten)]
+        credentials: CredentialsArgs,
     },
-    /// Change a connector's name, URL, feed type or probe settings (only what is given).
+    /// Change a connector's name, URL, feed type, probe settings or credentials (only what is
+    /// given).
     Update(UpdateArgs),
     /// Print every connector's configuration (not its state) as JSON, for `import`.
     Export,
@@ -235,6 +238,35 @@ pub struct ProbeSettingsArgs {
     pub package: Option<String>,
 }
 
+/// A connector's own credentials for a private feed. The secret part is read from
+/// standard input (one line; a final line break is dropped), never from the command line.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CredentialsArgs {
+    /// The user name of Basic credentials (the password or token comes from standard input).
+    #[arg(
+        long,
+        value_name = "USER",
+        requires = "password_stdin",
+        conflicts_with_all = ["token_stdin", "header"]
+    )]
+    pub username: Option<String>,
+    /// Read the Basic password or token from standard input (with --username).
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+    /// Read a bearer token from standard input (sent as `Authorization: Bearer`).
+    #[arg(long, conflicts_with = "header")]
+    pub token_stdin: bool,
+    /// The name of the header that carries the credentials (e.g. X-JFrog-Art-Api).
+    #[arg(long, value_name = "NAME", requires = "header_value_stdin")]
+    pub header: Option<String>,
+    /// Read the header's value from standard input (with --header).
+    #[arg(long, requires = "header")]
+    pub header_value_stdin: bool,
+    /// When the credentials expire (RFC 3339 or YYYY-MM-DD); the probe warns before.
+    #[arg(long, value_name = "DATE", value_parser = parse_expiry)]
+    pub credentials_expire: Option<DateTime<Utc>>,
+}
+
 /// `connectors update ID [--name] [--url] [--feed-type] [--timeout] [--package] ...`
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
@@ -258,6 +290,14 @@ pub struct UpdateArgs {
     /// Remove the connector's probe package (use the feed type's default).
     #[arg(long, conflicts_with = "package")]
     pub clear_package: bool,
+    #[command(flatten)]
+    pub credentials: CredentialsArgs,
+    /// Remove the connector's credentials (and delete their secret).
+    #[arg(
+        long,
+        conflicts_with_all = ["username", "token_stdin", "header", "credentials_expire"]
+    )]
+    pub clear_credentials: bool,
 }
 
 // `probe [--id] [--local | --function NAME] [--json]`

@@ -58,6 +58,35 @@ impl Chadmin {
         }
     }
 
+    /// Runs the command with `input` as its standard input and waits for it.
+    pub async fn input(mut self, input: &str) -> Outcome {
+        use tokio::io::AsyncWriteExt;
+        let mut child = self
+            .cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} did not start: {e}", self.what));
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let input = input.to_owned();
+        // The command may exit without reading it all (bad arguments): not a failure here.
+        let writer = tokio::spawn(async move {
+            let _ = stdin.write_all(input.as_bytes()).await;
+        });
+        let output = tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("{} did not finish within {COMMAND_TIMEOUT:?}", self.what))
+            .unwrap_or_else(|e| panic!("{} failed: {e}", self.what));
+        writer.await.ok();
+        Outcome {
+            code: output.status.code().unwrap_or(-1),
+            success: output.status.success(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// Starts the command and reads its stdout, line by line, until `found` returns a
     /// value (within `within`); the rest of its stdout is read and dropped.
     async fn until<T>(

@@ -10,7 +10,7 @@ use crate::error::{AdminError, Result};
 use crate::output::stdout;
 use serde::{Deserialize, Serialize};
 use shared::domain::redact::hides_something;
-use shared::domain::{redact, ConnectorId, ConnectorSettings, UrlView};
+use shared::domain::{redact, Catalog, ConnectorId, ConnectorSettings, UrlView};
 use shared::ports::{CatalogError, ConnectorCatalog, MAX_CONNECTORS_PER_CHANGE};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -97,18 +97,22 @@ impl ConnectorConfig {
 
 /// Every row's settings, by id (rows that cannot be read are skipped with a warning).
 pub async fn read_all<C: ConnectorCatalog>(catalog: &C) -> Result<BTreeMap<u32, ConnectorConfig>> {
-    let catalog = catalog.catalog().await?;
+    Ok(table_of(&catalog.catalog().await?))
+}
+
+/// Every showable row's settings, by id (skipped rows said on stderr).
+fn table_of(catalog: &Catalog) -> BTreeMap<u32, ConnectorConfig> {
     for _ in &catalog.skipped {
         eprintln!("warning: skipping a row without a valid id, name or url");
     }
-    Ok(catalog
+    catalog
         .rows
         .iter()
         .map(|r| {
             let id = r.connector.id;
             (id.get(), ConnectorConfig::of_row(id, &r.settings))
         })
-        .collect())
+        .collect()
 }
 
 /// The export of `table`: every URL as the API shows it (no user-info, no secret query
@@ -131,7 +135,23 @@ pub fn exported(table: BTreeMap<u32, ConnectorConfig>) -> (ConfigFile, Vec<u32>)
 /// `connectors export`: every connector's settings as JSON on stdout, without the
 /// credentials a URL carries (said once on stderr, naming the connectors).
 pub async fn export<C: ConnectorCatalog>(catalog: &C) -> Result<()> {
-    let (file, hidden) = exported(read_all(catalog).await?);
+    let catalog = catalog.catalog().await?;
+    let (file, hidden) = exported(table_of(&catalog));
+    let own: Vec<String> = catalog
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let kind = r.credentials.as_ref()?.kind.as_str();
+            Some(format!("{} ({kind})", r.connector.id))
+        })
+        .collect();
+    if !own.is_empty() {
+        eprintln!(
+            "note: the credentials of connector{} {} are not exported; importing it here keeps them, elsewhere give them again with `chadmin connectors update ID` and --username/--password-stdin, --token-stdin or --header/--header-value-stdin",
+            if own.len() == 1 { "" } else { "s" },
+            own.join(", ")
+        );
+    }
     if !hidden.is_empty() {
         let ids: Vec<String> = hidden.iter().map(u32::to_string).collect();
         eprintln!(

@@ -1,5 +1,6 @@
 //! `connectors list`: every showable row, as a table or as the API's JSON plus `feedType`;
-//! URLs are shown as the API shows them (no credentials).
+//! URLs are shown as the API shows them (no credentials); a connector's own credentials
+//! only by their kind (`basic`, `bearer`, `header` or `-`) and expiry.
 
 use crate::error::Result;
 use crate::text_table;
@@ -32,6 +33,14 @@ struct JsonRow<'a> {
     connector: &'a Connector,
     #[serde(rename = "feedType", skip_serializing_if = "Option::is_none")]
     feed_type: Option<&'a str>,
+    /// The kind of the connector's own credentials (never their value).
+    #[serde(rename = "credentialsKind", skip_serializing_if = "Option::is_none")]
+    credentials_kind: Option<&'a str>,
+    #[serde(
+        rename = "credentialsExpireAt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    credentials_expire_at: Option<String>,
 }
 
 /// The `connectors list --json` text.
@@ -41,6 +50,12 @@ pub fn list_json(rows: &[CatalogRow]) -> serde_json::Result<String> {
         .map(|r| JsonRow {
             connector: &r.connector,
             feed_type: r.settings.feed_type.as_deref(),
+            credentials_kind: r.credentials.as_ref().map(|c| c.kind.as_str()),
+            credentials_expire_at: r
+                .credentials
+                .as_ref()
+                .and_then(|c| c.expire_at.as_ref())
+                .map(format_timestamp),
         })
         .collect();
     serde_json::to_string_pretty(&rows)
@@ -65,6 +80,10 @@ pub fn list_text(rows: &[CatalogRow]) -> String {
                 c.name.clone(),
                 r.settings.feed_type.clone().unwrap_or_else(|| "-".into()),
                 c.health.state().as_str().to_owned(),
+                r.credentials
+                    .as_ref()
+                    .map_or("-", |c| c.kind.as_str())
+                    .to_owned(),
                 checked,
                 redact(&c.url, UrlView::Api).into_owned(),
                 message,
@@ -77,6 +96,7 @@ pub fn list_text(rows: &[CatalogRow]) -> String {
             "NAME",
             "FEED",
             "STATE",
+            "CREDENTIALS",
             "LAST CHECKED",
             "URL",
             "ERROR",
@@ -157,6 +177,30 @@ mod tests {
                 "{shown}"
             );
         }
+    }
+
+    #[test]
+    fn credentials_are_shown_by_kind_only() {
+        let mut rows = rows();
+        rows[1].credentials = Some(shared::domain::CredentialsRef {
+            secret_id: "connector-health/t/connector/2".into(),
+            kind: shared::domain::CredentialsKind::Header,
+            expire_at: Some(chrono::TimeZone::with_ymd_and_hms(&Utc, 2027, 1, 2, 0, 0, 0).unwrap()),
+        });
+        let text = list_text(&rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains(" CREDENTIALS "), "{text}");
+        let column = |line: &str| line.split_whitespace().nth(4).map(str::to_owned);
+        assert_eq!(column(lines[1]).as_deref(), Some("-"), "{text}");
+        assert_eq!(column(lines[2]).as_deref(), Some("header"), "{text}");
+        let json: serde_json::Value = serde_json::from_str(&list_json(&rows).unwrap()).unwrap();
+        assert_eq!(json[1]["credentialsKind"], "header");
+        assert_eq!(json[1]["credentialsExpireAt"], "2027-01-02T00:00:00.000Z");
+        assert!(json[0].get("credentialsKind").is_none());
+        assert!(
+            !json.to_string().contains("connector-health/"),
+            "no secret name"
+        );
     }
 
     #[test]

@@ -6,9 +6,12 @@
 //!   stack add rows with).
 //! - [`mod@list`]: the rows as a table or JSON.
 //! - [`update`]: change some settings of one row.
+//! - [`credentials`]: a connector's own credentials (`--username`/`--password-stdin`,
+//!   `--token-stdin`, `--header`/`--header-value-stdin`, `--clear-credentials`).
 //! - [`mod@file`]: `export` and `import` of connector files.
 
 pub mod add;
+pub mod credentials;
 pub mod file;
 pub mod list;
 pub mod settings;
@@ -50,7 +53,14 @@ pub async fn run(target: &Target, command: ConnectorsCommand) -> Result<()> {
         ConnectorsCommand::Add {
             connector: args,
             probe,
+            credentials: wanted,
         } => {
+            let change = credentials::requested(&wanted, false, &mut std::io::stdin())?;
+            if let credentials::Change::Expire(_) = change {
+                return Err(AdminError::Invalid(
+                    "--credentials-expire: give the credentials too (--username and --password-stdin, --token-stdin, or --header and --header-value-stdin)".into(),
+                ));
+            }
             let connector = new_connector(&args.name, &args.url)?;
             check_new_url(&connector.url, Spelling::Flags)?;
             let settings = ConnectorSettings {
@@ -62,6 +72,16 @@ pub async fn run(target: &Target, command: ConnectorsCommand) -> Result<()> {
             };
             let id = add(&store, connector, &settings, args.id).await?;
             eprintln!("added connector {id} ({:?})", args.name.trim());
+            if !change.is_keep() {
+                let secrets = credentials::store(target).await?;
+                if let Err(e) = credentials::apply(&store, &secrets, id, change).await {
+                    // Nothing half-made stays: the connector goes again.
+                    store.remove(id).await?;
+                    credentials::remove(&secrets, id).await?;
+                    eprintln!("removed connector {id} again: its credentials could not be stored");
+                    return Err(e);
+                }
+            }
             stdout(&format!("{id}\n"))
         }
         ConnectorsCommand::List { json } => {
@@ -74,13 +94,30 @@ pub async fn run(target: &Target, command: ConnectorsCommand) -> Result<()> {
             }
         }
         ConnectorsCommand::Remove { id } => {
-            if !store.remove(id).await? {
+            let removed = store.remove(id).await?;
+            // Its credentials go with it (also left over from a remove that failed halfway).
+            credentials::remove(&credentials::store(target).await?, id).await?;
+            if !removed {
                 return Err(AdminError::NotFound(format!("no connector with id {id}")));
             }
             eprintln!("removed connector {id}");
             Ok(())
         }
-        ConnectorsCommand::Update(args) => update::update(&store, &args).await,
+        ConnectorsCommand::Update(args) => {
+            let change = credentials::requested(
+                &args.credentials,
+                args.clear_credentials,
+                &mut std::io::stdin(),
+            )?;
+            if change.is_keep() || update::changes_settings(&args) {
+                update::update(&store, &args).await?;
+            }
+            if !change.is_keep() {
+                let secrets = credentials::store(target).await?;
+                credentials::apply(&store, &secrets, args.id, change).await?;
+            }
+            Ok(())
+        }
         ConnectorsCommand::Export => file::export(&store).await,
         ConnectorsCommand::Import { file } => file::import(&store, &file).await,
     }
@@ -137,6 +174,8 @@ mod tests {
             probe: ProbeSettingsArgs::default(),
             clear_timeout: false,
             clear_package: false,
+            credentials: Default::default(),
+            clear_credentials: false,
         }
     }
 

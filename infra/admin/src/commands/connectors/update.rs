@@ -7,6 +7,17 @@ use crate::cli::UpdateArgs;
 use crate::error::{AdminError, Result};
 use shared::ports::{CatalogError, ConnectorCatalog};
 
+/// Whether `args` ask for a change of settings (not only of credentials).
+pub fn changes_settings(args: &UpdateArgs) -> bool {
+    args.name.is_some()
+        || args.url.is_some()
+        || args.feed_type.is_some()
+        || args.probe.timeout.is_some()
+        || args.probe.package.is_some()
+        || args.clear_timeout
+        || args.clear_package
+}
+
 pub async fn update<C: ConnectorCatalog>(catalog: &C, args: &UpdateArgs) -> Result<()> {
     let id = args.id;
     let Some(current) = catalog.settings(id).await? else {
