@@ -6,7 +6,14 @@
 //!
 //! The rules:
 //! - no action with a wildcard (`*`, `dynamodb:*`, `dynamodb:Get*`), no `NotAction`/`NotResource`;
-//! - every resource is scoped: no `*` in any resource ARN, whether literal or inside `Fn::Sub`;
+//! - every resource is scoped: no `*` in any resource ARN, whether literal or inside `Fn::Sub`,
+//!   but for one: the connectors' credential secrets, exactly
+//!   `arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:connector-health/${<table>}/connector/*`
+//!   (a name prefix with the one trailing wildcard Secrets Manager's ARN suffix needs), and
+//!   only for `secretsmanager:GetSecretValue`;
+//! - the connectors' credential secrets: the scheduled function and every queue worker may
+//!   read them (`GetSecretValue` on that prefix; each must, to probe private feeds) and no
+//!   other function may (the API functions and the status page read only the key secret);
 //! - the functions the HTTP API invokes read the table with `GetItem` and `Scan` only, read the
 //!   one key secret, and have no write action of any service;
 //! - the function the schedule invokes has `Scan`, `GetItem`, `UpdateItem` on the table and
@@ -33,6 +40,16 @@
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+
+/// The one wildcard resource allowed: the name prefix of the connectors' credential secrets,
+/// for the connector table `table` (its logical id).
+fn credentials_arn(table: &str) -> String {
+    format!(
+        "arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:connector-health/${{{table}}}/connector/*"
+    )
+}
+
+const READ_SECRET: &str = "secretsmanager:GetSecretValue";
 
 /// The logical id of the history table.
 const HISTORY_TABLE: &str = "HistoryTable";
@@ -283,6 +300,18 @@ fn common_probe_grant(
     }
 }
 
+/// A probe function's grant on the connectors' credential secrets: `GetSecretValue` only.
+/// `true` when it is that.
+fn credentials_grant(function: &str, action: &str, problems: &mut Vec<String>) -> bool {
+    if action == READ_SECRET {
+        return true;
+    }
+    problems.push(format!(
+        "{function}: {action} on the connectors' credentials: only {READ_SECRET}"
+    ));
+    false
+}
+
 fn actions_of<'a>(grants: &'a [Grant], role: &str) -> Vec<(&'a str, &'a Grant)> {
     grants
         .iter()
@@ -347,13 +376,15 @@ fn violations(template: &Value) -> Vec<String> {
     };
     let mut history_readers = 0;
     let secrets = of_type(template, "AWS::SecretsManager::Secret");
-    let table_arn = match tables.as_slice() {
-        [t] => format!("<{t}.Arn>"),
+    let (table_arn, credentials) = match tables.as_slice() {
+        [t] => (format!("<{t}.Arn>"), credentials_arn(t)),
         other => {
             problems.push(format!("expected one DynamoDB table, found {other:?}"));
-            String::new()
+            (String::new(), String::new())
         }
     };
+    let is_credentials =
+        |g: &Grant| !credentials.is_empty() && g.resources == [credentials.clone()];
     let secret_arn = match secrets.as_slice() {
         [s] => format!("<{s}>"),
         other => {
@@ -373,7 +404,8 @@ fn violations(template: &Value) -> Vec<String> {
             problems.push(format!("{}: statement without a resource", g.role));
         }
         for r in &g.resources {
-            if r.contains('*') || r.starts_with('?') {
+            let the_one_prefix = *r == credentials && g.actions == [READ_SECRET];
+            if (r.contains('*') && !the_one_prefix) || r.starts_with('?') {
                 problems.push(format!("{}: resource {r} is not scoped", g.role));
             }
         }
@@ -456,7 +488,12 @@ fn violations(template: &Value) -> Vec<String> {
         let mut dynamodb = BTreeSet::new();
         let mut publishes = false;
         let mut records_history = false;
+        let mut reads_credentials = false;
         for (action, g) in actions_of(&grants, role) {
+            if is_credentials(g) {
+                reads_credentials |= credentials_grant(function, action, &mut problems);
+                continue;
+            }
             if common_probe_grant(template, function, action, g, &mut problems) {
                 publishes |= action == "events:PutEvents";
                 continue;
@@ -504,6 +541,11 @@ fn violations(template: &Value) -> Vec<String> {
         if history_arn.is_some() && !records_history {
             problems.push(format!("{function} (probe): cannot record history"));
         }
+        if !reads_credentials {
+            problems.push(format!(
+                "{function} (probe): cannot read the connectors' credentials"
+            ));
+        }
     }
 
     // The workers: claim and record (UpdateItem), receive and delete from their own queue.
@@ -525,6 +567,7 @@ fn violations(template: &Value) -> Vec<String> {
             "sqs:ReceiveMessage",
         ]);
         let mut records_history = false;
+        let mut reads_credentials = false;
         for (action, g) in actions_of(&grants, role) {
             if is_history(g) {
                 if action == "dynamodb:UpdateItem" {
@@ -534,6 +577,10 @@ fn violations(template: &Value) -> Vec<String> {
                         "{function} (worker): {action} on the history table: only UpdateItem"
                     ));
                 }
+                continue;
+            }
+            if is_credentials(g) {
+                reads_credentials |= credentials_grant(function, action, &mut problems);
                 continue;
             }
             needed.remove(action);
@@ -560,6 +607,11 @@ fn violations(template: &Value) -> Vec<String> {
         }
         if history_arn.is_some() && !records_history {
             problems.push(format!("{function} (worker): cannot record history"));
+        }
+        if !reads_credentials {
+            problems.push(format!(
+                "{function} (worker): cannot read the connectors' credentials"
+            ));
         }
     }
     problems
@@ -721,13 +773,20 @@ fn good_api() -> Value {
     ])
 }
 
+/// Reading the connectors' credential secrets, as the template grants it.
+fn read_credentials() -> Value {
+    json!({"Effect": "Allow", "Action": READ_SECRET, "Resource": {"Fn::Sub":
+        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:connector-health/${Table}/connector/*"}})
+}
+
 fn good_probe() -> Value {
     json!([
         {"Effect": "Allow", "Action": ["dynamodb:Scan", "dynamodb:GetItem", "dynamodb:UpdateItem"],
          "Resource": {"Fn::GetAtt": ["Table", "Arn"]}},
         {"Effect": "Allow", "Action": "events:PutEvents",
          "Resource": {"Fn::Sub": ["arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${eventBusName}",
-                                  {"eventBusName": "default"}]}}
+                                  {"eventBusName": "default"}]}},
+        read_credentials()
     ])
 }
 
@@ -894,6 +953,55 @@ fn the_probe_needs_its_writes_and_nothing_more() {
     refused(&minimal(good_api(), probe), "not the default bus");
 }
 
+#[test]
+fn only_the_probe_functions_read_the_connectors_credentials_and_only_under_their_prefix() {
+    let with_resource = |arn: &str| {
+        let mut probe = good_probe();
+        probe[2]["Resource"] = json!({ "Fn::Sub": arn });
+        minimal(good_api(), probe)
+    };
+    let prefix = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:";
+    // Broader than the prefix, or a wildcard elsewhere in it, is not the one allowed wildcard.
+    for broader in [
+        format!("{prefix}*"),
+        format!("{prefix}connector-health/*"),
+        format!("{prefix}connector-health/${{Table}}/*"),
+        format!("{prefix}connector-health/*/connector/*"),
+        format!("{prefix}connector-health/${{Table}}/connector/**"),
+        "arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:connector-health/${Table}/connector/*".to_owned(),
+    ] {
+        refused(&with_resource(&broader), "is not scoped");
+    }
+    // The prefix itself is allowed for GetSecretValue only.
+    let mut probe = good_probe();
+    probe[2]["Action"] = json!([
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret"
+    ]);
+    refused(&minimal(good_api(), probe), "is not scoped");
+    let mut probe = good_probe();
+    probe[2]["Action"] = json!("secretsmanager:PutSecretValue");
+    refused(&minimal(good_api(), probe), "is not scoped");
+    // The probe must be able to read them.
+    let mut probe = good_probe();
+    probe.as_array_mut().unwrap().remove(2);
+    refused(
+        &minimal(good_api(), probe),
+        "Probe (probe): cannot read the connectors' credentials",
+    );
+    // The API functions (and so the status page) may not.
+    let mut api = good_api();
+    api.as_array_mut().unwrap().push(read_credentials());
+    refused(&minimal(api, good_probe()), "not only the key secret");
+    // Nor may they be named in another way, say as a second resource beside the key secret.
+    let mut api = good_api();
+    api[1]["Resource"] = json!([
+        api[1]["Resource"].clone(),
+        read_credentials()["Resource"].clone()
+    ]);
+    refused(&minimal(api, good_probe()), "not only the key secret");
+}
+
 /// `template` with a stand-alone policy granting the probe role `statement`, under `condition`.
 fn with_probe_policy(mut template: Value, statement: Value, condition: Option<&str>) -> Value {
     let mut policy = json!({"Type": "AWS::IAM::Policy", "Properties": {
@@ -1001,7 +1109,8 @@ fn good_worker() -> Value {
          "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
          "Resource": {"Fn::GetAtt": ["Queue", "Arn"]}},
         {"Effect": "Allow", "Action": "events:PutEvents",
-         "Resource": "arn:aws:events:us-east-1:123456789012:event-bus/default"}
+         "Resource": "arn:aws:events:us-east-1:123456789012:event-bus/default"},
+        read_credentials()
     ])
 }
 
@@ -1052,6 +1161,12 @@ fn the_dispatcher_may_only_send_to_its_queue_and_workers_only_consume_it() {
     refused(
         &with_worker(base(), send_to("Queue"), worker),
         "missing {\"dynamodb:UpdateItem\"}",
+    );
+    let mut worker = good_worker();
+    worker.as_array_mut().unwrap().remove(3);
+    refused(
+        &with_worker(base(), send_to("Queue"), worker),
+        "Worker (worker): cannot read the connectors' credentials",
     );
 }
 
