@@ -2,6 +2,7 @@
 //! one for a probe run. The Lambdas, the admin tool and the local stack all use these, so
 //! what runs locally is wired exactly as what runs in AWS.
 
+use crate::adapters::connector_credentials::{CachedCredentials, SecretsManagerCredentials};
 use crate::adapters::dynamodb::history::DynamoHistoryStore;
 use crate::adapters::dynamodb::DynamoConnectorStore;
 use crate::adapters::eventbridge::EventBridgePublisher;
@@ -117,6 +118,11 @@ impl ProbeDependencies {
     }
 
     fn with_prober(config: &ProbeConfig, aws: &SdkConfig, prober: HttpProber) -> Self {
+        // Connectors' own credentials, read on first need and kept a few minutes.
+        let prober = prober.with_credentials(Arc::new(CachedCredentials::new(
+            SecretsManagerCredentials::on_first_use(aws, &config.table),
+            CachedCredentials::DEFAULT_TTL,
+        )));
         let store = Arc::new(DynamoConnectorStore::new(
             aws_sdk_dynamodb::Client::new(aws),
             config.table.clone(),

@@ -19,6 +19,7 @@ mod local_server;
 mod operate;
 mod outage;
 mod private_ca;
+mod private_feeds;
 mod probe_events;
 mod probe_writes;
 mod prober;

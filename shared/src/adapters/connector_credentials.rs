@@ -8,8 +8,10 @@
 use crate::aws::dependency_error;
 use crate::domain::{ConnectorId, Credentials, CredentialsError, CredentialsRef};
 use crate::ports::DependencyError;
+use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
 use secrecy::ExposeSecret;
+use std::sync::{Arc, OnceLock};
 
 pub use super::secrets_manager::SERVICE;
 
@@ -36,8 +38,15 @@ pub enum CredentialsStoreError {
 /// Reads, writes and deletes connectors' credential secrets.
 #[derive(Debug, Clone)]
 pub struct SecretsManagerCredentials {
-    client: Client,
+    client: ClientCell,
     prefix: String,
+}
+
+#[derive(Debug, Clone)]
+enum ClientCell {
+    Ready(Client),
+    /// Built from the SDK configuration on first use.
+    OnFirstUse(Arc<(SdkConfig, OnceLock<Client>)>),
 }
 
 impl SecretsManagerCredentials {
@@ -48,8 +57,24 @@ impl SecretsManagerCredentials {
 
     pub fn with_prefix(client: Client, prefix: impl Into<String>) -> Self {
         Self {
-            client,
+            client: ClientCell::Ready(client),
             prefix: prefix.into(),
+        }
+    }
+
+    /// For the connectors of `table`, the client built from `aws` on the first call (a
+    /// function's cold start builds none).
+    pub fn on_first_use(aws: &SdkConfig, table: &str) -> Self {
+        Self {
+            client: ClientCell::OnFirstUse(Arc::new((aws.clone(), OnceLock::new()))),
+            prefix: credentials_prefix(table),
+        }
+    }
+
+    fn client(&self) -> &Client {
+        match &self.client {
+            ClientCell::Ready(client) => client,
+            ClientCell::OnFirstUse(lazy) => lazy.1.get_or_init(|| Client::new(&lazy.0)),
         }
     }
 
@@ -74,7 +99,7 @@ impl SecretsManagerCredentials {
             })?;
         let document = credentials.to_document();
         let created = self
-            .client
+            .client()
             .create_secret()
             .name(&secret_id)
             .description(format!("connector-health: credentials of connector {id}"))
@@ -87,7 +112,7 @@ impl SecretsManagerCredentials {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_exists_exception()) =>
             {
-                self.client
+                self.client()
                     .put_secret_value()
                     .secret_id(&secret_id)
                     .secret_string(document.expose_secret())
@@ -109,7 +134,7 @@ impl SecretsManagerCredentials {
     /// The credentials a row's reference points at.
     pub async fn get(&self, at: &CredentialsRef) -> Result<Credentials, CredentialsStoreError> {
         let out = self
-            .client
+            .client()
             .get_secret_value()
             .secret_id(&at.secret_id)
             .version_stage("AWSCURRENT")
@@ -134,7 +159,7 @@ impl SecretsManagerCredentials {
     pub async fn delete(&self, id: ConnectorId) -> Result<(), CredentialsStoreError> {
         let secret_id = self.secret_id(id);
         let deleted = self
-            .client
+            .client()
             .delete_secret()
             .secret_id(&secret_id)
             .force_delete_without_recovery(true)
@@ -150,5 +175,114 @@ impl SecretsManagerCredentials {
             }
             Err(e) => Err(dependency_error(SERVICE, &format!("secret {secret_id}"), e).into()),
         }
+    }
+}
+
+/// What the prober reads connectors' credentials from (object safe, so the prober can hold
+/// any source).
+pub trait CredentialsSource: Send + Sync {
+    fn read<'a>(&'a self, at: &'a CredentialsRef) -> CredentialsFuture<'a>;
+}
+
+pub type CredentialsFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Credentials, CredentialsStoreError>> + Send + 'a>,
+>;
+
+impl CredentialsSource for SecretsManagerCredentials {
+    fn read<'a>(&'a self, at: &'a CredentialsRef) -> CredentialsFuture<'a> {
+        Box::pin(self.get(at))
+    }
+}
+
+/// Keeps what a source read for `ttl` (per container: a warm function reads each
+/// connector's secret at most once per `ttl`, however many runs it serves). Failures are
+/// not kept.
+pub struct CachedCredentials {
+    source: Box<dyn CredentialsSource>,
+    ttl: std::time::Duration,
+    kept:
+        tokio::sync::Mutex<std::collections::HashMap<String, (tokio::time::Instant, Credentials)>>,
+}
+
+impl CachedCredentials {
+    /// How long credentials are kept by default: one probe interval, so a change made with
+    /// `chadmin` is used from the next run but one at the latest.
+    pub const DEFAULT_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+    pub fn new(source: impl CredentialsSource + 'static, ttl: std::time::Duration) -> Self {
+        Self {
+            source: Box::new(source),
+            ttl,
+            kept: Default::default(),
+        }
+    }
+}
+
+impl CredentialsSource for CachedCredentials {
+    fn read<'a>(&'a self, at: &'a CredentialsRef) -> CredentialsFuture<'a> {
+        Box::pin(async move {
+            if let Some((read_at, c)) = self.kept.lock().await.get(&at.secret_id) {
+                if read_at.elapsed() < self.ttl {
+                    return Ok(c.clone());
+                }
+            }
+            let fresh = self.source.read(at).await?;
+            self.kept.lock().await.insert(
+                at.secret_id.clone(),
+                (tokio::time::Instant::now(), fresh.clone()),
+            );
+            Ok(fresh)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CredentialsKind, Secret};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    struct Counting(Arc<AtomicUsize>);
+
+    impl CredentialsSource for Counting {
+        fn read<'a>(&'a self, _: &'a CredentialsRef) -> CredentialsFuture<'a> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                if n == 0 {
+                    return Err(DependencyError::other(SERVICE, "unreachable").into());
+                }
+                Ok(Credentials {
+                    secret: Secret::Bearer {
+                        token: "t".to_owned().into(),
+                    },
+                    expire_at: None,
+                })
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn credentials_are_read_once_per_ttl_and_failures_are_not_kept() {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let cache =
+            CachedCredentials::new(Counting(reads.clone()), std::time::Duration::from_secs(300));
+        let at = CredentialsRef {
+            secret_id: "connector-health/t/connector/1".into(),
+            kind: CredentialsKind::Bearer,
+            expire_at: None,
+        };
+        assert!(cache.read(&at).await.is_err());
+        for _ in 0..3 {
+            cache.read(&at).await.unwrap();
+        }
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            2,
+            "one failure, then one read kept"
+        );
+        tokio::time::advance(std::time::Duration::from_secs(301)).await;
+        cache.read(&at).await.unwrap();
+        assert_eq!(reads.load(Ordering::SeqCst), 3);
     }
 }

@@ -32,6 +32,8 @@ pub enum FailureKind {
     RateLimited,
     /// The response arrived but is not what this feed type answers.
     UnexpectedResponse,
+    /// The connector's own credentials could not be read or used.
+    Credentials,
 }
 
 /// A failed check: its kind and one short, operator-readable sentence.

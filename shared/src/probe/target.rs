@@ -1,6 +1,6 @@
 //! What a connector row asks the prober to check.
 
-use crate::domain::{ConnectorId, FeedType, State};
+use crate::domain::{ConnectorId, CredentialsRef, FeedType, State};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -45,6 +45,8 @@ pub struct ProbeTarget {
     /// gives the row a new one, so a result is written only onto the connector it probed.
     /// `None` for a row that has never been given one (written before generations existed).
     pub generation: Option<u64>,
+    /// Where the connector's own credentials are (never the credentials), if it has any.
+    pub credentials: Option<CredentialsRef>,
 }
 
 impl ProbeTarget {
@@ -59,6 +61,7 @@ impl ProbeTarget {
             package: None,
             previous: PreviousResult::default(),
             generation: None,
+            credentials: None,
         }
     }
 

@@ -337,6 +337,7 @@ pub fn target_from_item(item: &Item) -> Option<ProbeTarget> {
             .filter(|p| !p.is_empty())
             .map(str::to_owned),
         generation: generation_of(item, id),
+        credentials: credentials_ref_from_item(item),
         previous: PreviousResult {
             state: s(item, attr::STATE).and_then(State::parse),
             last_checked: s(item, attr::LAST_CHECKED).and_then(parse_timestamp),

@@ -8,7 +8,7 @@ use super::{HttpProber, Progress, Step, TrustError, ALLOW_PRIVATE_SETTING};
 use crate::probe::outcome::{Failure, FailureKind, Observation};
 use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONNECTION, HOST, LOCATION, USER_AGENT};
+use http::header::{HeaderName, HeaderValue, ACCEPT, CONNECTION, HOST, LOCATION, USER_AGENT};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Empty;
 use hyper::body::Incoming;
@@ -62,8 +62,29 @@ fn host_label(url: &Url) -> String {
     }
 }
 
+/// Headers that carry credentials (each marked sensitive), sent only to one origin.
+pub(super) type Auth = Vec<(HeaderName, HeaderValue)>;
+
+/// `Authorization: Basic` of `user` and `password`.
+pub(super) fn basic(user: &str, password: &str) -> Option<HeaderValue> {
+    let mut value = HeaderValue::from_str(&format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    ))
+    .ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+/// A header of the given value, marked sensitive.
+pub(super) fn sensitive(value: &str) -> Option<HeaderValue> {
+    let mut value = HeaderValue::from_str(value).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
 /// `Authorization: Basic` from the URL's user-info, if it has any.
-fn basic_auth(url: &Url) -> Option<HeaderValue> {
+pub(super) fn basic_auth(url: &Url) -> Option<HeaderValue> {
     if url.username().is_empty() && url.password().is_none() {
         return None;
     }
@@ -72,18 +93,10 @@ fn basic_auth(url: &Url) -> Option<HeaderValue> {
             .decode_utf8_lossy()
             .into_owned()
     };
-    let pair = format!(
-        "{}:{}",
-        decode(url.username()),
-        decode(url.password().unwrap_or(""))
-    );
-    let mut value = HeaderValue::from_str(&format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(pair)
-    ))
-    .ok()?;
-    value.set_sensitive(true);
-    Some(value)
+    basic(
+        &decode(url.username()),
+        &decode(url.password().unwrap_or("")),
+    )
 }
 
 fn connect_failure(err: &io::Error, host: &str, port: u16) -> Failure {
@@ -242,7 +255,7 @@ impl HttpProber {
         method: &Method,
         url: &Url,
         accept: Option<&'static str>,
-        auth: Option<&HeaderValue>,
+        auth: &[(HeaderName, HeaderValue)],
         observed: &mut Observation,
         progress: &mut Progress,
     ) -> Result<(Response<Incoming>, ConnectionGuard), Failure> {
@@ -341,7 +354,7 @@ impl HttpProber {
         port: u16,
         https: bool,
         accept: Option<&'static str>,
-        auth: Option<&HeaderValue>,
+        auth: &[(HeaderName, HeaderValue)],
     ) -> Result<Request<Empty<Bytes>>, Failure> {
         let mut target = url.path().to_owned();
         if let Some(q) = url.query() {
@@ -363,8 +376,8 @@ impl HttpProber {
         if let Some(a) = accept {
             builder = builder.header(ACCEPT, a);
         }
-        if let Some(a) = auth {
-            builder = builder.header(AUTHORIZATION, a.clone());
+        for (name, value) in auth {
+            builder = builder.header(name, value.clone());
         }
         builder.body(Empty::new()).map_err(|_| {
             Failure::new(
@@ -402,8 +415,9 @@ impl HttpProber {
 
     /// Sends `method url`, following up to the redirect cap (with `same_host`, none to
     /// another host name: that redirect is the answer, [`Fetched::left_for`] saying where it
-    /// pointed). User-info credentials are sent as Basic auth, and only to the URL's own
-    /// origin.
+    /// pointed). `auth` (the connector's credentials, or else the URL's user-info as Basic
+    /// auth) is sent only to `start`'s own origin (scheme, host and port), never after a
+    /// redirect to another.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn fetch(
         &self,
@@ -411,10 +425,10 @@ impl HttpProber {
         start: &Url,
         accept: Option<&'static str>,
         same_host: bool,
+        auth: &[(HeaderName, HeaderValue)],
         observed: &mut Observation,
         progress: &mut Progress,
     ) -> Result<Fetched, Failure> {
-        let auth = basic_auth(start);
         let origin = start.origin();
         let mut url = start.clone();
         let mut method = method;
@@ -426,7 +440,7 @@ impl HttpProber {
                     &method,
                     &url,
                     accept,
-                    auth.as_ref().filter(|_| same_origin),
+                    if same_origin { auth } else { &[] },
                     observed,
                     progress,
                 )

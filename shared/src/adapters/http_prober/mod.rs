@@ -16,15 +16,18 @@
 
 pub mod address;
 mod client;
+mod credentials;
 mod feeds;
 pub mod resolver;
 pub mod tls;
 pub mod trust;
 
-use crate::ports::{Prober, ProberNotReady};
+use super::connector_credentials::{CredentialsSource, CredentialsStoreError};
+use crate::ports::{DependencyError, Prober, ProberNotReady};
 use crate::probe::outcome::{Failure, FailureKind, Observation, ProbeOutcome, RateLimit};
 use crate::probe::schedule::HostKey;
 use crate::probe::target::ProbeTarget;
+use credentials::Using;
 use http_body_util::BodyExt;
 pub use resolver::{Resolver, StaticResolver, SystemResolver};
 use rustls::ClientConfig;
@@ -74,6 +77,9 @@ pub struct HttpProber {
     settings: ProberSettings,
     trust: Arc<Trust>,
     resolver: Arc<dyn Resolver>,
+    /// Where connectors' own credentials are read (`None`: a connector that has some is
+    /// reported as not probed with them).
+    credentials: Option<Arc<dyn CredentialsSource>>,
 }
 
 impl std::fmt::Debug for HttpProber {
@@ -95,6 +101,7 @@ impl HttpProber {
             settings,
             trust: Arc::new(Trust::Given(tls)),
             resolver,
+            credentials: None,
         }
     }
 
@@ -112,7 +119,14 @@ impl HttpProber {
                 loader,
             }),
             resolver,
+            credentials: None,
         }
+    }
+
+    /// The same prober, reading connectors' own credentials from `source`.
+    pub fn with_credentials(mut self, source: Arc<dyn CredentialsSource>) -> Self {
+        self.credentials = Some(source);
+        self
     }
 
     pub fn settings(&self) -> &ProberSettings {
@@ -185,7 +199,11 @@ impl HttpProber {
         progress: &mut Progress,
     ) -> Result<(), Failure> {
         let plan = feeds::plan(target)?;
-        let Some(elsewhere) = self.attempt(&plan, target, observed, progress).await? else {
+        let using = Using::of(self.own_credentials(target).await?, &target.url);
+        let Some(elsewhere) = self
+            .attempt(&plan, target, &using, observed, progress)
+            .await?
+        else {
             return Ok(());
         };
         // Redirected to another host: judged by the feed's own server, if it has a way.
@@ -195,8 +213,44 @@ impl HttpProber {
                 "Redirected to another host.",
             ));
         };
-        let outcome = self.attempt(&fallback, target, observed, progress).await;
+        let outcome = self
+            .attempt(&fallback, target, &using, observed, progress)
+            .await;
         feeds::after_fallback(&plan, &elsewhere, &fallback, outcome)
+    }
+
+    /// The connector's own credentials, if it has any.
+    async fn own_credentials(
+        &self,
+        target: &ProbeTarget,
+    ) -> Result<Option<crate::domain::Credentials>, Failure> {
+        let Some(at) = &target.credentials else {
+            return Ok(None);
+        };
+        let Some(source) = &self.credentials else {
+            return Err(Failure::new(
+                FailureKind::Credentials,
+                "The connector has credentials, but this probe cannot read them.",
+            ));
+        };
+        source.read(at).await.map(Some).map_err(|e| {
+            let message = match &e {
+                CredentialsStoreError::Dependency(DependencyError::Missing { .. }) => {
+                    "The connector's credentials secret does not exist; set its credentials again.".to_owned()
+                }
+                CredentialsStoreError::Dependency(DependencyError::Denied { .. }) => {
+                    "The probe may not read the connector's credentials secret (access denied).".to_owned()
+                }
+                CredentialsStoreError::Dependency(_) => {
+                    "The connector's credentials could not be read from Secrets Manager.".to_owned()
+                }
+                CredentialsStoreError::Unusable { .. } => {
+                    "The connector's credentials secret does not hold usable credentials; set them again.".to_owned()
+                }
+            };
+            tracing::warn!(connector_id = %target.id, error = %e, "could not read the connector's credentials");
+            Failure::new(FailureKind::Credentials, message)
+        })
     }
 
     /// One request as `plan` says, judged: `Ok(None)` healthy, `Ok(Some(url))` a redirect
@@ -205,15 +259,18 @@ impl HttpProber {
         &self,
         plan: &feeds::Plan,
         target: &ProbeTarget,
+        using: &Using,
         observed: &mut Observation,
         progress: &mut Progress,
     ) -> Result<Option<url::Url>, Failure> {
+        let auth = using.auth(&plan.url)?;
         let mut fetched = self
             .fetch(
                 plan.method.clone(),
                 &plan.url,
                 plan.accept,
                 plan.same_host,
+                &auth,
                 observed,
                 progress,
             )
@@ -221,7 +278,33 @@ impl HttpProber {
         if let Some(elsewhere) = fetched.left_for.take() {
             return Ok(Some(elsewhere));
         }
+        if let Some(challenge) = credentials::docker_challenge(
+            plan,
+            using,
+            fetched.response.status(),
+            fetched.response.headers(),
+        ) {
+            // A registry with a token service: a token for the credentials, then /v2/ again.
+            drop(fetched);
+            let token = self
+                .docker_token(&challenge, &plan.url, &auth, observed, progress)
+                .await?;
+            fetched = self
+                .fetch(
+                    plan.method.clone(),
+                    &plan.url,
+                    plan.accept,
+                    plan.same_host,
+                    &credentials::bearer(&token)?,
+                    observed,
+                    progress,
+                )
+                .await?;
+        }
         let status = fetched.response.status();
+        if let Some(verdict) = credentials::access(plan, using, status, &fetched.host) {
+            return verdict.map(|()| None);
+        }
         if status == http::StatusCode::TOO_MANY_REQUESTS {
             return Err(Failure::rate_limited(RateLimit {
                 host: fetched.host.clone(),
@@ -243,6 +326,45 @@ impl HttpProber {
             body.as_deref(),
         )
         .map(|()| None)
+    }
+
+    /// A token from a Docker registry's token service, asked with the connector's Basic
+    /// credentials (`auth`).
+    async fn docker_token(
+        &self,
+        challenge: &credentials::BearerChallenge,
+        connector: &url::Url,
+        auth: &client::Auth,
+        observed: &mut Observation,
+        progress: &mut Progress,
+    ) -> Result<String, Failure> {
+        let url = challenge.token_url(connector)?;
+        let mut fetched = self
+            .fetch(
+                http::Method::GET,
+                &url,
+                Some("application/json"),
+                false,
+                auth,
+                observed,
+                progress,
+            )
+            .await?;
+        let status = fetched.response.status();
+        if matches!(status.as_u16(), 401 | 403) {
+            return Err(credentials::rejected(&fetched.host));
+        }
+        if !status.is_success() {
+            return Err(client::status_failure(status));
+        }
+        progress.step = Step::Body;
+        let body = self.read_body(&mut fetched, progress.port).await?;
+        credentials::token_of(&body).ok_or_else(|| {
+            Failure::new(
+                FailureKind::UnexpectedResponse,
+                format!("The token service at {} answered no token.", fetched.host),
+            )
+        })
     }
 
     async fn read_body(

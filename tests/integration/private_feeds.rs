@@ -1,0 +1,297 @@
+//! Private feeds probed with the connector's own credentials, against registries on
+//! 127.0.0.1 that require them: each kind is sent as it says, a refusal is named, a Docker
+//! registry's token flow is followed, and nothing is sent to another origin.
+
+use base64::Engine as _;
+use shared::adapters::connector_credentials::{
+    CredentialsFuture, CredentialsSource, CredentialsStoreError,
+};
+use shared::adapters::http_prober::HttpProber;
+use shared::domain::{ConnectorId, Credentials, CredentialsKind, CredentialsRef, FeedType, Secret};
+use shared::ports::{DependencyError, Prober};
+use shared::probe::outcome::{FailureKind, ProbeOutcome};
+use shared::probe::target::ProbeTarget;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use testkit::registry::{loopback_prober, reply, status, Action, FakeRegistry, Request};
+
+const TIMEOUT: Duration = Duration::from_secs(2);
+const PASSWORD: &str = "Pw-0f-the-ci-bot";
+const TOKEN: &str = "Tok-0f-the-ci-bot";
+const API_KEY: &str = "AKCp-0f-the-ci-bot";
+const REGISTRY_TOKEN: &str = "registry-issued-token";
+
+/// Credentials by secret name, as Secrets Manager would hold them.
+struct Held(HashMap<String, Credentials>);
+
+impl CredentialsSource for Held {
+    fn read<'a>(&'a self, at: &'a CredentialsRef) -> CredentialsFuture<'a> {
+        let found = self.0.get(&at.secret_id).cloned();
+        Box::pin(async move {
+            found.ok_or_else(|| {
+                CredentialsStoreError::Dependency(DependencyError::Missing {
+                    service: "Secrets Manager",
+                    resource: format!("secret {}", at.secret_id),
+                })
+            })
+        })
+    }
+}
+
+fn basic(user: &str, password: &str) -> Credentials {
+    Credentials {
+        secret: Secret::Basic {
+            username: user.into(),
+            password: password.to_owned().into(),
+        },
+        expire_at: None,
+    }
+}
+
+fn bearer(token: &str) -> Credentials {
+    Credentials {
+        secret: Secret::Bearer {
+            token: token.to_owned().into(),
+        },
+        expire_at: None,
+    }
+}
+
+fn header(name: &str, value: &str) -> Credentials {
+    Credentials {
+        secret: Secret::Header {
+            name: name.into(),
+            value: value.to_owned().into(),
+        },
+        expire_at: None,
+    }
+}
+
+/// A prober holding `credentials` as connector 1's.
+fn prober_with(credentials: Option<Credentials>) -> (HttpProber, Option<CredentialsRef>) {
+    let Some(c) = credentials else {
+        return (loopback_prober(), None);
+    };
+    let at = CredentialsRef {
+        secret_id: "connector-health/t/connector/1".into(),
+        kind: c.secret.kind(),
+        expire_at: None,
+    };
+    let held = Held(HashMap::from([(at.secret_id.clone(), c)]));
+    (loopback_prober().with_credentials(Arc::new(held)), Some(at))
+}
+
+async fn probe(url: &str, feed: FeedType, credentials: Option<Credentials>) -> ProbeOutcome {
+    let (prober, at) = prober_with(credentials);
+    let mut target = ProbeTarget::new(ConnectorId::new(1).unwrap(), url, feed);
+    target.credentials = at;
+    prober.probe(&target, TIMEOUT).await
+}
+
+fn message(outcome: &ProbeOutcome) -> &str {
+    match &outcome.verdict {
+        Ok(()) => panic!("expected a failure, got healthy: {outcome:?}"),
+        Err(f) => &f.message,
+    }
+}
+
+/// The value of header `name` in a request head (names compare case-insensitively).
+fn header_of<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().skip(1).find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+fn basic_value(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// A feed that answers 200 only to the right credentials of any kind, 403 to the read-only
+/// user on `/forbidden/`, and 401 otherwise.
+fn private_feed(r: &Request) -> Action {
+    let auth = header_of(&r.head, "authorization").unwrap_or_default();
+    let api_key = header_of(&r.head, "x-jfrog-art-api").unwrap_or_default();
+    let right = auth == basic_value("ci-bot", PASSWORD)
+        || auth == format!("Bearer {TOKEN}")
+        || api_key == API_KEY;
+    if r.path().starts_with("/forbidden/") && right {
+        return status("403 Forbidden");
+    }
+    if right {
+        reply("200 OK", &[], "ok")
+    } else {
+        reply(
+            "401 Unauthorized",
+            &[("WWW-Authenticate", "Basic realm=\"feed\"")],
+            "",
+        )
+    }
+}
+
+#[tokio::test]
+async fn each_kind_of_credentials_opens_a_private_feed() {
+    let feed = FakeRegistry::start(private_feed).await;
+    let url = feed.url("/generic/");
+    for credentials in [
+        basic("ci-bot", PASSWORD),
+        bearer(TOKEN),
+        header("X-JFrog-Art-Api", API_KEY),
+    ] {
+        let kind = credentials.secret.kind();
+        let outcome = probe(&url, FeedType::Generic, Some(credentials)).await;
+        assert!(outcome.verdict.is_ok(), "{kind:?}: {outcome:?}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_missing_and_insufficient_credentials_are_named() {
+    let feed = FakeRegistry::start(private_feed).await;
+    let url = feed.url("/generic/");
+    let wrong = probe(&url, FeedType::Generic, Some(basic("ci-bot", "nope"))).await;
+    assert_eq!(
+        message(&wrong),
+        "Credentials were rejected by 127.0.0.1 (HTTP 401): the connector's user name, password or token is wrong or expired."
+    );
+    let none = probe(&url, FeedType::Generic, None).await;
+    assert_eq!(
+        message(&none),
+        "127.0.0.1 requires credentials (HTTP 401) and the connector has none."
+    );
+    let read_only = probe(
+        &feed.url("/forbidden/"),
+        FeedType::Generic,
+        Some(bearer(TOKEN)),
+    )
+    .await;
+    assert_eq!(
+        message(&read_only),
+        "The connector's credentials may not read this feed (HTTP 403)."
+    );
+    // Credentials the probe cannot find are said to be missing, not sent as nothing.
+    let mut target = ProbeTarget::new(ConnectorId::new(1).unwrap(), &url, FeedType::Generic);
+    target.credentials = Some(CredentialsRef {
+        secret_id: "connector-health/t/connector/9".into(),
+        kind: CredentialsKind::Basic,
+        expire_at: None,
+    });
+    let (prober, _) = prober_with(Some(basic("ci-bot", PASSWORD)));
+    let missing = prober.probe(&target, TIMEOUT).await;
+    assert_eq!(
+        missing.verdict.as_ref().unwrap_err().kind,
+        FailureKind::Credentials
+    );
+    assert_eq!(
+        message(&missing),
+        "The connector's credentials secret does not exist; set its credentials again."
+    );
+    for outcome in [&wrong, &none, &read_only, &missing] {
+        assert!(!format!("{outcome:?}").contains(PASSWORD));
+    }
+}
+
+/// A Docker registry with a token service on its own origin (named from the request's
+/// `Host`): `/v2/` wants a token the service issues for the right Basic credentials.
+fn docker_registry(r: &Request) -> Action {
+    {
+        let host = header_of(&r.head, "host").unwrap_or_default();
+        let auth = header_of(&r.head, "authorization").unwrap_or_default();
+        match r.path().split('?').next() {
+            Some("/token") if auth == basic_value("ci-bot", PASSWORD) => reply(
+                "200 OK",
+                &[("Content-Type", "application/json")],
+                &format!(r#"{{"token":"{REGISTRY_TOKEN}"}}"#),
+            ),
+            Some("/token") => status("401 Unauthorized"),
+            Some("/v2/") if auth == format!("Bearer {REGISTRY_TOKEN}") => {
+                reply("200 OK", &[("Content-Type", "application/json")], "{}")
+            }
+            Some("/v2/") => reply(
+                "401 Unauthorized",
+                &[(
+                    "WWW-Authenticate",
+                    &format!(r#"Bearer realm="http://{host}/token",service="fake-registry""#),
+                )],
+                "",
+            ),
+            _ => status("404 Not Found"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_docker_registry_gives_a_token_for_the_credentials() {
+    let registry = FakeRegistry::start(docker_registry).await;
+    let url = registry.url("/");
+
+    let right = probe(&url, FeedType::Docker, Some(basic("ci-bot", PASSWORD))).await;
+    assert!(right.verdict.is_ok(), "{right:?}");
+    assert_eq!(right.observed.http_status, Some(200));
+    let seen = registry.requests();
+    let paths: Vec<&str> = seen
+        .iter()
+        .map(|h| h.split_whitespace().nth(1).unwrap_or(""))
+        .collect();
+    assert_eq!(paths, ["/v2/", "/token?service=fake-registry", "/v2/"]);
+    assert_eq!(
+        header_of(&seen[1], "authorization"),
+        Some(basic_value("ci-bot", PASSWORD).as_str()),
+        "the token service got the Basic credentials"
+    );
+
+    let wrong = probe(&url, FeedType::Docker, Some(basic("ci-bot", "nope"))).await;
+    assert_eq!(
+        message(&wrong),
+        "Credentials were rejected by 127.0.0.1 (HTTP 401): the connector's user name, password or token is wrong or expired."
+    );
+    // Without credentials the challenge still shows a working registry.
+    let none = probe(&url, FeedType::Docker, None).await;
+    assert!(none.verdict.is_ok(), "{none:?}");
+}
+
+#[tokio::test]
+async fn credentials_are_not_sent_after_a_redirect_to_another_origin() {
+    // Given a feed that sends every request on to another origin (another port), which
+    // answers 200 and keeps what it was sent.
+    let other = FakeRegistry::start(|_| reply("200 OK", &[], "ok")).await;
+    let elsewhere = other.url("/mirror/");
+    let feed = FakeRegistry::start(move |r: &Request| {
+        if r.path().starts_with("/moved/") {
+            reply("302 Found", &[("Location", &elsewhere)], "")
+        } else {
+            reply("302 Found", &[("Location", "/moved/")], "")
+        }
+    })
+    .await;
+    for credentials in [
+        basic("ci-bot", PASSWORD),
+        bearer(TOKEN),
+        header("X-JFrog-Art-Api", API_KEY),
+    ] {
+        let kind = credentials.secret.kind();
+        // When the connector is probed with its credentials
+        let outcome = probe(&feed.url("/generic/"), FeedType::Generic, Some(credentials)).await;
+        assert!(outcome.verdict.is_ok(), "{kind:?}: {outcome:?}");
+    }
+    // Then its own origin got them on every request (the redirect within it too), and the
+    // other origin never did.
+    let own = feed.requests();
+    assert_eq!(own.len(), 6, "{own:#?}");
+    assert!(own
+        .iter()
+        .all(|h| header_of(h, "authorization").is_some()
+            || header_of(h, "x-jfrog-art-api").is_some()));
+    let seen = other.requests();
+    assert_eq!(seen.len(), 3, "{seen:#?}");
+    for head in &seen {
+        assert_eq!(header_of(head, "authorization"), None, "{head}");
+        assert_eq!(header_of(head, "x-jfrog-art-api"), None, "{head}");
+        for secret in [PASSWORD, TOKEN, API_KEY] {
+            assert!(!head.contains(secret), "{head}");
+        }
+    }
+}
