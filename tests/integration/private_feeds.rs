@@ -295,3 +295,105 @@ async fn credentials_are_not_sent_after_a_redirect_to_another_origin() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_probe_function_reads_credentials_from_secrets_manager_and_never_shows_them() {
+    use shared::domain::Health;
+    use shared::ports::ConnectorReader;
+    use testkit::binaries::binary;
+    use testkit::fixtures::scheduled_event;
+    use testkit::runtime_api::Function;
+    use testkit::world::World;
+
+    // Given a private feed and three connectors to it, added with chadmin: the right
+    // password, a wrong token, and no credentials at all ...
+    let Some(world) = World::init().await else {
+        return;
+    };
+    let feed = FakeRegistry::start(private_feed).await;
+    let url = feed.url("/generic/");
+    let add = |name: &'static str, extra: &'static [&'static str], input: &'static str| {
+        let mut args = vec!["connectors", "add", "--name", name, "--url", &url];
+        args.extend_from_slice(extra);
+        let command = world.chadmin(&args);
+        async move { command.input(input).await.ok() }
+    };
+    add(
+        "right",
+        &["--username", "ci-bot", "--password-stdin"],
+        PASSWORD,
+    )
+    .await;
+    add("wrong", &["--token-stdin"], "Wrong-t0ken-value").await;
+    add("none", &[], "").await;
+
+    // When the real probe function runs on schedule
+    let function = Function::start(
+        &binary("probe-connectors"),
+        &[
+            ("AWS_ENDPOINT_URL", &world.endpoint),
+            ("CONNECTORS_TABLE", &world.table),
+            ("PROBE_ALLOW_PRIVATE_NETWORKS", "true"),
+            ("PROBE_TIMEOUT_SECONDS", "2"),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
+        ],
+    )
+    .await;
+    let summary = function.invoke(&scheduled_event()).await.response();
+
+    // Then the right credentials open the feed, the others are named, and neither the log,
+    // the summary, the stored rows nor chadmin's list shows a credential.
+    assert_eq!(
+        (summary["healthy"].as_u64(), summary["error"].as_u64()),
+        (Some(1), Some(2)),
+        "{summary}"
+    );
+    let health = |id: u32| {
+        let store = world.store.clone();
+        async move {
+            store
+                .get(ConnectorId::new(id).unwrap())
+                .await
+                .expect("get")
+                .expect("the connector")
+                .health
+        }
+    };
+    assert!(matches!(health(1).await, Health::Healthy { .. }));
+    let Health::Error { message, .. } = health(2).await else {
+        panic!("connector 2 is not failing");
+    };
+    assert_eq!(
+        message,
+        "Credentials were rejected by 127.0.0.1 (HTTP 401): the connector's user name, password or token is wrong or expired."
+    );
+    let Health::Error { message, .. } = health(3).await else {
+        panic!("connector 3 is not failing");
+    };
+    assert_eq!(
+        message,
+        "127.0.0.1 requires credentials (HTTP 401) and the connector has none."
+    );
+    let listed = world.run(&["connectors", "list", "--json"]).await.ok();
+    let rows = world
+        .dynamodb()
+        .scan()
+        .table_name(&world.table)
+        .send()
+        .await
+        .unwrap();
+    let shown = [
+        function.output(),
+        summary.to_string(),
+        listed.stdout,
+        format!("{:?}", rows.items()),
+    ];
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("ci-bot:{PASSWORD}"));
+    for text in &shown {
+        for secret in [PASSWORD, "Wrong-t0ken-value", encoded.as_str()] {
+            assert!(!text.contains(secret), "{secret} shown:\n{text}");
+        }
+    }
+    assert!(shown[0].contains("probe run finished"), "{}", shown[0]);
+}
