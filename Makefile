@@ -64,10 +64,10 @@ bench: ## The criterion benchmarks of the read handlers.
 	$(CARGO) bench --workspace
 
 perf: $(VENV)/.installed $(NODE_TOOLS)/.installed ## Cold start and first invocation of every function, binary sizes, Secrets Manager calls per warm container (docs/performance.md).
-	$(CARGO) build --release -p list-connectors -p get-connector -p probe-connectors -p hello-lambda -p connector-health-bench
+	$(CARGO) build --release -p list-connectors -p get-connector -p probe-connectors -p status-page -p hello-lambda -p connector-health-bench
 	target/release/cold-start --runs 30
 	$(SCRIPTS)/with-emulators.sh target/release/cold-start --first-invocation --runs 20 2> >(grep -v '"POST / HTTP/1.1"' >&2)
-	stat -c '%s bytes  %n' target/release/list-connectors target/release/get-connector target/release/probe-connectors target/release/hello-lambda
+	stat -c '%s bytes  %n' target/release/list-connectors target/release/get-connector target/release/probe-connectors target/release/status-page target/release/hello-lambda
 	$(SCRIPTS)/with-emulators.sh target/release/sm-count --requests 1000 2> >(grep -v '"POST / HTTP/1.1"' >&2)
 
 # How many invocations `make soak` sends (SOAK_INVOCATIONS=5000 for a quick run), and extra

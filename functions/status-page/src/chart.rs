@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 use std::fmt::Write as _;
 
-/// Horizontal units per hour of the sparkline.
-const SPARK_STEP: usize = 5;
+/// Horizontal units per hour of the sparkline (the stylesheet stretches it to its width
+/// and keeps the stroke unscaled).
+const SPARK_STEP: usize = 1;
 const SPARK_HEIGHT: u64 = 24;
 const SPARK_PAD: u64 = 2;
 
@@ -32,7 +33,8 @@ pub fn sparkline(hourly: &[(DateTime<Utc>, Option<u64>)]) -> Option<Markup> {
     for (i, (_, ms)) in hourly.iter().enumerate() {
         match ms {
             Some(ms) => {
-                let command = if drawing { 'L' } else { 'M' };
+                // After a point, the next pair continues the line (an implicit `L`).
+                let command = if drawing { " " } else { "M" };
                 let _ = write!(d, "{command}{} {}", i * SPARK_STEP, y(*ms));
                 // A run of one hour is a dot (the round line cap of a zero-length line).
                 let next = hourly.get(i + 1).and_then(|(_, ms)| *ms);
@@ -46,12 +48,12 @@ pub fn sparkline(hourly: &[(DateTime<Utc>, Option<u64>)]) -> Option<Markup> {
     }
     let width = (hourly.len().max(2) - 1) * SPARK_STEP;
     let label = if min == max {
-        format!("Response time, last 24 h: {min} ms")
+        format!("{min} ms over 24 h")
     } else {
-        format!("Response time, last 24 h: {min}\u{2013}{max} ms")
+        format!("{min}\u{2013}{max} ms over 24 h")
     };
     Some(html! {
-        svg.spark viewBox={"0 0 " (width) " " (SPARK_HEIGHT)} width=(width) height=(SPARK_HEIGHT) role="img" aria-label=(label) {
+        svg.spark viewBox={"0 0 " (width) " " (SPARK_HEIGHT)} preserveAspectRatio="none" role="img" aria-label=(label) {
             path d=(d) {}
         }
     })
@@ -152,10 +154,10 @@ mod tests {
         let svg = sparkline(&hours(&[Some(100), Some(200), None, Some(150)]))
             .unwrap()
             .into_string();
-        assert!(svg.contains("aria-label=\"Response time, last 24 h: 100\u{2013}200 ms\""));
+        assert!(svg.contains("aria-label=\"100\u{2013}200 ms over 24 h\""));
         // Two runs: a line of two points, then a lone dot.
-        assert!(svg.contains(r#"<path d="M0 22L5 2M15 12h0">"#), "{svg}");
-        assert!(svg.contains(r#"viewBox="0 0 15 24""#), "{svg}");
+        assert!(svg.contains(r#"<path d="M0 22 1 2M3 12h0">"#), "{svg}");
+        assert!(svg.contains(r#"viewBox="0 0 3 24""#), "{svg}");
     }
 
     #[test]

@@ -232,11 +232,11 @@ pub fn banner(c: &Counts) -> (String, &'static str) {
     }
 }
 
-fn state_word(s: State) -> (&'static str, &'static str) {
+fn state_word(s: State) -> &'static str {
     match s {
-        State::Healthy => ("\u{2713}", "Healthy"),
-        State::Error => ("\u{2715}", "Failing"),
-        State::Unknown => ("?", "Unknown"),
+        State::Healthy => "Healthy",
+        State::Error => "Failing",
+        State::Unknown => "Unknown",
     }
 }
 
@@ -272,10 +272,12 @@ fn refresh(now: DateTime<Utc>) -> Markup {
     }
 }
 
+/// A state's badge: its word, after its sign (`✓`, `✕`, `?`, from the stylesheet), in its
+/// colour.
 fn badge(state: State) -> Markup {
-    let (icon, word) = state_word(state);
+    let word = state_word(state);
     html! {
-        span class={"badge " (state.as_str())} data-icon=(icon) { (word) }
+        span class={"badge " (state.as_str())} { (word) }
     }
 }
 
@@ -283,9 +285,17 @@ fn timed(at: DateTime<Utc>, shown: String) -> Markup {
     html! { time datetime=(text::machine(at)) { (shown) } }
 }
 
+/// A moment in a fact: a `<time>` on a connector's page; plain text in the list, which
+/// carries a hundred of them (the moment is in the words or on the connector's page).
+fn fact_time(detail: bool, at: DateTime<Utc>, shown: String) -> Markup {
+    html! {
+        @if detail { (timed(at, shown)) } @else { (shown) }
+    }
+}
+
 /// The facts of one connector: when it was checked, since when it is up or down, uptime,
 /// response time, warnings.
-fn facts(ctx: &Context, item: &Listed<'_>) -> Markup {
+fn facts(ctx: &Context, item: &Listed<'_>, detail: bool) -> Markup {
     let c = &item.row.connector;
     let now = ctx.now;
     let d = &c.diagnostics;
@@ -295,7 +305,7 @@ fn facts(ctx: &Context, item: &Listed<'_>) -> Markup {
                 dt { "Checked" }
                 dd {
                     @match c.health.last_checked() {
-                        Some(at) => { (timed(at, text::ago(now, at))) }
+                        Some(at) => { (fact_time(detail, at, text::ago(now, at))) }
                         None => "not yet",
                     }
                     @if item.stale { " " span.tag { "stale" } }
@@ -310,7 +320,7 @@ fn facts(ctx: &Context, item: &Listed<'_>) -> Markup {
                 @if let Some(label) = label {
                     div {
                         dt { (label) }
-                        dd { (timed(since, text::moment(now, since))) " (" (text::duration((now - since).num_seconds())) ")" }
+                        dd { (fact_time(detail, since, text::moment(now, since))) " (" (text::duration((now - since).num_seconds())) ")" }
                     }
                 }
             }
@@ -323,7 +333,7 @@ fn facts(ctx: &Context, item: &Listed<'_>) -> Markup {
                                 @if i > 0 { " · " }
                                 (label) " "
                                 @match t.uptime[i] {
-                                    Some(p) => strong { (text::percent(p)) },
+                                    Some(p) => b { (text::percent(p)) },
                                     None => "–",
                                 }
                             }
@@ -344,7 +354,7 @@ fn facts(ctx: &Context, item: &Listed<'_>) -> Markup {
                     }
                 }
             }
-            @if let Some(status) = d.http_status {
+            @if let Some(status) = d.http_status.filter(|_| detail) {
                 div { dt { "HTTP status" } dd { (status) } }
             }
         }
@@ -353,7 +363,6 @@ fn facts(ctx: &Context, item: &Listed<'_>) -> Markup {
             ul.warnings {
                 @for w in &warnings {
                     li {
-                        span.icon aria-hidden="true" { "\u{26a0}" } " "
                         @match w {
                             Warning::CertificateExpires { at } => {
                                 "Certificate expires in " (text::duration((*at - now).num_seconds())) " (" (timed(*at, text::moment(now, *at))) ")."
@@ -392,7 +401,7 @@ fn card(ctx: &Context, item: &Listed<'_>) -> Markup {
             }
             p.url { (shown_url(&c.url)) }
             @if let Some(m) = message(&c.health) { p.msg { (m) } }
-            (facts(ctx, item))
+            (facts(ctx, item, false))
         }
     }
 }
@@ -464,7 +473,7 @@ pub fn detail_page(ctx: &Context, item: &Listed<'_>) -> String {
     let no_history =
         html! { p.none { "No history yet: the charts fill in as checks are recorded." } };
     layout(
-        &format!("{} ({}): connector health", c.name, state_word(state).1),
+        &format!("{} ({}): connector health", c.name, state_word(state)),
         html! {
             header {
                 p { a href=(ctx.links.list(Place::Detail, None)) { "\u{2190} All connectors" } }
@@ -479,7 +488,7 @@ pub fn detail_page(ctx: &Context, item: &Listed<'_>) -> String {
                     }
                     p.url { (shown_url(&c.url)) }
                     @if let Some(m) = message(&c.health) { p.msg { (m) } }
-                    (facts(ctx, item))
+                    (facts(ctx, item, true))
                 }
                 @if trend.is_some_and(|t| t.demo) {
                     p.none { "This history was made up for the demo." }

@@ -44,9 +44,9 @@ pub fn full(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-/// A machine-readable moment for `<time datetime>`, to the second.
+/// A machine-readable moment for `<time datetime>`, to the minute (what the page shows).
 pub fn machine(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    at.format("%Y-%m-%dT%H:%MZ").to_string()
 }
 
 /// An uptime percentage, rounded down to two decimals (so never `100%` while a check

@@ -3,10 +3,12 @@
 //! checks. A connector without history has no [`Trend`], and the page says so.
 
 use crate::handler::Trends;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 use futures_util::stream::{self, StreamExt};
 use shared::domain::{ConnectorId, State};
-use shared::history::{average_ms, first_day, percent, summarize, History, Window};
+use shared::history::{
+    average_ms, first_day, percent, summarize, Day, History, HourTotals, Window, HOURLY_BUCKETS,
+};
 use shared::ports::{DependencyError, HistoryReader};
 use std::collections::HashMap;
 
@@ -90,6 +92,57 @@ impl Trend {
     }
 }
 
+/// Hours in each of the list's windows ([`WINDOWS`]), counted back from the current hour.
+const WINDOW_HOURS: [i64; 3] = [24, 7 * 24, 30 * 24];
+
+impl Trend {
+    /// What the list shows of `days` at `now`: uptime over 24 h, 7 d and 30 d and the last
+    /// 24 hours, the same figures as [`summarize`] gives, added up straight from the days'
+    /// hourly totals (a list sums up a hundred connectors per request; it needs neither
+    /// the 90-day window, the daily series nor the last checks).
+    pub fn for_list(days: &[Day], now: DateTime<Utc>) -> Self {
+        let current = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
+        let mut windows = [HourTotals::default(); 3];
+        let mut hours = [HourTotals::default(); HOURLY_BUCKETS];
+        for day in days {
+            let Some(midnight) = day.date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()) else {
+                continue;
+            };
+            for (hour, totals) in day.hours.iter().enumerate() {
+                let back = (current - (midnight + Duration::hours(hour as i64))).num_hours();
+                if back < 0 || totals.checks == 0 {
+                    continue;
+                }
+                for (window, limit) in windows.iter_mut().zip(WINDOW_HOURS) {
+                    if back < limit {
+                        window.add(totals);
+                    }
+                }
+                if let Some(slot) = usize::try_from(back)
+                    .ok()
+                    .and_then(|b| (HOURLY_BUCKETS - 1).checked_sub(b))
+                {
+                    hours[slot].add(totals);
+                }
+            }
+        }
+        Self {
+            uptime: windows.map(|t| percent(&t)),
+            hourly: hours
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let back = (HOURLY_BUCKETS - 1 - i) as i64;
+                    (current - Duration::hours(back), average_ms(t))
+                })
+                .collect(),
+            daily: Vec::new(),
+            recent: Vec::new(),
+            demo: days.iter().any(|d| d.demo),
+        }
+    }
+}
+
 /// At most this many history reads in flight for one page.
 pub const READS_IN_FLIGHT: usize = 16;
 
@@ -125,9 +178,14 @@ impl<H: HistoryReader> Trends for HistoryTrends<H> {
         let mut out = HashMap::new();
         for result in results {
             let (id, days) = result?;
-            if !days.is_empty() {
-                out.insert(id, Trend::of(&summarize(&days, now)));
+            if days.is_empty() {
+                continue;
             }
+            let trend = match detail {
+                true => Trend::of(&summarize(&days, now)),
+                false => Trend::for_list(&days, now),
+            };
+            out.insert(id, trend);
         }
         Ok(out)
     }
@@ -139,7 +197,7 @@ mod tests {
     use chrono::TimeZone;
     use shared::adapters::memory::InMemoryHistory;
     use shared::history::{Check, DayUpdate};
-    use shared::ports::HistoryRecorder;
+    use shared::ports::{HistoryReader, HistoryRecorder};
     use std::sync::Arc;
 
     fn now() -> DateTime<Utc> {
@@ -191,6 +249,38 @@ mod tests {
             "newest first"
         );
         assert_eq!(t.recent[0].at, now());
+    }
+
+    #[tokio::test]
+    async fn the_list_adds_up_the_same_figures_as_the_history_route() {
+        let h = history().await;
+        // Failed checks just inside and just outside each window, and one in the future
+        // (clock skew), which counts nowhere.
+        let mut extra = vec![now() + Duration::hours(2)];
+        for days in [1, 7, 30] {
+            let edge = now() - Duration::days(days);
+            extra.extend([edge, edge + Duration::minutes(40)]);
+        }
+        for at in extra {
+            let check = Check::new(at, State::Error, None, None);
+            h.record(id(1), &DayUpdate::of(&check)).await.unwrap();
+        }
+        let days = h
+            .days(id(1), first_day(now()), now().date_naive())
+            .await
+            .unwrap();
+        for at in [
+            now(),
+            now() + Duration::minutes(29),
+            now() - Duration::hours(3),
+            now() + Duration::days(1),
+            now() + Duration::days(31),
+        ] {
+            let fast = Trend::for_list(&days, at);
+            let full = Trend::of(&summarize(&days, at));
+            assert_eq!(fast.uptime, full.uptime, "{at}");
+            assert_eq!(fast.hourly, full.hourly, "{at}");
+        }
     }
 
     #[tokio::test]

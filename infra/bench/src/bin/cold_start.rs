@@ -1,12 +1,12 @@
 //! Cold-start timing: spawn → first Runtime API `invocation/next`, for the hello-world
 //! baseline and each function binary, interleaved, after warm-up runs.
 //!
-//!     cargo build --release -p list-connectors -p get-connector -p probe-connectors -p hello-lambda
+//!     cargo build --release -p list-connectors -p get-connector -p probe-connectors -p status-page -p hello-lambda
 //!     cargo run --release -p connector-health-bench --bin cold-start -- [--runs 30] [--env K=V]... [BINARY...]
 //!     infra/devstack/scripts/with-emulators.sh target/release/cold-start --first-invocation [--runs 30] [BINARY...]
 //!
-//! Without BINARY arguments it measures `hello-lambda`, `list-connectors`, `get-connector`
-//! and `probe-connectors` from the release target dir. The first binary is the baseline of
+//! Without BINARY arguments it measures `hello-lambda`, `list-connectors`, `get-connector`,
+//! `probe-connectors` and `status-page` from the release target dir. The first binary is the baseline of
 //! the ratio column. AWS clients point at http://127.0.0.1:9: init must not call the
 //! network. `--env NAME=VALUE` adds a variable to every binary's (otherwise fixed)
 //! environment.
@@ -14,7 +14,8 @@
 //! `--first-invocation` also times each container's first two invocations, against the
 //! local emulator (`AWS_ENDPOINT_URL`): a table with three connectors and one that points
 //! at a registry on 127.0.0.1, and a key secret. Each binary gets the event it serves:
-//! a list request, a get request, a probe of the local connector, `{}` for hello-lambda.
+//! a list request, a get request, a probe of the local connector, `GET /status` for the
+//! status page, `{}` for hello-lambda.
 //! The difference between the first and the second invocation is what the first request
 //! pays for work put off at init.
 
@@ -29,11 +30,12 @@ use testkit::binaries::in_profile;
 use testkit::runtime_api::RuntimeApi;
 
 const WARM_UP_ROUNDS: usize = 3;
-const DEFAULT_BINARIES: [&str; 4] = [
+const DEFAULT_BINARIES: [&str; 5] = [
     "hello-lambda",
     "list-connectors",
     "get-connector",
     "probe-connectors",
+    "status-page",
 ];
 
 fn ms(d: Duration) -> f64 {
@@ -75,7 +77,7 @@ async fn main() -> ExitCode {
             match in_profile("release", name) {
                 Some(path) => binaries.push(path),
                 None => {
-                    eprintln!("target/release/{name} not found: run `cargo build --release -p list-connectors -p get-connector -p probe-connectors -p hello-lambda` first");
+                    eprintln!("target/release/{name} not found: run `cargo build --release -p list-connectors -p get-connector -p probe-connectors -p status-page -p hello-lambda` first");
                     return ExitCode::FAILURE;
                 }
             }

@@ -30,6 +30,14 @@ fn event_for(binary: &std::path::Path, key: &str) -> (Value, fn(&Value) -> bool)
         (event(Payload::V2, "list", key, ""), ok_200)
     } else if name.starts_with("get-connector") {
         (event(Payload::V2, "get", key, "1"), ok_200)
+    } else if name.starts_with("status-page") {
+        // The list event, routed to the page.
+        let mut e = event(Payload::V2, "list", key, "");
+        e["rawPath"] = json!("/status");
+        e["routeKey"] = json!("GET /status");
+        e["requestContext"]["routeKey"] = json!("GET /status");
+        e["requestContext"]["http"]["path"] = json!("/status");
+        (e, ok_200)
     } else if name.starts_with("probe-connectors") {
         (json!({ "connectorId": PROBED }), |v| !v.is_null())
     } else {
