@@ -10,6 +10,7 @@
 
 use crate::page::{self, Context, Links, Listed, Place};
 use crate::trend::Trend;
+pub use crate::trend::{NoHistory, Trends};
 use chrono::{DateTime, Utc};
 use http::header::{
     ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
@@ -26,41 +27,12 @@ use shared::http::{
 };
 use shared::ports::{AuthError, Authorizer, Clock, DependencyError, StatusReader, SystemClock};
 use std::collections::HashMap;
-use std::future::Future;
 
 /// The route's path parameter.
 pub const ID_PARAM: &str = "id";
 /// The page's Basic challenge: a browser asks for a user name and password for this realm.
 pub const CHALLENGE: &str = "Basic realm=\"connector-health\", charset=\"UTF-8\"";
 pub const HTML_CONTENT_TYPE: &str = "text/html; charset=utf-8";
-
-/// Where the pages get each connector's history from.
-pub trait Trends: Send + Sync {
-    /// The history of each of `ids` at `now`, as the list (`detail == false`: uptime and
-    /// the last 24 hours) or one connector's page (`detail == true`: 90 days and the last
-    /// checks) shows it. A connector without history is absent from the map.
-    fn trends(
-        &self,
-        ids: &[ConnectorId],
-        detail: bool,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<HashMap<ConnectorId, Trend>, DependencyError>> + Send;
-}
-
-/// No history: every connector's page says it has none yet.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoHistory;
-
-impl Trends for NoHistory {
-    async fn trends(
-        &self,
-        _: &[ConnectorId],
-        _: bool,
-        _: DateTime<Utc>,
-    ) -> Result<HashMap<ConnectorId, Trend>, DependencyError> {
-        Ok(HashMap::new())
-    }
-}
 
 /// How the page answers, beyond where it reads from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

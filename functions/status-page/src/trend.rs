@@ -2,7 +2,6 @@
 //! response time of each of the last 24 hours, each of the last 90 days, and the last
 //! checks. A connector without history has no [`Trend`], and the page says so.
 
-use crate::handler::Trends;
 use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 use futures_util::stream::{self, StreamExt};
 use shared::domain::{ConnectorId, State};
@@ -11,6 +10,35 @@ use shared::history::{
 };
 use shared::ports::{DependencyError, HistoryReader};
 use std::collections::HashMap;
+use std::future::Future;
+
+/// Where the pages get each connector's history from.
+pub trait Trends: Send + Sync {
+    /// The history of each of `ids` at `now`, as the list (`detail == false`: uptime and
+    /// the last 24 hours) or one connector's page (`detail == true`: 90 days and the last
+    /// checks) shows it. A connector without history is absent from the map.
+    fn trends(
+        &self,
+        ids: &[ConnectorId],
+        detail: bool,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<HashMap<ConnectorId, Trend>, DependencyError>> + Send;
+}
+
+/// No history: every connector's page says it has none yet.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHistory;
+
+impl Trends for NoHistory {
+    async fn trends(
+        &self,
+        _: &[ConnectorId],
+        _: bool,
+        _: DateTime<Utc>,
+    ) -> Result<HashMap<ConnectorId, Trend>, DependencyError> {
+        Ok(HashMap::new())
+    }
+}
 
 /// The uptime windows the list shows, with their labels.
 pub const WINDOWS: [&str; 3] = ["24 h", "7 d", "30 d"];
