@@ -118,6 +118,8 @@ pub struct RunSummary {
     pub writes_cut_off: u64,
     /// Certificates expiring within the warning window.
     pub certificates_expiring: u64,
+    /// Connectors' own credentials expiring within the same window (or expired).
+    pub credentials_expiring: u64,
     /// State-change events published.
     pub events_published: u64,
     /// State-change events that could not be published, or whose publishing was cut off at
@@ -140,6 +142,7 @@ struct ProbeReport {
     retried: bool,
     write: Write,
     certificate_expiring: bool,
+    credentials_expiring: bool,
     /// `Some(true)`: a state-change event was published; `Some(false)`: publishing failed.
     event: Option<bool>,
 }
@@ -311,6 +314,7 @@ where
                 }
                 summary.retried += u64::from(report.retried);
                 summary.certificates_expiring += u64::from(report.certificate_expiring);
+                summary.credentials_expiring += u64::from(report.credentials_expiring);
                 match report.write {
                     Write::Done(WriteOutcome::Written) => summary.written += 1,
                     Write::Done(WriteOutcome::Superseded) => summary.superseded += 1,
@@ -494,6 +498,19 @@ where
         at <= checked_at + chrono::Duration::days(i64::from(settings.certificate_warning_days))
     });
     log_result(target.id, &record, attempts, certificate_expiring);
+    // The connector's own credentials: a warning, never a failure (they still work).
+    let warn_by = checked_at + chrono::Duration::days(i64::from(settings.certificate_warning_days));
+    let credentials_expire_at = target.credentials.as_ref().and_then(|c| c.expire_at);
+    let credentials_expiring = credentials_expire_at.is_some_and(|at| at <= warn_by);
+    if credentials_expiring {
+        tracing::warn!(
+            connector_id = target.id.get(),
+            credentials_expire_at = credentials_expire_at
+                .as_ref()
+                .map(crate::domain::format_timestamp),
+            "the connector's credentials expire soon"
+        );
+    }
     let write = match until(write_by, ports.writer.write(&record)).await {
         Some(Ok(w)) => {
             if w == WriteOutcome::Superseded {
@@ -529,6 +546,7 @@ where
         retried: attempts > 1,
         write,
         certificate_expiring,
+        credentials_expiring,
         event,
     }
 }
@@ -735,6 +753,34 @@ mod tests {
             50,
             "500 is not retried"
         );
+    }
+
+    #[tokio::test]
+    async fn credentials_expiring_within_the_window_are_counted_and_stay_healthy() {
+        let expiring = |i: u32, days: i64| {
+            let mut t = ProbeTarget::new(id(i), format!("https://h{i}.test/"), FeedType::Generic);
+            t.credentials = Some(crate::domain::CredentialsRef {
+                secret_id: format!("connector-health/t/connector/{i}"),
+                kind: crate::domain::CredentialsKind::Basic,
+                expire_at: Some(ManualClock::start_utc() + chrono::Duration::days(days)),
+            });
+            t
+        };
+        let targets = vec![
+            expiring(1, 3),
+            expiring(2, -1),
+            expiring(3, 15),
+            ProbeTarget::new(id(4), "https://h4.test/", FeedType::Generic),
+        ];
+        let store = Arc::new(InMemoryProbeStore::new(targets.clone()));
+        let ports = RunPorts {
+            writer: store.clone(),
+            prober: Arc::new(ScriptedProber::default()),
+            clock: Arc::new(ManualClock::new()),
+            events: no_events(),
+        };
+        let s = run(targets, ports, &settings(), far()).await;
+        assert_eq!((s.healthy, s.credentials_expiring), (4, 2));
     }
 
     #[tokio::test]

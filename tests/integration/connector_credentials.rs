@@ -9,7 +9,7 @@ use shared::adapters::connector_credentials::{
 use shared::domain::{
     ConnectorId, ConnectorSettings, Credentials, CredentialsKind, Health, Secret,
 };
-use shared::ports::{ConnectorCatalog, DependencyError};
+use shared::ports::{ConnectorCatalog, ConnectorReader, DependencyError};
 use testkit::world::{connector, World};
 
 fn id(n: u32) -> ConnectorId {
@@ -71,6 +71,26 @@ async fn credentials_live_in_their_own_secret_and_the_row_keeps_only_a_reference
         world.store.credentials(id(7)).await.unwrap().as_ref(),
         Some(&reference)
     );
+    // The API shows when they expire, and nothing else of them.
+    let shown = world.store.get(id(7)).await.unwrap().unwrap();
+    assert_eq!(
+        shown.diagnostics.credentials_expire_at,
+        Some(Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap())
+    );
+    let json = serde_json::to_value(&shown).unwrap();
+    assert_eq!(json["credentialsExpireAt"], "2027-03-01T00:00:00.000Z");
+    assert!(
+        !json.to_string().contains("s3cret") && !json.to_string().contains("connector-health/")
+    );
+    assert!(world
+        .store
+        .get(id(8))
+        .await
+        .unwrap()
+        .unwrap()
+        .diagnostics
+        .credentials_expire_at
+        .is_none());
     let catalog = world.store.catalog().await.unwrap();
     let kinds: Vec<_> = catalog
         .rows
@@ -131,6 +151,17 @@ async fn credentials_live_in_their_own_secret_and_the_row_keeps_only_a_reference
     assert!(world.store.set_credentials(id(7), None).await.unwrap());
     store.delete(id(7)).await.unwrap();
     assert_eq!(world.store.credentials(id(7)).await.unwrap(), None);
+    assert_eq!(
+        world
+            .store
+            .get(id(7))
+            .await
+            .unwrap()
+            .unwrap()
+            .diagnostics
+            .credentials_expire_at,
+        None
+    );
     assert!(matches!(
         store.get(&replaced).await,
         Err(CredentialsStoreError::Dependency(

@@ -31,6 +31,7 @@ fn connectors(n: u32) -> Vec<Connector> {
                 consecutive_failures: Some(0),
                 state_changed_at: Some(at),
                 certificate_expires_at: None,
+                credentials_expire_at: None,
             },
         })
         .collect()

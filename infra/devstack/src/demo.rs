@@ -26,6 +26,7 @@ fn healthy(at: DateTime<Utc>, ms: u64) -> (Health, Diagnostics) {
             consecutive_failures: Some(0),
             state_changed_at: Some(at - Duration::days(3)),
             certificate_expires_at: None,
+            credentials_expire_at: None,
         },
     )
 }
@@ -47,6 +48,7 @@ fn failed(
             consecutive_failures: Some(failures),
             state_changed_at: Some(at - Duration::minutes(i64::from(failures) * 5)),
             certificate_expires_at: None,
+            credentials_expire_at: None,
         },
     )
 }

@@ -67,6 +67,8 @@ pub struct Diagnostics {
     pub consecutive_failures: Option<u32>,
     pub state_changed_at: Option<DateTime<Utc>>,
     pub certificate_expires_at: Option<DateTime<Utc>>,
+    /// When the connector's own credentials expire, if they do (never the credentials).
+    pub credentials_expire_at: Option<DateTime<Utc>>,
 }
 
 /// One connector as the API shows it.
@@ -186,6 +188,9 @@ impl Connector {
         }
         if let Some(v) = &d.certificate_expires_at {
             map.serialize_entry("certificateExpiresAt", &format_timestamp(v))?;
+        }
+        if let Some(v) = &d.credentials_expire_at {
+            map.serialize_entry("credentialsExpireAt", &format_timestamp(v))?;
         }
         if stale {
             map.serialize_entry("stale", &true)?;
@@ -345,10 +350,11 @@ mod tests {
                 consecutive_failures: Some(0),
                 state_changed_at: Some(at(1)),
                 certificate_expires_at: Some(at(2)),
+                credentials_expire_at: Some(at(3)),
             },
         };
         let text = serde_json::to_string(&c).unwrap();
-        assert!(text.starts_with(r#"{"id":1,"name":"n","url":"u","state":"healthy","errorMessage":null,"lastChecked":"1970-01-01T00:00:00.000Z","responseTimeMs":12,"httpStatus":200,"consecutiveFailures":0,"stateChangedAt":"1970-01-01T00:00:00.001Z","certificateExpiresAt":"1970-01-01T00:00:00.002Z"}"#));
+        assert!(text.starts_with(r#"{"id":1,"name":"n","url":"u","state":"healthy","errorMessage":null,"lastChecked":"1970-01-01T00:00:00.000Z","responseTimeMs":12,"httpStatus":200,"consecutiveFailures":0,"stateChangedAt":"1970-01-01T00:00:00.001Z","certificateExpiresAt":"1970-01-01T00:00:00.002Z","credentialsExpireAt":"1970-01-01T00:00:00.003Z"}"#));
     }
 
     #[test]

@@ -28,6 +28,7 @@ fn connectors(n: u32) -> Vec<Connector> {
         consecutive_failures: Some(failures),
         state_changed_at: Some(at),
         certificate_expires_at: Some(at),
+        credentials_expire_at: None,
     };
     (1..=n)
         .filter_map(|i| {

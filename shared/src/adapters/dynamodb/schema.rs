@@ -105,6 +105,9 @@ pub fn raw_from_item(item: &Item) -> RawConnector {
             consecutive_failures: n(item, attr::CONSECUTIVE_FAILURES).and_then(|v| v.parse().ok()),
             state_changed_at: ts(attr::STATE_CHANGED_AT),
             certificate_expires_at: ts(attr::CERTIFICATE_EXPIRES_AT),
+            // Shown only beside credentials the row refers to.
+            credentials_expire_at: s(item, attr::CREDENTIALS_REF)
+                .and(ts(attr::CREDENTIALS_EXPIRE_AT)),
         },
     }
 }
