@@ -11,6 +11,7 @@ mod connector_credentials;
 mod dev_stack;
 mod e2e_lambda;
 mod e2e_probe;
+mod e2e_status_page;
 mod fanout;
 mod history;
 mod key_rotation;
