@@ -130,20 +130,7 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
         .local_addr()
         .map_err(|e| AdminError::Io(e.to_string()))?;
     let base = format!("http://{addr}");
-    let mut banner = String::new();
-    if let Some(key) = demo_key {
-        banner.push_str(&format!("demo API key: {key}\n"));
-    }
-    banner.push_str(&format!("listening on {base}\n"));
-    if let Some(key) = demo_key {
-        banner.push_str(&format!(
-            "ready: curl -H 'X-ApiKey: {key}' {base}{}\nstatus page: {base}{}?key={}\n(Ctrl-C stops everything)\n",
-            server::LIST_PATH,
-            server::STATUS_PATH,
-            percent_encoding::utf8_percent_encode(key, percent_encoding::NON_ALPHANUMERIC)
-        ));
-    }
-    chadmin::output::stdout(&banner)?;
+    chadmin::output::stdout(&banner(&base, demo_key))?;
     // The status page, wired as its function is.
     let public = shared::config::Env(|name: &str| std::env::var(name).ok())
         .flag(shared::config::status_page::PUBLIC_VAR, false)
@@ -158,6 +145,25 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
             .with_settings(PageSettings::new(&config.read, public)),
     ));
     server::serve(listener, router, server::shutdown_signal()).await
+}
+
+/// What `serve` prints once its port is bound: the address; with `demo_key`, the key first
+/// and then a ready curl line and the status page's URL with the key.
+fn banner(base: &str, demo_key: Option<&str>) -> String {
+    let mut banner = String::new();
+    if let Some(key) = demo_key {
+        banner.push_str(&format!("demo API key: {key}\n"));
+    }
+    banner.push_str(&format!("listening on {base}\n"));
+    if let Some(key) = demo_key {
+        banner.push_str(&format!(
+            "ready: curl -H 'X-ApiKey: {key}' {base}{}\nstatus page: {base}{}?key={}\n(Ctrl-C stops everything)\n",
+            server::LIST_PATH,
+            server::STATUS_PATH,
+            percent_encoding::utf8_percent_encode(key, percent_encoding::NON_ALPHANUMERIC)
+        ));
+    }
+    banner
 }
 
 /// `make dev`: everything a fresh local stack needs, demo upstreams and the connectors
@@ -217,4 +223,29 @@ async fn dev(target: &Target, args: &DevArgs) -> Result<()> {
     probing.abort();
     drop(upstreams);
     served
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dev_banner_names_the_status_page_beside_the_curl_line() {
+        let b = banner("http://127.0.0.1:3000", Some("k+1"));
+        let lines: Vec<&str> = b.lines().collect();
+        assert_eq!(lines[0], "demo API key: k+1");
+        assert_eq!(lines[1], "listening on http://127.0.0.1:3000");
+        assert!(lines[2].starts_with(
+            "ready: curl -H 'X-ApiKey: k+1' http://127.0.0.1:3000/api/connector-health"
+        ));
+        assert_eq!(
+            lines[3],
+            "status page: http://127.0.0.1:3000/status?key=k%2B1"
+        );
+        // Without a demo key (chadmin serve): only the address.
+        assert_eq!(
+            banner("http://127.0.0.1:9", None),
+            "listening on http://127.0.0.1:9\n"
+        );
+    }
 }
