@@ -30,6 +30,9 @@
 //!   functions and the workers may only `UpdateItem` it (each needs that, to record checks),
 //!   the API functions may only `Query` it (at least one does, to serve history); nothing
 //!   else touches it;
+//! - the status page is one function of its own behind `/status` and `/status/{id}` with
+//!   exactly the read functions' grants, public only through `StatusPagePublic` (default
+//!   `false`);
 //! - the only managed policy is `AWSLambdaBasicExecutionRole`, which SAM attaches to every
 //!   function role (CloudWatch Logs `CreateLogGroup`/`CreateLogStream`/`PutLogEvents`; its
 //!   resource is `*` inside that AWS policy, the one documented exception).
