@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use testkit::registry::{loopback_prober, reply, status, Action, FakeRegistry, Request};
+use testkit::world::unique_name;
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 const PASSWORD: &str = "Pw-0f-the-ci-bot";
@@ -312,20 +313,27 @@ async fn the_probe_function_reads_credentials_from_secrets_manager_and_never_sho
     };
     let feed = FakeRegistry::start(private_feed).await;
     let url = feed.url("/generic/");
-    let add = |name: &'static str, extra: &'static [&'static str], input: &'static str| {
+    let names = [
+        unique_name("right"),
+        unique_name("wrong"),
+        unique_name("none"),
+    ];
+    let add = |name: &str, extra: &'static [&'static str], input: &'static str| {
         let mut args = vec!["connectors", "add", "--name", name, "--url", &url];
         args.extend_from_slice(extra);
         let command = world.chadmin(&args);
         async move { command.input(input).await.ok() }
     };
     add(
-        "right",
+        &names[0],
         &["--username", "ci-bot", "--password-stdin"],
         PASSWORD,
     )
     .await;
-    add("wrong", &["--token-stdin"], "Wrong-t0ken-value").await;
-    add("none", &[], "").await;
+    add(&names[1], &["--token-stdin"], "Wrong-t0ken-value").await;
+    add(&names[2], &[], "").await;
+    // ... and a rule on the default bus sending their state-change events to a queue.
+    let (sqs, queue) = events_of(&world.endpoint, &names).await;
 
     // When the real probe function runs on schedule
     let function = Function::start(
@@ -337,10 +345,13 @@ async fn the_probe_function_reads_credentials_from_secrets_manager_and_never_sho
             ("PROBE_TIMEOUT_SECONDS", "2"),
             ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
             ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
+            ("EVENT_BUS_NAME", "default"),
         ],
     )
     .await;
     let summary = function.invoke(&scheduled_event()).await.response();
+    let events = drain(&sqs, &queue).await;
+    assert_eq!(events.len(), 3, "one event per connector: {events:?}");
 
     // Then the right credentials open the feed, the others are named, and neither the log,
     // the summary, the stored rows nor chadmin's list shows a credential.
@@ -388,6 +399,7 @@ async fn the_probe_function_reads_credentials_from_secrets_manager_and_never_sho
         summary.to_string(),
         listed.stdout,
         format!("{:?}", rows.items()),
+        serde_json::Value::from(events).to_string(),
     ];
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("ci-bot:{PASSWORD}"));
     for text in &shown {
@@ -396,4 +408,89 @@ async fn the_probe_function_reads_credentials_from_secrets_manager_and_never_sho
         }
     }
     assert!(shown[0].contains("probe run finished"), "{}", shown[0]);
+}
+
+/// A queue receiving the state-change events of the connectors named `names` from the
+/// default bus of the emulator at `endpoint`.
+async fn events_of(endpoint: &str, names: &[String]) -> (aws_sdk_sqs::Client, String) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let sdk = testkit::world::sdk_config().await;
+    let events = aws_sdk_eventbridge::Client::from_conf(
+        aws_sdk_eventbridge::config::Builder::from(&sdk)
+            .endpoint_url(endpoint)
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&sdk)
+            .endpoint_url(endpoint)
+            .build(),
+    );
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique_name("private-feed-events"))
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .expect("queue url");
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("queue arn");
+    let rule = unique_name("private-feed-events");
+    events
+        .put_rule()
+        .name(&rule)
+        .event_pattern(
+            serde_json::json!({
+                "source": [shared::probe::events::SOURCE],
+                "detail": {"name": names}
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("put rule");
+    events
+        .put_targets()
+        .rule(&rule)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(&arn)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("put targets");
+    (sqs, queue)
+}
+
+/// The messages on `queue` until none arrives for two seconds (at most 30 s).
+async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<serde_json::Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut bodies = Vec::new();
+    let mut last_seen = std::time::Instant::now();
+    while std::time::Instant::now() < deadline && last_seen.elapsed() < Duration::from_secs(2) {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive");
+        for m in out.messages() {
+            bodies.push(serde_json::from_str(m.body().unwrap_or("")).expect("JSON event"));
+            last_seen = std::time::Instant::now();
+        }
+    }
+    bodies
 }
