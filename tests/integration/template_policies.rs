@@ -1292,3 +1292,48 @@ fn the_status_page_is_a_read_only_function_of_its_own() {
         vec!["StatusPagePublic must default to false".to_owned()]
     );
 }
+
+#[test]
+fn an_alarm_warns_of_expiring_credentials_from_the_probes_own_figure() {
+    let Some(template) = load_expanded() else {
+        return;
+    };
+    let alarm = &template["Resources"]["CredentialsExpiringAlarm"]["Properties"];
+    let watched: BTreeSet<(String, String)> = alarm["Metrics"]
+        .as_array()
+        .expect("metric math")
+        .iter()
+        .filter_map(|m| {
+            let metric = &m["MetricStat"]["Metric"];
+            Some((
+                metric["MetricName"].as_str()?.to_owned(),
+                resolve(&metric["Dimensions"][0]["Value"]),
+            ))
+        })
+        .collect();
+    assert_eq!(
+        watched,
+        BTreeSet::from([
+            (
+                "CredentialsExpiring".to_owned(),
+                "<ProbeConnectorsFunction>".to_owned()
+            ),
+            (
+                "CredentialsExpiring".to_owned(),
+                "<ProbeWorkerFunction>".to_owned()
+            ),
+        ])
+    );
+    // The figure is one the probe's EMF line declares and carries.
+    let summary = shared::runner::RunSummary {
+        credentials_expiring: 2,
+        ..Default::default()
+    };
+    let line = probe_connectors::handler::emf(&summary, 0, 0, "f");
+    assert_eq!(line["CredentialsExpiring"], 2);
+    assert!(line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["Name"] == "CredentialsExpiring"));
+}
