@@ -71,13 +71,25 @@ impl View {
     }
 }
 
-/// Who may see a badge. Today a badge asks for an API key like every route (`?key=`
-/// works, so a badge URL can carry a read-only key); a public mode, where badges need no
-/// key, would be a second variant here, checked in [`GetConnector::badge`].
+/// Who may see a badge: by default whoever presents an API key, like every route (`?key=`
+/// works, so a badge URL can carry a read-only key); everyone when the status page is
+/// public (`STATUS_PAGE_PUBLIC`), since the page shows the same states to everyone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BadgeAccess {
     #[default]
     WithKey,
+    Public,
+}
+
+impl BadgeAccess {
+    /// Public badges when the status page is public.
+    pub fn of_status_page(public: bool) -> Self {
+        if public {
+            BadgeAccess::Public
+        } else {
+            BadgeAccess::WithKey
+        }
+    }
 }
 
 /// Answers `GET`/`HEAD /api/connector-health/{id}`, its history and its badges.
@@ -169,6 +181,12 @@ impl<R: ConnectorReader, A: Authorizer, H: HistoryReader> GetConnector<R, A, H> 
         self
     }
 
+    /// The handler with badges open to `access`.
+    pub fn with_badge_access(mut self, access: BadgeAccess) -> Self {
+        self.badge_access = access;
+        self
+    }
+
     /// The handler with these settings (from `ApiConfig`).
     pub fn with_settings(mut self, settings: &ReadSettings) -> Self {
         self.limit = ResponseLimit {
@@ -223,6 +241,7 @@ impl<R: ConnectorReader, A: Authorizer, H: HistoryReader> GetConnector<R, A, H> 
                         return auth_failure(e, method);
                     }
                 }
+                BadgeAccess::Public => {}
             }
             match self.badge_of(&req).await {
                 Ok(Some(badge)) => badge_response(&badge, format, method),
@@ -724,6 +743,35 @@ mod history_and_badges {
             ))
             .await;
         assert_eq!(r.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn badges_need_no_key_only_when_the_status_page_is_public() {
+        let (_, h) = handler().await;
+        let h = h.with_badge_access(BadgeAccess::of_status_page(true));
+        for path in [
+            "/api/connector-health/3/badge.svg",
+            "/api/connector-health/3/badge.json",
+            "/api/connector-health/3/badge.json?uptime=7d",
+        ] {
+            let r = h.handle(request("GET", path, None)).await;
+            assert_eq!(r.status(), 200, "{path}");
+            assert_eq!(r.headers()["cache-control"], "max-age=300");
+        }
+        // An unknown connector is still 404, and the JSON routes still need a key.
+        let r = h
+            .handle(request("GET", "/api/connector-health/4/badge.svg", None))
+            .await;
+        assert_eq!(r.status(), 404);
+        for path in ["/api/connector-health/3", "/api/connector-health/3/history"] {
+            let r = h.handle(request("GET", path, None)).await;
+            assert_eq!(r.status(), 403, "{path}");
+        }
+        let private = h.with_badge_access(BadgeAccess::of_status_page(false));
+        let r = private
+            .handle(request("GET", "/api/connector-health/3/badge.svg", None))
+            .await;
+        assert_eq!(r.status(), 403);
     }
 
     #[tokio::test]
