@@ -358,6 +358,15 @@ async fn chadmin_reads_credentials_from_standard_input_and_never_shows_them() {
         "{}",
         export.stderr
     );
+    // Importing the export here keeps them.
+    let file = std::env::temp_dir().join(format!("{}.json", world.table));
+    std::fs::write(&file, &export.stdout).unwrap();
+    world
+        .run(&["connectors", "import", file.to_str().unwrap()])
+        .await
+        .ok();
+    std::fs::remove_file(&file).ok();
+    assert_eq!(listed(&world).await[0]["credentialsKind"], "header");
     shown += &(export.stdout + &export.stderr);
 
     // Clearing them deletes the secret.
