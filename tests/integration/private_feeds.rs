@@ -494,3 +494,95 @@ async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<serde_json::Value>
     }
     bodies
 }
+
+/// Fails its first read as Secrets Manager would when it throttles, then reads `inner`.
+struct ThrottledOnce {
+    inner: Held,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl CredentialsSource for ThrottledOnce {
+    fn read<'a>(&'a self, at: &'a CredentialsRef) -> CredentialsFuture<'a> {
+        if self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            return Box::pin(async {
+                Err(CredentialsStoreError::Dependency(
+                    DependencyError::Throttled {
+                        service: "Secrets Manager",
+                        detail: "Rate exceeded".into(),
+                    },
+                ))
+            });
+        }
+        self.inner.read(at)
+    }
+}
+
+#[tokio::test]
+async fn a_credentials_read_that_fails_for_a_moment_is_tried_again_in_the_run() {
+    use shared::adapters::memory::{InMemoryProbeStore, ManualClock};
+    use shared::domain::State;
+    use shared::runner::{no_events, run, RunPorts, RunSettings};
+
+    let feed = FakeRegistry::start(private_feed).await;
+    let (_, at) = prober_with(Some(basic("ci-bot", PASSWORD)));
+    let at = at.unwrap();
+    let source = ThrottledOnce {
+        inner: Held(HashMap::from([(
+            at.secret_id.clone(),
+            basic("ci-bot", PASSWORD),
+        )])),
+        reads: Default::default(),
+    };
+    let prober = loopback_prober().with_credentials(Arc::new(source));
+
+    // Alone, the failed read is named and may go away.
+    let mut target = ProbeTarget::new(
+        ConnectorId::new(1).unwrap(),
+        feed.url("/generic/"),
+        FeedType::Generic,
+    );
+    target.credentials = Some(at);
+    let first = prober.probe(&target, TIMEOUT).await;
+    assert_eq!(
+        message(&first),
+        "The connector's credentials could not be read from Secrets Manager."
+    );
+    assert!(first.is_transient_failure());
+
+    // In a run, the retry reads them and the feed is healthy.
+    let prober = {
+        let (_, at) = prober_with(Some(basic("ci-bot", PASSWORD)));
+        let held = Held(HashMap::from([(
+            at.unwrap().secret_id,
+            basic("ci-bot", PASSWORD),
+        )]));
+        loopback_prober().with_credentials(Arc::new(ThrottledOnce {
+            inner: held,
+            reads: Default::default(),
+        }))
+    };
+    let store = Arc::new(InMemoryProbeStore::new(vec![target.clone()]));
+    let ports = RunPorts {
+        writer: store.clone(),
+        prober: Arc::new(prober),
+        clock: Arc::new(ManualClock::new()),
+        events: no_events(),
+    };
+    let settings = RunSettings {
+        retries: 1,
+        retry_backoff: Duration::from_millis(1),
+        ..RunSettings::default()
+    };
+    let summary = run(
+        vec![target],
+        ports,
+        &settings,
+        std::time::Instant::now() + Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!((summary.healthy, summary.retried), (1, 1), "{summary:?}");
+    assert_eq!(
+        store.record(ConnectorId::new(1).unwrap()).unwrap().state,
+        State::Healthy
+    );
+}

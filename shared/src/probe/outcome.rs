@@ -32,8 +32,11 @@ pub enum FailureKind {
     RateLimited,
     /// The response arrived but is not what this feed type answers.
     UnexpectedResponse,
-    /// The connector's own credentials could not be read or used.
+    /// The connector's own credentials are missing, unreadable by the probe, or unusable.
     Credentials,
+    /// Secrets Manager did not answer the read of the connector's credentials in time, or
+    /// failed (may go away within seconds).
+    CredentialsUnavailable,
 }
 
 /// A failed check: its kind and one short, operator-readable sentence.
@@ -154,7 +157,9 @@ impl ProbeOutcome {
         match &self.verdict {
             Ok(()) => false,
             Err(f) => match f.kind {
-                FailureKind::Timeout | FailureKind::Reset => true,
+                FailureKind::Timeout | FailureKind::Reset | FailureKind::CredentialsUnavailable => {
+                    true
+                }
                 FailureKind::HttpStatus => {
                     matches!(self.observed.http_status, Some(502..=504))
                 }
@@ -262,6 +267,8 @@ mod tests {
     fn only_timeouts_resets_and_gateway_statuses_are_transient() {
         assert!(failed(FailureKind::Timeout, None).is_transient_failure());
         assert!(failed(FailureKind::Reset, None).is_transient_failure());
+        assert!(failed(FailureKind::CredentialsUnavailable, None).is_transient_failure());
+        assert!(!failed(FailureKind::Credentials, None).is_transient_failure());
         for s in [502, 503, 504] {
             assert!(failed(FailureKind::HttpStatus, Some(s)).is_transient_failure());
         }

@@ -234,22 +234,29 @@ impl HttpProber {
             ));
         };
         source.read(at).await.map(Some).map_err(|e| {
-            let message = match &e {
-                CredentialsStoreError::Dependency(DependencyError::Missing { .. }) => {
-                    "The connector's credentials secret does not exist; set its credentials again.".to_owned()
-                }
-                CredentialsStoreError::Dependency(DependencyError::Denied { .. }) => {
-                    "The probe may not read the connector's credentials secret (access denied).".to_owned()
-                }
-                CredentialsStoreError::Dependency(_) => {
-                    "The connector's credentials could not be read from Secrets Manager.".to_owned()
-                }
-                CredentialsStoreError::Unusable { .. } => {
-                    "The connector's credentials secret does not hold usable credentials; set them again.".to_owned()
-                }
+            let (kind, message) = match &e {
+                CredentialsStoreError::Dependency(DependencyError::Missing { .. }) => (
+                    FailureKind::Credentials,
+                    "The connector's credentials secret does not exist; set its credentials again.",
+                ),
+                CredentialsStoreError::Dependency(
+                    DependencyError::Denied { .. } | DependencyError::Credentials { .. },
+                ) => (
+                    FailureKind::Credentials,
+                    "The probe may not read the connector's credentials secret (access denied).",
+                ),
+                // Throttled, timed out, unreachable: tried again within the run.
+                CredentialsStoreError::Dependency(_) => (
+                    FailureKind::CredentialsUnavailable,
+                    "The connector's credentials could not be read from Secrets Manager.",
+                ),
+                CredentialsStoreError::Unusable { .. } => (
+                    FailureKind::Credentials,
+                    "The connector's credentials secret does not hold usable credentials; set them again.",
+                ),
             };
             tracing::warn!(connector_id = %target.id, error = %e, "could not read the connector's credentials");
-            Failure::new(FailureKind::Credentials, message)
+            Failure::new(kind, message)
         })
     }
 
