@@ -7,6 +7,8 @@
 //! none to another host: the feed's own index judges it instead), reads at
 //! most 1 MiB of body and only when the check needs it, keeps no cookies, and sends
 //! `User-Agent: connector-health/<version>`. The whole attempt is bounded by the timeout.
+//! A connector's own credentials are read through a [`CredentialsSource`] and sent only to
+//! its own origin ([`credentials`]).
 //! URLs in messages and logs go through [`crate::domain::redact`]: no user-info, no query.
 //!
 //! What the prober trusts is either given ([`HttpProber::new`]) or loaded on first use by a
