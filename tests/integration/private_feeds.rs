@@ -7,11 +7,11 @@ use shared::adapters::connector_credentials::{
     CredentialsFuture, CredentialsSource, CredentialsStoreError,
 };
 use shared::adapters::http_prober::HttpProber;
+use shared::adapters::memory::InMemoryCredentials;
 use shared::domain::{ConnectorId, Credentials, CredentialsKind, CredentialsRef, FeedType, Secret};
 use shared::ports::{DependencyError, Prober};
 use shared::probe::outcome::{FailureKind, ProbeOutcome};
 use shared::probe::target::ProbeTarget;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use testkit::registry::{loopback_prober, reply, status, Action, FakeRegistry, Request};
@@ -22,23 +22,6 @@ const PASSWORD: &str = "Pw-0f-the-ci-bot";
 const TOKEN: &str = "Tok-0f-the-ci-bot";
 const API_KEY: &str = "AKCp-0f-the-ci-bot";
 const REGISTRY_TOKEN: &str = "registry-issued-token";
-
-/// Credentials by secret name, as Secrets Manager would hold them.
-struct Held(HashMap<String, Credentials>);
-
-impl CredentialsSource for Held {
-    fn read<'a>(&'a self, at: &'a CredentialsRef) -> CredentialsFuture<'a> {
-        let found = self.0.get(&at.secret_id).cloned();
-        Box::pin(async move {
-            found.ok_or_else(|| {
-                CredentialsStoreError::Dependency(DependencyError::Missing {
-                    service: "Secrets Manager",
-                    resource: format!("secret {}", at.secret_id),
-                })
-            })
-        })
-    }
-}
 
 fn basic(user: &str, password: &str) -> Credentials {
     Credentials {
@@ -79,7 +62,7 @@ fn prober_with(credentials: Option<Credentials>) -> (HttpProber, Option<Credenti
         kind: c.secret.kind(),
         expire_at: None,
     };
-    let held = Held(HashMap::from([(at.secret_id.clone(), c)]));
+    let held = InMemoryCredentials::default().with(&at, c);
     (loopback_prober().with_credentials(Arc::new(held)), Some(at))
 }
 
@@ -497,7 +480,7 @@ async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<serde_json::Value>
 
 /// Fails its first read as Secrets Manager would when it throttles, then reads `inner`.
 struct ThrottledOnce {
-    inner: Held,
+    inner: InMemoryCredentials,
     reads: std::sync::atomic::AtomicUsize,
 }
 
@@ -527,10 +510,7 @@ async fn a_credentials_read_that_fails_for_a_moment_is_tried_again_in_the_run() 
     let (_, at) = prober_with(Some(basic("ci-bot", PASSWORD)));
     let at = at.unwrap();
     let source = ThrottledOnce {
-        inner: Held(HashMap::from([(
-            at.secret_id.clone(),
-            basic("ci-bot", PASSWORD),
-        )])),
+        inner: InMemoryCredentials::default().with(&at, basic("ci-bot", PASSWORD)),
         reads: Default::default(),
     };
     let prober = loopback_prober().with_credentials(Arc::new(source));
@@ -552,10 +532,7 @@ async fn a_credentials_read_that_fails_for_a_moment_is_tried_again_in_the_run() 
     // In a run, the retry reads them and the feed is healthy.
     let prober = {
         let (_, at) = prober_with(Some(basic("ci-bot", PASSWORD)));
-        let held = Held(HashMap::from([(
-            at.unwrap().secret_id,
-            basic("ci-bot", PASSWORD),
-        )]));
+        let held = InMemoryCredentials::default().with(&at.unwrap(), basic("ci-bot", PASSWORD));
         loopback_prober().with_credentials(Arc::new(ThrottledOnce {
             inner: held,
             reads: Default::default(),

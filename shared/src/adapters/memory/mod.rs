@@ -2,11 +2,13 @@
 //! tests, the run's tests and the benchmarks use in place of AWS.
 
 mod catalog;
+mod credentials;
 mod cycle;
 mod history;
 mod probe;
 
 pub use catalog::InMemoryCatalog;
+pub use credentials::InMemoryCredentials;
 pub use cycle::{InMemoryLedger, InMemoryQueue};
 pub use history::InMemoryHistory;
 pub use probe::{InMemoryEvents, InMemoryProbeStore};
