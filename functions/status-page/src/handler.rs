@@ -878,6 +878,21 @@ mod tests {
         assert_eq!(body.matches("Certificate exp").count(), 2);
     }
 
+    #[tokio::test]
+    async fn credentials_about_to_expire_or_past_their_date_are_flagged() {
+        let mut soon = healthy(1, "soon");
+        soon.diagnostics.credentials_expire_at = Some(now() + chrono::Duration::days(3));
+        let mut past = healthy(2, "past");
+        past.diagnostics.credentials_expire_at = Some(now() - chrono::Duration::days(1));
+        let mut later = healthy(3, "later");
+        later.diagnostics.credentials_expire_at = Some(now() + chrono::Duration::days(90));
+        let (_, p) = page(vec![soon, past, later]);
+        let body = html(&p.handle(get("/status")).await).to_owned();
+        assert!(body.contains("Credentials expire in 3 d ("), "{body}");
+        assert!(body.contains("Credentials expired <time"), "{body}");
+        assert_eq!(body.matches("Credentials exp").count(), 2);
+    }
+
     struct Canned(Result<Trend, DependencyError>);
     impl Trends for Canned {
         async fn trends(

@@ -137,6 +137,11 @@ pub enum Warning {
     CertificateExpires { at: DateTime<Utc> },
     /// The server certificate has expired (the check fails too).
     CertificateExpired { at: DateTime<Utc> },
+    /// The connector's own credentials expire within [`CERTIFICATE_WARNING_DAYS`] (their
+    /// expiry date as the operator gave it).
+    CredentialsExpire { at: DateTime<Utc> },
+    /// The connector's own credentials are past their expiry date.
+    CredentialsExpired { at: DateTime<Utc> },
 }
 
 /// The warnings of a row at `now`. Each kind of expiry the table records joins here.
@@ -147,6 +152,13 @@ pub fn warnings(row: &StatusRow, now: DateTime<Utc>) -> Vec<Warning> {
             out.push(Warning::CertificateExpired { at });
         } else if at - now <= chrono::Duration::days(CERTIFICATE_WARNING_DAYS) {
             out.push(Warning::CertificateExpires { at });
+        }
+    }
+    if let Some(at) = row.connector.diagnostics.credentials_expire_at {
+        if at <= now {
+            out.push(Warning::CredentialsExpired { at });
+        } else if at - now <= chrono::Duration::days(CERTIFICATE_WARNING_DAYS) {
+            out.push(Warning::CredentialsExpire { at });
         }
     }
     out
@@ -369,6 +381,12 @@ fn facts(ctx: &Context, item: &Listed<'_>, detail: bool) -> Markup {
                             }
                             Warning::CertificateExpired { at } => {
                                 "Certificate expired " (timed(*at, text::ago(now, *at))) "."
+                            }
+                            Warning::CredentialsExpire { at } => {
+                                "Credentials expire in " (text::duration((*at - now).num_seconds())) " (" (timed(*at, text::moment(now, *at))) ")."
+                            }
+                            Warning::CredentialsExpired { at } => {
+                                "Credentials expired " (timed(*at, text::ago(now, *at))) "."
                             }
                         }
                     }
