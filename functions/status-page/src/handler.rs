@@ -933,6 +933,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn made_up_history_is_marked_as_demo_data_in_the_footer() {
+        let (_, p) = page(fleet());
+        let p = p.with_trends(Canned(Ok(trend())));
+        for path in ["/status", "/status/1"] {
+            let body = html(&p.handle(get(path)).await).to_owned();
+            assert!(!body.contains("Demo data"), "{path}");
+        }
+        let p = p.with_trends(Canned(Ok(Trend {
+            demo: true,
+            ..trend()
+        })));
+        for path in ["/status", "/status/1"] {
+            let body = html(&p.handle(get(path)).await).to_owned();
+            let footer = &body[body.find("<footer>").expect("a footer")..];
+            assert!(
+                footer.contains("Demo data: the history shown was made up"),
+                "{path}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn history_shows_as_uptime_sparklines_and_charts_and_its_absence_is_said() {
         let (_, p) = page(fleet());
         let bare = html(&p.handle(get("/status/1")).await).to_owned();

@@ -272,12 +272,17 @@ fn layout(title: &str, body: Markup) -> String {
     .into_string()
 }
 
-fn refresh(now: DateTime<Utc>) -> Markup {
+/// The footer (when the page was made, that it reloads, and whether any history shown was
+/// made up for the demo) and the reload script.
+fn refresh(now: DateTime<Utc>, demo: bool) -> Markup {
     html! {
         footer {
             p {
                 "As of " time datetime=(text::machine(now)) { (text::full(now)) } ". "
                 "This page reloads every 60 s."
+            }
+            @if demo {
+                p.demo { "Demo data: the history shown was made up for the demo." }
             }
         }
         script { (PreEscaped(REFRESH_SCRIPT)) }
@@ -477,7 +482,7 @@ pub fn list_page(ctx: &Context, rows: &[Listed<'_>], filter: Option<&[State]>) -
                     }
                 }
             }
-            (refresh(ctx.now))
+            (refresh(ctx.now, shown.iter().any(|i| i.trend.is_some_and(|t| t.demo))))
         },
     )
 }
@@ -507,9 +512,6 @@ pub fn detail_page(ctx: &Context, item: &Listed<'_>) -> String {
                     p.url { (shown_url(&c.url)) }
                     @if let Some(m) = message(&c.health) { p.msg { (m) } }
                     (facts(ctx, item, true))
-                }
-                @if trend.is_some_and(|t| t.demo) {
-                    p.none { "This history was made up for the demo." }
                 }
                 section {
                     h2 { "Uptime per day, last 90 days" }
@@ -562,7 +564,7 @@ pub fn detail_page(ctx: &Context, item: &Listed<'_>) -> String {
                     }
                 }
             }
-            (refresh(ctx.now))
+            (refresh(ctx.now, trend.is_some_and(|t| t.demo)))
         },
     )
 }
