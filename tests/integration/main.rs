@@ -17,6 +17,7 @@ mod history;
 mod key_rotation;
 mod list_limits;
 mod local_server;
+mod migrate_credentials;
 mod operate;
 mod outage;
 mod private_ca;

@@ -196,6 +196,13 @@ pub enum ConnectorsCommand {
         /// The file (`-` for standard input).
         file: std::path::PathBuf,
     },
+    /// Move credentials kept in connectors' URLs (user-info) to their own Basic credentials
+    /// in Secrets Manager, and drop them from the URLs. Running it again changes nothing.
+    MigrateCredentials {
+        /// Print what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// List the connectors, ordered by id.
     List {
         /// Print the API's JSON objects (plus feedType) instead of a table.

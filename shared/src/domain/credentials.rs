@@ -129,7 +129,13 @@ impl Credentials {
                 if username.chars().any(|c| c.is_control()) {
                     return Err(CredentialsError::ControlCharacter("user name"));
                 }
-                check_value("password", password.expose_secret())
+                // An empty password is allowed: a token given as the user name (as npm
+                // registries such as Gemfury take it) is sent as Basic with none.
+                let password = password.expose_secret();
+                if password.chars().any(|c| c.is_control()) {
+                    return Err(CredentialsError::ControlCharacter("password"));
+                }
+                Ok(())
             }
             Secret::Bearer { token } => check_value("token", token.expose_secret()),
             Secret::Header { name, value } => {
@@ -308,10 +314,8 @@ mod tests {
             basic("a:b", "p").check(),
             Err(CredentialsError::ColonInUsername)
         );
-        assert_eq!(
-            basic("u", "").check(),
-            Err(CredentialsError::EmptySecret("password"))
-        );
+        // A token as the user name goes with an empty password.
+        assert_eq!(basic("T0ken", "").check(), Ok(()));
         assert_eq!(
             basic("u", "line\nbreak").check(),
             Err(CredentialsError::ControlCharacter("password"))

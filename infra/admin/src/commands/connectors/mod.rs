@@ -9,11 +9,13 @@
 //! - [`credentials`]: a connector's own credentials (`--username`/`--password-stdin`,
 //!   `--token-stdin`, `--header`/`--header-value-stdin`, `--clear-credentials`).
 //! - [`mod@file`]: `export` and `import` of connector files.
+//! - [`mod@migrate`]: `migrate-credentials`, credentials in URLs moved to their own.
 
 pub mod add;
 pub mod credentials;
 pub mod file;
 pub mod list;
+pub mod migrate;
 pub mod settings;
 pub mod update;
 
@@ -117,6 +119,9 @@ pub async fn run(target: &Target, command: ConnectorsCommand) -> Result<()> {
                 credentials::apply(&store, &secrets, args.id, change).await?;
             }
             Ok(())
+        }
+        ConnectorsCommand::MigrateCredentials { dry_run } => {
+            migrate::migrate(&store, &credentials::store(target).await?, dry_run).await
         }
         ConnectorsCommand::Export => file::export(&store).await,
         ConnectorsCommand::Import { file } => file::import(&store, &file).await,
