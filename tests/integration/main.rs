@@ -25,6 +25,7 @@ mod private_feeds;
 mod probe_events;
 mod probe_writes;
 mod prober;
+mod proget_import;
 mod real_servers;
 mod repository;
 mod secrets_manager_calls;

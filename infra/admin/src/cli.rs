@@ -190,11 +190,27 @@ pub enum ConnectorsCommand {
     Update(UpdateArgs),
     /// Print every connector's configuration (not its state) as JSON, for `import`.
     Export,
-    /// Add or update connectors from a JSON or YAML file (as `export` writes it). Checks
-    /// the whole file first; writes only what differs, so running it again changes nothing.
+    /// Add or update connectors from a JSON or YAML file (as `export` writes it), or from a
+    /// ProGet server's connectors (`--from-proget URL`, its key in PROGET_API_KEY or on
+    /// standard input). Checks everything first; writes only what differs, so running it
+    /// again changes nothing.
     Import {
         /// The file (`-` for standard input).
-        file: std::path::PathBuf,
+        #[arg(
+            required_unless_present = "from_proget",
+            conflicts_with = "from_proget"
+        )]
+        file: Option<std::path::PathBuf>,
+        /// Read the connectors of the ProGet server at this base URL (its Connectors
+        /// management API) instead of a file.
+        #[arg(long, value_name = "URL")]
+        from_proget: Option<String>,
+        /// Read the ProGet API key from standard input instead of PROGET_API_KEY.
+        #[arg(long, requires = "from_proget")]
+        proget_key_stdin: bool,
+        /// Print what would change and write nothing.
+        #[arg(long, requires = "from_proget")]
+        dry_run: bool,
     },
     /// Move credentials kept in connectors' URLs (user-info) to their own Basic credentials
     /// in Secrets Manager, and drop them from the URLs. Running it again changes nothing.

@@ -136,8 +136,9 @@ async fn fetch(target: &Target, args: &HealthArgs) -> Result<Value> {
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// One `GET` over HTTP/1.1 (TLS with the system roots for https): status and body.
-async fn get(url: &str, key: &str) -> std::result::Result<(u16, bytes::Bytes), String> {
+/// One `GET` over HTTP/1.1 (TLS with the system roots for https) with `key` as its
+/// `X-ApiKey` header: status and body.
+pub(crate) async fn get(url: &str, key: &str) -> std::result::Result<(u16, bytes::Bytes), String> {
     use http_body_util::BodyExt;
     let parsed = url::Url::parse(url).map_err(|e| format!("bad URL: {e}"))?;
     let host = parsed.host_str().ok_or("the URL has no host")?.to_owned();

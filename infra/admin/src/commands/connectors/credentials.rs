@@ -46,7 +46,7 @@ impl Change {
 }
 
 /// Reads standard input to its end: the secret, less one final line break.
-fn read_secret(flag: &str, input: &mut dyn Read) -> Result<SecretString> {
+pub(super) fn read_secret(flag: &str, input: &mut dyn Read) -> Result<SecretString> {
     let mut text = String::new();
     input
         .read_to_string(&mut text)

@@ -9,6 +9,7 @@
 //! - [`credentials`]: a connector's own credentials (`--username`/`--password-stdin`,
 //!   `--token-stdin`, `--header`/`--header-value-stdin`, `--clear-credentials`).
 //! - [`mod@file`]: `export` and `import` of connector files.
+//! - [`proget`]: `import --from-proget`, a ProGet server's connectors and their credentials.
 //! - [`mod@migrate`]: `migrate-credentials`, credentials in URLs moved to their own.
 
 pub mod add;
@@ -16,6 +17,7 @@ pub mod credentials;
 pub mod file;
 pub mod list;
 pub mod migrate;
+pub mod proget;
 pub mod settings;
 pub mod update;
 
@@ -124,7 +126,21 @@ pub async fn run(target: &Target, command: ConnectorsCommand) -> Result<()> {
             migrate::migrate(&store, &credentials::store(target).await?, dry_run).await
         }
         ConnectorsCommand::Export => file::export(&store).await,
-        ConnectorsCommand::Import { file } => file::import(&store, &file).await,
+        ConnectorsCommand::Import {
+            file,
+            from_proget,
+            proget_key_stdin,
+            dry_run,
+        } => match (file, from_proget) {
+            (_, Some(url)) => {
+                let key = proget::api_key(proget_key_stdin, &mut std::io::stdin())?;
+                proget::import(target, &store, &url, &key, dry_run).await
+            }
+            (Some(file), None) => file::import(&store, &file).await,
+            (None, None) => Err(AdminError::Invalid(
+                "import: give a file or --from-proget URL".into(),
+            )),
+        },
     }
 }
 
