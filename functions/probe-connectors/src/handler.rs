@@ -508,11 +508,23 @@ pub fn emf(
         ("EventFailures", s.event_failures),
         ("HistoryWriteFailures", history_write_failures),
     ];
+    let duration = ("DurationMs", "Milliseconds", s.duration_ms);
+    emf_line(&counts, duration, timestamp_ms, function)
+}
+
+/// One EMF line in the `ConnectorHealth` namespace with the `Function` dimension: `counts`
+/// (unit Count) and one more figure with its own unit, each declared and given its value.
+fn emf_line(
+    counts: &[(&str, u64)],
+    (other, unit, value): (&str, &str, u64),
+    timestamp_ms: i64,
+    function: &str,
+) -> Value {
     let mut metrics: Vec<Value> = counts
         .iter()
         .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
         .collect();
-    metrics.push(json!({"Name": "DurationMs", "Unit": "Milliseconds"}));
+    metrics.push(json!({"Name": other, "Unit": unit}));
     let mut line = json!({
         "_aws": {
             "Timestamp": timestamp_ms,
@@ -523,12 +535,12 @@ pub fn emf(
             }],
         },
         "Function": function,
-        "DurationMs": s.duration_ms,
     });
     if let Some(obj) = line.as_object_mut() {
         for (name, value) in counts {
-            obj.insert(name.to_owned(), json!(value));
+            obj.insert((*name).to_owned(), json!(value));
         }
+        obj.insert(other.to_owned(), json!(value));
     }
     line
 }
@@ -575,29 +587,12 @@ pub fn cycle_emf(r: &CycleReport, timestamp_ms: i64, function: &str) -> Value {
         ("Batches", r.batches),
         ("BatchesNotSent", r.batches - r.batches_sent.min(r.batches)),
     ];
-    let mut metrics: Vec<Value> = counts
-        .iter()
-        .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
-        .collect();
-    metrics.push(json!({"Name": "OldestCheckAgeSeconds", "Unit": "Seconds"}));
-    let mut line = json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": METRICS_NAMESPACE,
-                "Dimensions": [["Function"]],
-                "Metrics": metrics,
-            }],
-        },
-        "Function": function,
-        "OldestCheckAgeSeconds": f.oldest_check_age_seconds,
-    });
-    if let Some(obj) = line.as_object_mut() {
-        for (name, value) in counts {
-            obj.insert(name.to_owned(), json!(value));
-        }
-    }
-    line
+    let oldest = (
+        "OldestCheckAgeSeconds",
+        "Seconds",
+        f.oldest_check_age_seconds,
+    );
+    emf_line(&counts, oldest, timestamp_ms, function)
 }
 
 #[cfg(test)]
