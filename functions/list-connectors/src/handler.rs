@@ -4,15 +4,14 @@ use crate::cache::ListCache;
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use serde::{Serialize, Serializer};
-use shared::auth::query_values;
 use shared::config::api::ReadSettings;
 use shared::domain::{Connector, Shown, Staleness, State};
-use shared::http::{serve_read, ReadFailure, ResponseLimit};
+use shared::http::{serve_read, ReadFailure, ResponseLimit, UnknownState};
 use shared::ports::{Authorizer, Clock, ConnectorReader, SystemClock};
 use std::sync::Arc;
 
 /// The query-string parameter that filters the list by state.
-pub const STATE_PARAM: &str = "state";
+pub use shared::http::STATE_PARAM;
 
 /// What a `406` (a list too large to send) suggests to narrow it.
 pub const NARROWING: &str = "?state= (for example ?state=error,unknown)";
@@ -27,26 +26,14 @@ pub struct ListConnectors<R, A> {
     clock: Arc<dyn Clock>,
 }
 
-/// The states `?state=` asks for: a comma list, or the parameter repeated; `None` for
-/// every state (no parameter). An empty or unknown state is a `400` naming it.
+/// The states `?state=` asks for (see [`shared::http::state_filter`]); an empty or unknown
+/// state is a `400` naming it.
 pub fn state_filter(req: &Request) -> Result<Option<Vec<State>>, ReadFailure> {
-    let values = query_values(req, STATE_PARAM);
-    if values.is_empty() {
-        return Ok(None);
-    }
-    let mut states = Vec::new();
-    for name in values.iter().flat_map(|v| v.split(',')).map(str::trim) {
-        match State::parse(name) {
-            Some(state) => states.push(state),
-            None => {
-                let shown: String = name.chars().take(40).collect();
-                return Err(ReadFailure::BadRequest(format!(
-                    "Unknown state {shown:?} in ?state=; use a comma list of healthy, error and unknown."
-                )));
-            }
-        }
-    }
-    Ok(Some(states))
+    shared::http::state_filter(req).map_err(|UnknownState(shown)| {
+        ReadFailure::BadRequest(format!(
+            "Unknown state {shown:?} in ?state=; use a comma list of healthy, error and unknown."
+        ))
+    })
 }
 
 /// What the list answers: the (cached) rows, those in `states` only when given, each

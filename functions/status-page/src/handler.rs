@@ -294,26 +294,12 @@ fn failed_read(e: &DependencyError) -> Answer {
     Answer::unavailable()
 }
 
-/// The states `?state=` asks for: a comma list, or the parameter repeated; `None` for
-/// every state. An empty or unknown state is an error naming it.
+/// The states `?state=` asks for (see [`shared::http::state_filter`]); an empty or unknown
+/// state is an error naming it.
 pub fn state_filter(req: &Request) -> Result<Option<Vec<State>>, String> {
-    let values = query_values(req, "state");
-    if values.is_empty() {
-        return Ok(None);
-    }
-    let mut states = Vec::new();
-    for name in values.iter().flat_map(|v| v.split(',')).map(str::trim) {
-        match State::parse(name) {
-            Some(state) => states.push(state),
-            None => {
-                let shown: String = name.chars().take(40).collect();
-                return Err(format!(
-                    "Unknown state \u{201c}{shown}\u{201d}; use healthy, error or unknown."
-                ));
-            }
-        }
-    }
-    Ok(Some(states))
+    shared::http::state_filter(req).map_err(|shared::http::UnknownState(shown)| {
+        format!("Unknown state \u{201c}{shown}\u{201d}; use healthy, error or unknown.")
+    })
 }
 
 /// A page to send, before the method and the client's encodings are applied.

@@ -8,7 +8,8 @@
 
 pub mod negotiate;
 
-use crate::auth::presented_key;
+use crate::auth::{presented_key, query_values};
+use crate::domain::State;
 use crate::ports::{AuthError, Authorizer, DependencyError};
 use http::header::{
     ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG, RETRY_AFTER, VARY,
@@ -328,6 +329,29 @@ where
             unavailable(method)
         }
     }
+}
+
+/// The query parameter that filters by state.
+pub const STATE_PARAM: &str = "state";
+
+/// An empty or unknown state in `?state=`: its first 40 characters, for the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownState(pub String);
+
+/// The states `?state=` asks for: a comma list, or the parameter repeated; `None` for
+/// every state (no parameter). The list and the status page word the refusal each their way.
+pub fn state_filter(req: &Request) -> Result<Option<Vec<State>>, UnknownState> {
+    let values = query_values(req, STATE_PARAM);
+    if values.is_empty() {
+        return Ok(None);
+    }
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .map(|name| State::parse(name).ok_or_else(|| UnknownState(name.chars().take(40).collect())))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 #[cfg(test)]
