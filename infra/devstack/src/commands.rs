@@ -70,6 +70,16 @@ async fn seed_demo(target: &Target) -> Result<()> {
     eprintln!("demo connectors: {added} added, {kept} already present");
     // Their demo history, so the history route, the badges and the status page's charts
     // have something to show.
+    seed_demo_history(target, &store).await?;
+    Ok(())
+}
+
+/// `dev`: registers a connector for each demo upstream, never probed (`unknown`). A row
+/// with the same name is replaced (same id, new URL, probe results cleared), since the
+/// upstreams get new ports each time. Returns (added, replaced).
+/// Seeds the demo history of every connector in `store`'s table, so the history route, the
+/// badges and the status page's charts have something to show. Returns the history table.
+async fn seed_demo_history(target: &Target, store: &DynamoConnectorStore) -> Result<String> {
     let history =
         DynamoHistoryStore::from_config(target.aws().await, demo_history::table_for(store.table()));
     let ids: Vec<_> = store.list().await?.iter().map(|c| c.id).collect();
@@ -79,12 +89,9 @@ async fn seed_demo(target: &Target) -> Result<()> {
         history.table(),
         demo_history::DEMO_DAYS
     );
-    Ok(())
+    Ok(history.table().to_owned())
 }
 
-/// `dev`: registers a connector for each demo upstream, never probed (`unknown`). A row
-/// with the same name is replaced (same id, new URL, probe results cleared), since the
-/// upstreams get new ports each time. Returns (added, replaced).
 async fn register_demo(
     store: &DynamoConnectorStore,
     demo: &[DemoConnector],
@@ -193,21 +200,13 @@ async fn dev(target: &Target, args: &DevArgs) -> Result<()> {
         Utc::now(),
     )
     .await?;
-    let history =
-        DynamoHistoryStore::from_config(target.aws().await, demo_history::table_for(store.table()));
-    let ids: Vec<_> = store.list().await?.iter().map(|c| c.id).collect();
-    demo_history::seed(&history, &ids, Utc::now()).await?;
-    eprintln!(
-        "history table {}: {} days of demo history for each connector",
-        history.table(),
-        demo_history::DEMO_DAYS
-    );
+    let history = seed_demo_history(target, &store).await?;
     let deps = ProbeDependencies::new(
         &probe,
         target.aws().await,
         demo_upstreams::client_tls(upstreams.pki())?,
     )
-    .with_history(Some(history.table().to_owned()));
+    .with_history(Some(history));
     eprintln!(
         "probing every connector now and every {} s (timeout {} s, {} retries)",
         args.probe_interval,
