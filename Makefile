@@ -63,21 +63,24 @@ release: ## Release build of every binary.
 bench: ## The criterion benchmarks of the read handlers.
 	$(CARGO) bench --workspace
 
-perf: $(VENV)/.installed $(NODE_TOOLS)/.installed ## Cold start and first invocation of every function, binary sizes, Secrets Manager calls per warm container (docs/performance.md).
+perf: $(VENV)/.installed $(NODE_TOOLS)/.installed musl ## Cold start and first invocation of every function (the deployed musl build, and glibc for comparison), binary sizes, Secrets Manager calls per warm container (docs/performance.md).
 	$(CARGO) build --release -p list-connectors -p get-connector -p probe-connectors -p status-page -p hello-lambda -p connector-health-bench
-	target/release/cold-start --runs 30
-	$(SCRIPTS)/with-emulators.sh target/release/cold-start --first-invocation --runs 20 2> >(grep -v '"POST / HTTP/1.1"' >&2)
-	stat -c '%s bytes  %n' target/release/list-connectors target/release/get-connector target/release/probe-connectors target/release/status-page target/release/hello-lambda
-	$(SCRIPTS)/with-emulators.sh target/release/sm-count --requests 1000 2> >(grep -v '"POST / HTTP/1.1"' >&2)
+	target/release/cold-start --runs 30 $(PERF_BINARIES)
+	$(SCRIPTS)/with-emulators.sh target/release/cold-start --first-invocation --runs 20 $(PERF_BINARIES) 2> >(grep -v '"POST / HTTP/1.1"' >&2)
+	stat -c '%s bytes  %n' $(PERF_BINARIES)
+	$(SCRIPTS)/with-emulators.sh target/release/sm-count --requests 1000 $(MUSL_DIR)/list-connectors 2> >(grep -v '"POST / HTTP/1.1"' >&2)
 
-# How many invocations `make soak` sends (SOAK_INVOCATIONS=5000 for a quick run), and extra
-# flags (SOAK_FLAGS=--dynamodb-on-dynalite: the table on dynalite, about 20 times faster).
+# How many invocations `make soak` sends (SOAK_INVOCATIONS=5000 for a quick run), extra
+# flags (SOAK_FLAGS=--dynamodb-on-dynalite: the table on dynalite, about 20 times faster), and
+# the binary: the deployed musl build by default (SOAK_BINARY=target/release/list-connectors
+# for the glibc build).
 SOAK_INVOCATIONS ?= 100000
 SOAK_FLAGS ?=
+SOAK_BINARY ?= $(MUSL_DIR)/list-connectors
 .PHONY: soak
-soak: $(VENV)/.installed $(NODE_TOOLS)/.installed ## One warm list-connectors for SOAK_INVOCATIONS (100,000) invocations against moto: answers, handler time, RSS (docs/performance.md).
+soak: $(VENV)/.installed $(NODE_TOOLS)/.installed musl ## One warm list-connectors (the deployed musl build) for SOAK_INVOCATIONS (100,000) invocations against moto: answers, handler time, RSS (docs/performance.md).
 	$(CARGO) build --release -p list-connectors -p get-connector -p probe-connectors -p hello-lambda -p connector-health-bench
-	$(SCRIPTS)/with-emulators.sh target/release/soak --invocations $(SOAK_INVOCATIONS) $(SOAK_FLAGS)
+	$(SCRIPTS)/with-emulators.sh target/release/soak --invocations $(SOAK_INVOCATIONS) $(SOAK_FLAGS) $(SOAK_BINARY)
 
 # Extra flags for `make probe-fanout` (e.g. FANOUT_FLAGS='--connectors 10000 --concurrency 10').
 FANOUT_FLAGS ?=
@@ -125,13 +128,48 @@ target/.template-validated: template.yaml infra/sam/expand.py $(SAM_VENV)/.insta
 	$(SAM_VENV)/bin/cfn-lint target/template.expanded.json
 	touch $@
 
-# arm64 when the Rust toolchain has the aarch64-unknown-linux-gnu target, x86_64 otherwise;
-# PACKAGE_ARCH=... wins.
-PACKAGE_ARCH ?= $(if $(shell rustup target list --installed 2>/dev/null | grep -x aarch64-unknown-linux-gnu),arm64,x86_64)
-package: $(SAM_VENV)/.build-installed validate-template ## sam build with cargo-lambda into .aws-sam/build (then: sam deploy --guided).
-	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM_ENV) $(SAM_VENV)/bin/sam build --beta-features \
+# The functions are deployed as musl builds (static; musl's setenv frees the value it replaces,
+# where glibc's keeps every one: docs/performance.md, "Soak"). arm64 when the Rust toolchain
+# has the aarch64-unknown-linux-musl target, x86_64 otherwise; PACKAGE_ARCH=... wins.
+PACKAGE_ARCH ?= $(if $(shell rustup target list --installed 2>/dev/null | grep -x aarch64-unknown-linux-musl),arm64,x86_64)
+package: $(SAM_VENV)/.build-installed validate-template ## sam build (the build-* targets below) into .aws-sam/build (then: sam deploy --guided).
+	PACKAGE_ARCH=$(PACKAGE_ARCH) $(SAM_ENV) $(SAM_VENV)/bin/sam build \
 		--template template.yaml --parameter-overrides Architecture=$(PACKAGE_ARCH)
 	$(SAM_VENV)/bin/python infra/sam/pin_architecture.py .aws-sam/build/template.yaml $(PACKAGE_ARCH)
+
+# cargo-lambda (and the Zig it links with) from $(SAM_VENV): the same build for `make package`
+# and for the local runs of the deployed binaries.
+CARGO_LAMBDA = PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(CARGO) lambda build --release
+FUNCTION_BINARIES := list-connectors get-connector probe-connectors status-page
+
+# What `sam build` runs for each function (BuildMethod makefile in template.yaml, run in this
+# directory with ARTIFACTS_DIR set): the function's musl release binary as
+# $(ARTIFACTS_DIR)/bootstrap. SAM does not tell make the architecture it builds for, so it
+# must come from the caller, as `make package` passes it: PACKAGE_ARCH=arm64 sam build.
+BUILD_FUNCTIONS := build-ListConnectorsFunction build-GetConnectorFunction build-StatusPageFunction \
+	build-ProbeConnectorsFunction build-ProbeWorkerFunction
+.PHONY: $(BUILD_FUNCTIONS) musl
+build-ListConnectorsFunction: FUNCTION_BINARY := list-connectors
+build-GetConnectorFunction: FUNCTION_BINARY := get-connector
+build-StatusPageFunction: FUNCTION_BINARY := status-page
+build-ProbeConnectorsFunction build-ProbeWorkerFunction: FUNCTION_BINARY := probe-connectors
+$(BUILD_FUNCTIONS): $(SAM_VENV)/.build-installed
+	@test -n "$$ARTIFACTS_DIR" || { echo "$@ is sam build's step (ARTIFACTS_DIR unset): run make package" >&2; exit 2; }
+	@case "$(origin PACKAGE_ARCH)" in environment|command\ line) ;; *) \
+		echo "$@: name the architecture sam builds for: make package, or PACKAGE_ARCH=arm64|x86_64 sam build" >&2; exit 2;; esac
+	$(CARGO_LAMBDA) --target $(PACKAGE_ARCH:arm64=aarch64)-unknown-linux-musl --bin $(FUNCTION_BINARY)
+	install -m 0755 target/$(PACKAGE_ARCH:arm64=aarch64)-unknown-linux-musl/release/$(FUNCTION_BINARY) "$$ARTIFACTS_DIR/bootstrap"
+
+# The deployed build for this machine's architecture, for `make soak` and `make perf`:
+# the functions and the hello world in target/<arch>-unknown-linux-musl/release.
+MUSL_DIR := target/$(shell uname -m)-unknown-linux-musl/release
+musl: $(SAM_VENV)/.build-installed ## Release builds of the functions as make package deploys them (musl, this machine's architecture) in target/<arch>-unknown-linux-musl/release.
+	$(CARGO_LAMBDA) --target $(shell uname -m)-unknown-linux-musl $(addprefix --bin ,$(FUNCTION_BINARIES) hello-lambda)
+
+# What `make perf` starts: the hello world first (the ratio's baseline), the deployed musl
+# build, then the glibc build for comparison.
+PERF_BINARIES := $(MUSL_DIR)/hello-lambda $(addprefix $(MUSL_DIR)/,$(FUNCTION_BINARIES)) \
+	target/release/hello-lambda $(addprefix target/release/,$(FUNCTION_BINARIES))
 
 $(SAM_VENV)/.installed: infra/sam/requirements.txt
 	python3 -m venv $(SAM_VENV)
