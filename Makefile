@@ -31,7 +31,7 @@ test: ## Every check CI runs: format, clippy, template, unit and integration tes
 
 # What `test` installs (Python venvs, dynalite): it runs beside the compiler, not before it.
 .PHONY: tools test-build
-tools: $(VENV)/.smoke-installed $(NODE_TOOLS)/.installed $(SAM_VENV)/.installed browser
+tools: $(VENV)/.smoke-installed $(NODE_TOOLS)/.installed $(SAM_VENV)/.installed browser registries
 
 # The compiler's steps, one after another (cargo holds one lock per target directory).
 test-build: lint
@@ -50,7 +50,7 @@ unit: ## Unit tests only: offline, no emulator needed.
 proptest-long: ## The property tests of shared, 100,000 cases each (make test runs 256).
 	PROPTEST_CASES=100000 $(CARGO) test -p connector-health-shared --lib properties
 
-integration: $(VENV)/.installed $(NODE_TOOLS)/.installed ## The integration binary, with the emulators started and stopped here.
+integration: $(VENV)/.installed $(NODE_TOOLS)/.installed registries ## The integration binary, with the emulators started and stopped here.
 	$(CARGO) build --workspace --bins
 	$(WITH_EMULATORS) $(CARGO) test -p connector-health-integration --no-fail-fast
 
@@ -89,15 +89,22 @@ probe-fanout: ## One probe cycle of 100,000 connectors through the fan-out, simu
 	$(CARGO) build --release -p connector-health-bench --bin probe-fanout
 	target/release/probe-fanout $(FANOUT_FLAGS) > /dev/null
 
-.PHONY: smoke smoke-local contract browser
+.PHONY: smoke smoke-local contract browser registries
 
 # Headless Chromium and its WebDriver from Debian's packages, for the status page's browser
 # checks in the smoke suite; installed only when missing (as root, or through sudo).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# `make -j` may run two installs at once: apt takes them one after the other.
+APT_INSTALL := flock $${TMPDIR:-/tmp}/connector-health-apt.lock $(SUDO) sh -c \
+	'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$$@"' apt-get
 browser: ## Install chromium and chromium-driver (Debian packages) unless both are there.
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
-		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		$(APT_INSTALL) chromium chromium-driver
+
+# The CNCF distribution registry from Debian's package, a real Docker registry for the
+# prober's tests (Verdaccio and pypiserver come with the node tools and the venv).
+registries: ## Install docker-registry (Debian package) unless it is there.
+	@command -v docker-registry >/dev/null || $(APT_INSTALL) docker-registry
 
 smoke: $(VENV)/.smoke-installed ## The black-box smoke suite against a deployment: make smoke BASE_URL=https://... API_KEY=...
 	@test -n "$$BASE_URL" && test -n "$$API_KEY" || { echo "usage: make smoke BASE_URL=https://... API_KEY=..." >&2; exit 2; }

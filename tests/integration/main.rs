@@ -27,6 +27,7 @@ mod probe_writes;
 mod prober;
 mod proget_import;
 mod real_servers;
+mod registry_software;
 mod repository;
 mod secrets_manager_calls;
 mod support;

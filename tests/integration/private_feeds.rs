@@ -6,14 +6,14 @@ use base64::Engine as _;
 use shared::adapters::connector_credentials::{
     CredentialsFuture, CredentialsSource, CredentialsStoreError,
 };
-use shared::adapters::http_prober::HttpProber;
 use shared::adapters::memory::InMemoryCredentials;
-use shared::domain::{ConnectorId, Credentials, CredentialsKind, CredentialsRef, FeedType, Secret};
+use shared::domain::{ConnectorId, Credentials, CredentialsKind, CredentialsRef, FeedType};
 use shared::ports::{DependencyError, Prober};
 use shared::probe::outcome::{FailureKind, ProbeOutcome};
 use shared::probe::target::ProbeTarget;
 use std::sync::Arc;
 use std::time::Duration;
+use testkit::credentials::{basic, bearer, header, prober_with};
 use testkit::registry::{loopback_prober, reply, status, Action, FakeRegistry, Request};
 use testkit::world::unique_name;
 
@@ -23,54 +23,8 @@ const TOKEN: &str = "Tok-0f-the-ci-bot";
 const API_KEY: &str = "AKCp-0f-the-ci-bot";
 const REGISTRY_TOKEN: &str = "registry-issued-token";
 
-fn basic(user: &str, password: &str) -> Credentials {
-    Credentials {
-        secret: Secret::Basic {
-            username: user.into(),
-            password: password.to_owned().into(),
-        },
-        expire_at: None,
-    }
-}
-
-fn bearer(token: &str) -> Credentials {
-    Credentials {
-        secret: Secret::Bearer {
-            token: token.to_owned().into(),
-        },
-        expire_at: None,
-    }
-}
-
-fn header(name: &str, value: &str) -> Credentials {
-    Credentials {
-        secret: Secret::Header {
-            name: name.into(),
-            value: value.to_owned().into(),
-        },
-        expire_at: None,
-    }
-}
-
-/// A prober holding `credentials` as connector 1's.
-fn prober_with(credentials: Option<Credentials>) -> (HttpProber, Option<CredentialsRef>) {
-    let Some(c) = credentials else {
-        return (loopback_prober(), None);
-    };
-    let at = CredentialsRef {
-        secret_id: "connector-health/t/connector/1".into(),
-        kind: c.secret.kind(),
-        expire_at: None,
-    };
-    let held = InMemoryCredentials::default().with(&at, c);
-    (loopback_prober().with_credentials(Arc::new(held)), Some(at))
-}
-
 async fn probe(url: &str, feed: FeedType, credentials: Option<Credentials>) -> ProbeOutcome {
-    let (prober, at) = prober_with(credentials);
-    let mut target = ProbeTarget::new(ConnectorId::new(1).unwrap(), url, feed);
-    target.credentials = at;
-    prober.probe(&target, TIMEOUT).await
+    testkit::credentials::probe(url, feed, None, credentials, TIMEOUT).await
 }
 
 fn message(outcome: &ProbeOutcome) -> &str {

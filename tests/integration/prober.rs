@@ -704,8 +704,9 @@ async fn the_npm_probe_fetches_the_probe_package_with_the_connectors_credentials
         message(&outcome(Some("teapot")).await),
         "HTTP 500 Internal Server Error."
     );
-    // Without a probe package, the ping.
-    assert!(outcome(None).await.verdict.is_err());
+    // Without a probe package but with credentials, the default package: `/-/ping` (a 404
+    // here) is not asked, since it would not show whether the credentials open the feed.
+    assert_healthy(&outcome(None).await);
     let seen = server.requests();
     let lines: Vec<&str> = seen
         .iter()
@@ -719,11 +720,29 @@ async fn the_npm_probe_fetches_the_probe_package_with_the_connectors_credentials
             "GET /npm/private-pkg HTTP/1.1",
             "GET /npm/hidden-pkg HTTP/1.1",
             "GET /npm/teapot HTTP/1.1",
-            "GET /npm/-/ping HTTP/1.1",
+            "GET /npm/left-pad HTTP/1.1",
         ]
     );
     // Every request logged in with the URL's user-info.
     assert!(seen.iter().all(|h| h
         .to_ascii_lowercase()
         .contains("authorization: basic y2k6cznjcmv0")));
+    // Without credentials or a probe package, the ping (a 404 here); with a probe package
+    // but no credentials, a refusal says the connector has none.
+    let open = |package: Option<&str>| {
+        let mut t = target(&server.url("/npm/"), FeedType::Npm);
+        t.package = package.map(Into::into);
+        let p = p.clone();
+        async move { p.probe(&t, TIMEOUT).await }
+    };
+    assert_eq!(message(&open(None).await), "HTTP 404 Not Found.");
+    assert_eq!(
+        message(&open(Some("private-pkg")).await),
+        "127.0.0.1 requires credentials (HTTP 401) and the connector has none."
+    );
+    let seen = server.requests();
+    assert_eq!(
+        seen[seen.len() - 2].lines().next(),
+        Some("GET /npm/-/ping HTTP/1.1")
+    );
 }

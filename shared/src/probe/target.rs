@@ -7,6 +7,11 @@ use std::time::Duration;
 /// The project asked for on a PyPI feed unless the row names another: small, stable and
 /// present on pypi.org (never the root `/simple/`, which lists every project).
 pub const DEFAULT_PYPI_PROJECT: &str = "sampleproject";
+/// The package whose document is asked for on an npm feed that has credentials but no
+/// probe package: a package fetch exercises the credentials (a registry may answer
+/// `/-/ping` to anyone and still refuse every package). Small and long-lived on npmjs.com;
+/// a private registry without it answers 404, which still shows it up and accepting us.
+pub const DEFAULT_NPM_PACKAGE: &str = "left-pad";
 /// The gem whose compact-index entry (`/info/{gem}`) is asked for on a RubyGems feed.
 pub const DEFAULT_RUBYGEM: &str = "rake";
 

@@ -10,16 +10,21 @@
 //! - [`fixtures`]: the stored API Gateway and EventBridge events.
 //! - [`handlers`]: the read handlers wired as in production, called in-process.
 //! - [`registry`]: the fake registry (every feed type, every fault) on 127.0.0.1.
+//! - [`registry_software`]: real registries (Verdaccio, pypiserver, docker-registry) on
+//!   127.0.0.1, open or behind htpasswd.
+//! - [`credentials`]: a connector's own credentials, held as the probe holds them.
 //! - [`pki`]: a throwaway CA for the registry's TLS certificates.
 
 pub mod binaries;
 pub mod chadmin;
+pub mod credentials;
 pub mod emulator;
 pub mod fixtures;
 pub mod guard;
 pub mod handlers;
 pub mod pki;
 pub mod registry;
+pub mod registry_software;
 pub mod runtime_api;
 pub mod world;
 

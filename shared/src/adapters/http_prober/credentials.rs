@@ -80,7 +80,7 @@ pub(super) fn rejected(host: &str) -> Failure {
 
 /// How a 401 or 403 is named, before the feed type's own judgement: `None` leaves it to
 /// the feed type (a Docker registry's challenge to a connector without credentials is a
-/// healthy answer; an npm package's refusal names the package).
+/// healthy answer; an npm package's refusal of credentials in the URL names the package).
 pub(super) fn access(
     plan: &Plan,
     using: &Using,
@@ -93,9 +93,7 @@ pub(super) fn access(
             FailureKind::HttpStatus,
             "The connector's credentials may not read this feed (HTTP 403).",
         ))),
-        (StatusCode::UNAUTHORIZED, Using::Nothing)
-            if !matches!(plan.check, Check::DockerV2 | Check::NpmPackage { .. }) =>
-        {
+        (StatusCode::UNAUTHORIZED, Using::Nothing) if plan.check != Check::DockerV2 => {
             Some(Err(Failure::new(
                 FailureKind::HttpStatus,
                 format!("{host} requires credentials (HTTP 401) and the connector has none."),

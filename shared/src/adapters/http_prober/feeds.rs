@@ -5,7 +5,9 @@ use super::client::status_failure;
 use crate::domain::FeedType;
 use crate::domain::{redact, UrlView};
 use crate::probe::outcome::{Failure, FailureKind};
-use crate::probe::target::{ProbeTarget, DEFAULT_PYPI_PROJECT, DEFAULT_RUBYGEM};
+use crate::probe::target::{
+    ProbeTarget, DEFAULT_NPM_PACKAGE, DEFAULT_PYPI_PROJECT, DEFAULT_RUBYGEM,
+};
 use http::{HeaderMap, Method, StatusCode};
 use url::Url;
 
@@ -100,7 +102,12 @@ pub(super) fn plan(target: &ProbeTarget) -> Result<Plan, Failure> {
         same_host: false,
     };
     Ok(match target.feed_type {
-        FeedType::Npm => match package {
+        // With credentials, a package document: `/-/ping` is often public when packages
+        // are not, so only a package fetch shows whether the credentials open the feed.
+        FeedType::Npm => match package.or_else(|| {
+            (target.credentials.is_some() || redact::hides_something(&target.url))
+                .then_some(DEFAULT_NPM_PACKAGE)
+        }) {
             Some(package) => get(
                 join(&url, &npm_package_path(package))?,
                 Some("application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8"),
