@@ -6,7 +6,8 @@
 use devstack::demo_upstreams::{client_tls, DemoUpstreams};
 use serde_json::Value;
 use shared::adapters::http_prober::{HttpProber, ProberSettings, SystemResolver};
-use shared::domain::ConnectorId;
+use shared::adapters::memory::InMemoryCredentials;
+use shared::domain::{ConnectorId, CredentialsRef};
 use shared::ports::Prober;
 use shared::probe::target::ProbeTarget;
 use std::sync::Arc;
@@ -34,7 +35,12 @@ fn expected(name: &str, url: &str, timeout: &str) -> Option<String> {
         | "demo Docker"
         | "demo Maven"
         | "demo RubyGems"
-        | "demo generic (HTTPS)" => None,
+        | "demo generic (HTTPS)"
+        | "demo private npm (right credentials)" => None,
+        "demo private npm (wrong credentials)" => Some(
+            "Credentials were rejected by 127.0.0.1 (HTTP 401): the connector's user name, password or token is wrong or expired."
+                .to_owned(),
+        ),
         "demo hanging" => Some(format!(
             "No response from 127.0.0.1:{port} within {timeout}."
         )),
@@ -64,7 +70,21 @@ async fn each_healthy_upstream_passes_its_feed_check_and_the_rest_fail_as_named(
     let mut names = Vec::new();
     for c in demo.connectors() {
         names.push(c.name.clone());
-        let target = ProbeTarget::new(ConnectorId::new(1).unwrap(), c.url.clone(), c.feed_type);
+        let mut target = ProbeTarget::new(ConnectorId::new(1).unwrap(), c.url.clone(), c.feed_type);
+        // Its credentials held as the probe holds what it read from Secrets Manager.
+        let prober = match &c.credentials {
+            Some(credentials) => {
+                let at = CredentialsRef {
+                    secret_id: "connector-health/dev/connector/1".into(),
+                    kind: credentials.secret.kind(),
+                    expire_at: None,
+                };
+                let held = InMemoryCredentials::default().with(&at, credentials.clone());
+                target.credentials = Some(at);
+                prober.clone().with_credentials(Arc::new(held))
+            }
+            None => prober.clone(),
+        };
         let outcome = prober.probe(&target, Duration::from_millis(500)).await;
         let got = outcome.verdict.as_ref().err().map(|f| f.message.clone());
         assert_eq!(
@@ -127,7 +147,7 @@ async fn make_dev_probes_its_demo_upstreams_into_every_state_with_exact_messages
 
     // Then each shows the state and the exact message its upstream deserves
     assert!(polls > 1, "the rows started unknown");
-    assert_eq!(rows.len(), 14, "{rows:#?}");
+    assert_eq!(rows.len(), 16, "{rows:#?}");
     let mut errors = 0;
     for row in &rows {
         let name = row["name"].as_str().expect("a name");
@@ -146,7 +166,7 @@ async fn make_dev_probes_its_demo_upstreams_into_every_state_with_exact_messages
             }
         }
     }
-    assert_eq!(errors, 5);
+    assert_eq!(errors, 6);
 
     // And the static rows of `seed-demo` are not added
     assert!(rows.iter().all(|r| r["name"] != "npmjs.org"));

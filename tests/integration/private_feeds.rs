@@ -14,7 +14,9 @@ use shared::probe::target::ProbeTarget;
 use std::sync::Arc;
 use std::time::Duration;
 use testkit::credentials::{basic, bearer, header, prober_with};
-use testkit::registry::{loopback_prober, reply, status, Action, FakeRegistry, Request};
+use testkit::registry::{
+    basic_value, header_of, loopback_prober, reply, status, Action, FakeRegistry, Request,
+};
 use testkit::world::unique_name;
 
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -32,21 +34,6 @@ fn message(outcome: &ProbeOutcome) -> &str {
         Ok(()) => panic!("expected a failure, got healthy: {outcome:?}"),
         Err(f) => &f.message,
     }
-}
-
-/// The value of header `name` in a request head (names compare case-insensitively).
-fn header_of<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().skip(1).find_map(|line| {
-        let (n, v) = line.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-    })
-}
-
-fn basic_value(user: &str, password: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
 }
 
 /// A feed that answers 200 only to the right credentials of any kind, 403 to the read-only

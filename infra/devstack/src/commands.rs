@@ -93,24 +93,32 @@ async fn seed_demo_history(target: &Target, store: &DynamoConnectorStore) -> Res
 }
 
 async fn register_demo(
+    target: &Target,
     store: &DynamoConnectorStore,
     demo: &[DemoConnector],
 ) -> Result<(usize, usize)> {
+    use chadmin::commands::connectors::credentials;
     let present = store.catalog().await?.rows;
     let (mut added, mut replaced) = (0, 0);
     for d in demo {
         let mut connector = chadmin::commands::connectors::new_connector(&d.name, &d.url)?;
-        match present.iter().find(|r| r.connector.name == connector.name) {
+        let id = match present.iter().find(|r| r.connector.name == connector.name) {
             Some(row) => {
                 connector.id = row.connector.id;
                 store.put(&connector, Some(d.feed_type.as_str())).await?;
                 replaced += 1;
+                row.connector.id
             }
             None => {
                 let settings = settings(&connector, d.feed_type);
-                chadmin::commands::connectors::add(store, connector, &settings, None).await?;
                 added += 1;
+                chadmin::commands::connectors::add(store, connector, &settings, None).await?
             }
+        };
+        // Stored as `connectors add --username ... --password-stdin` stores them.
+        if let Some(c) = &d.credentials {
+            let secrets = credentials::store(target).await?;
+            credentials::apply(store, &secrets, id, credentials::Change::Set(c.clone())).await?;
         }
     }
     Ok((added, replaced))
@@ -182,7 +190,7 @@ async fn dev(target: &Target, args: &DevArgs) -> Result<()> {
     let probe = chadmin::commands::probe::local_config(target)?;
     let store = target.connectors().await?;
     let upstreams = DemoUpstreams::start().await?;
-    let (added, replaced) = register_demo(&store, upstreams.connectors()).await?;
+    let (added, replaced) = register_demo(target, &store, upstreams.connectors()).await?;
     eprintln!(
         "demo upstreams on 127.0.0.1: {added} connectors added, {replaced} pointed at them again; \
          each is unknown until probed"

@@ -8,16 +8,20 @@
 //! - one that accepts connections and never answers;
 //! - a port that refuses connections (bound, then closed);
 //! - HTTPS with an expired certificate, and HTTPS with a certificate for another host;
-//! - one that answers 503.
+//! - one that answers 503;
+//! - a private npm registry (packages only with credentials, [`private_npm`]), with two
+//!   connectors: one given the right credentials, one wrong ones.
 //!
 //! The prober trusts the demo CA alongside the system roots ([`client_tls`]). Everything
 //! stops when [`DemoUpstreams`] is dropped.
 
 use chadmin::error::{AdminError, Result};
-use shared::domain::FeedType;
+use shared::domain::{Credentials, FeedType, Secret};
 use std::sync::Arc;
 use testkit::pki::{Date, DemoPki};
-use testkit::registry::{feeds, refused_port, Action, FakeRegistry, FEEDS, GENERIC, UNAVAILABLE};
+use testkit::registry::{
+    feeds, private_npm, refused_port, Action, FakeRegistry, FEEDS, GENERIC, UNAVAILABLE,
+};
 
 /// The day the expired demo certificate expired (00:00 UTC).
 pub const EXPIRED_ON: Date = (2020, 1, 1);
@@ -26,12 +30,28 @@ pub const OTHER_HOST: &str = "registry.example.com";
 /// The validity of the demo's good certificates.
 const VALID: (Date, Date) = ((2020, 1, 1), (2099, 12, 31));
 
+/// The user name of the demo private registry.
+pub const PRIVATE_USER: &str = "demo-ci";
+
 /// A demo connector: the row `chadmin dev` registers for one upstream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct DemoConnector {
     pub name: String,
     pub url: String,
     pub feed_type: FeedType,
+    /// Its own credentials, stored as `chadmin connectors add --username ...` stores them.
+    pub credentials: Option<Credentials>,
+}
+
+/// Basic credentials of [`PRIVATE_USER`].
+fn demo_basic(password: String) -> Option<Credentials> {
+    Some(Credentials {
+        secret: Secret::Basic {
+            username: PRIVATE_USER.to_owned(),
+            password: password.into(),
+        },
+        expire_at: None,
+    })
 }
 
 /// The running upstreams and the connectors that point at them.
@@ -78,6 +98,9 @@ impl DemoUpstreams {
         let hanging = start(None, |_| Action::Hang).await?;
         let expired = start(acceptor("127.0.0.1", ((2019, 1, 1), EXPIRED_ON))?, feeds).await?;
         let other_host = start(acceptor(OTHER_HOST, VALID)?, feeds).await?;
+        // A password made here for this run, given only to the right connector.
+        let password = uuid::Uuid::new_v4().simple().to_string();
+        let private = start(None, private_npm(PRIVATE_USER, &password)).await?;
         let refused = refused_port()
             .await
             .map_err(|e| io_error("cannot listen on 127.0.0.1", e))?;
@@ -86,6 +109,7 @@ impl DemoUpstreams {
             name: name.to_owned(),
             url,
             feed_type,
+            credentials: None,
         };
         // Every feed type over plain HTTP; the generic check over HTTPS below.
         let mut connectors: Vec<DemoConnector> = FEEDS
@@ -120,11 +144,27 @@ impl DemoUpstreams {
                 plain.url(UNAVAILABLE),
                 FeedType::Generic,
             ),
+            DemoConnector {
+                credentials: demo_basic(password),
+                ..c(
+                    "demo private npm (right credentials)",
+                    private.url("/"),
+                    FeedType::Npm,
+                )
+            },
+            DemoConnector {
+                credentials: demo_basic("not-the-password".to_owned()),
+                ..c(
+                    "demo private npm (wrong credentials)",
+                    private.url("/"),
+                    FeedType::Npm,
+                )
+            },
         ]);
         Ok(Self {
             connectors,
             pki,
-            _servers: vec![plain, valid, hanging, expired, other_host],
+            _servers: vec![plain, valid, hanging, expired, other_host, private],
         })
     }
 

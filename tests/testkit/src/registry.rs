@@ -71,6 +71,46 @@ impl Request {
     }
 }
 
+/// The value of header `name` in a request head (names compare case-insensitively).
+pub fn header_of<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().skip(1).find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// `Basic` and the base64 of `user:password`: an `Authorization` value.
+pub fn basic_value(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// A private npm registry, as Verdaccio with `access: $authenticated` answers: `/-/ping` to
+/// anyone; a package document only to Basic `user:password` (it holds none, so 404), 401
+/// with a Basic challenge to anything else.
+pub fn private_npm(user: &str, password: &str) -> impl Fn(&Request) -> Action + Send + Sync {
+    let right = basic_value(user, password);
+    move |r: &Request| match r.path() {
+        "/-/ping" => reply("200 OK", &[("Content-Type", "application/json")], "{}"),
+        _ if header_of(&r.head, "authorization") == Some(right.as_str()) => reply(
+            "404 Not Found",
+            &[("Content-Type", "application/json")],
+            r#"{"error":"no such package available"}"#,
+        ),
+        _ => reply(
+            "401 Unauthorized",
+            &[
+                ("Content-Type", "application/json"),
+                ("WWW-Authenticate", "Basic realm=\"private npm\""),
+            ],
+            r#"{"error":"authorization required"}"#,
+        ),
+    }
+}
+
 /// A complete response: `status` (`"200 OK"`), the headers, `Content-Length` and
 /// `Connection: close`, and `body`.
 pub fn reply(status: &str, headers: &[(&str, &str)], body: &str) -> Action {
