@@ -281,7 +281,7 @@ async fn chadmin_lists_and_exports_no_token_and_refuses_a_new_url_with_user_info
     }
 
     // And a new URL with user-info is refused by add and update, the table unchanged.
-    let refused = "a URL must not carry credentials (user-info); keep them out of the URL";
+    let refused = "a URL must not carry credentials (user-info); give the URL without them and the credentials with --username and --password-stdin, or --token-stdin";
     let add = world
         .run_with(
             &[

@@ -549,11 +549,11 @@ mod tests {
         for (entry, why) in [
             (
                 with_url(Some(1), "a", "https://0ther@npm.fury.io/acme/"),
-                "connector #1 (\"a\"): url: a URL must not carry credentials (user-info); keep them out of the URL",
+                "connector #1 (\"a\"): url: a URL must not carry credentials (user-info); import the URL without them, then give the credentials with chadmin connectors update ID --username NAME --password-stdin (or --token-stdin)",
             ),
             (
                 with_url(None, "n", "https://u:p4ss@n.example/"),
-                "connector #1 (\"n\"): url: a URL must not carry credentials (user-info); keep them out of the URL",
+                "connector #1 (\"n\"): url: a URL must not carry credentials (user-info); import the URL without them, then give the credentials with chadmin connectors update ID --username NAME --password-stdin (or --token-stdin)",
             ),
             (
                 with_url(None, "n", "https://b.example/?access_token=***&page=2"),

@@ -248,7 +248,7 @@ mod tests {
         let e = update::update(&rows, &args).await.unwrap_err().to_string();
         assert_eq!(
             e,
-            "--url: a URL must not carry credentials (user-info); keep them out of the URL"
+            "--url: a URL must not carry credentials (user-info); give the URL without them and the credentials with --username and --password-stdin, or --token-stdin"
         );
         assert_eq!(rows.row(id).unwrap().1.url, stored);
     }

@@ -84,8 +84,12 @@ pub fn check_new_url(url: &str, spelling: Spelling) -> Result<()> {
     let parsed = url::Url::parse(url.trim())
         .map_err(|_| AdminError::Invalid(format!("{flag} is not a valid URL")))?;
     if has_user_info(&parsed) {
+        let how = match spelling {
+            Spelling::Flags => "give the URL without them and the credentials with --username and --password-stdin, or --token-stdin",
+            Spelling::File => "import the URL without them, then give the credentials with chadmin connectors update ID --username NAME --password-stdin (or --token-stdin)",
+        };
         return Err(AdminError::Invalid(format!(
-            "{flag}: a URL must not carry credentials (user-info); keep them out of the URL"
+            "{flag}: a URL must not carry credentials (user-info); {how}"
         )));
     }
     if let Some(name) = redacted_parameter(url) {
@@ -233,7 +237,7 @@ mod tests {
             let e = check_new_url(url, Spelling::Flags).unwrap_err().to_string();
             assert_eq!(
                 e,
-                "--url: a URL must not carry credentials (user-info); keep them out of the URL"
+                "--url: a URL must not carry credentials (user-info); give the URL without them and the credentials with --username and --password-stdin, or --token-stdin"
             );
             assert!(!e.contains("s3cret") && !e.contains("T0ken"), "{e}");
         }
