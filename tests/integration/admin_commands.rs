@@ -26,9 +26,33 @@ async fn init_creates_an_empty_key_document_and_is_idempotent() {
     let doc: KeyDocument = serde_json::from_str(&world.key_secret_text().await).unwrap();
     assert!(doc.keys.is_empty());
     world.create_key("kept", &[]).await;
-    world.run(&["init"]).await.ok();
+    let again = world.run(&["init"]).await.ok();
     let doc: KeyDocument = serde_json::from_str(&world.key_secret_text().await).unwrap();
     assert_eq!(doc.keys.len(), 1, "a second init keeps the existing secret");
+    // The history table too, named after the connector table.
+    let history = format!("{}-history", world.table);
+    assert!(
+        again
+            .stderr
+            .contains(&format!("history table {history} is ready")),
+        "{}",
+        again.stderr
+    );
+    let described = world
+        .dynamodb()
+        .describe_table()
+        .table_name(&history)
+        .send()
+        .await
+        .expect("the history table exists");
+    let keys: Vec<&str> = described
+        .table()
+        .unwrap()
+        .key_schema()
+        .iter()
+        .map(|k| k.attribute_name())
+        .collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
 }
 
 #[tokio::test]

@@ -2,7 +2,9 @@
 //! `probe --local` against registries on 127.0.0.1, `health` exit statuses against
 //! `chadmin serve`, and the one-line errors.
 
-use shared::domain::{Connector, ConnectorId, Diagnostics, Health};
+use shared::adapters::dynamodb::history::DynamoHistoryStore;
+use shared::domain::{Connector, ConnectorId, Diagnostics, Health, State};
+use shared::ports::HistoryReader;
 use std::path::PathBuf;
 use testkit::registry::FakeRegistry;
 use testkit::world::World;
@@ -262,6 +264,20 @@ async fn probe_local_runs_the_prober_and_prints_the_results() {
         down_row.contains("error") && down_row.contains("HTTP 500"),
         "{out}"
     );
+    // Each result went into its connector's history too.
+    let history =
+        DynamoHistoryStore::new(world.dynamodb().clone(), format!("{}-history", world.table));
+    let today = chrono::Utc::now().date_naive();
+    for (id, state) in [(1, State::Healthy), (2, State::Error)] {
+        let id = ConnectorId::new(id).unwrap();
+        let days = history
+            .days(id, today - chrono::Duration::days(1), today)
+            .await
+            .expect("the history table is read");
+        let summary = shared::history::summarize(&days, chrono::Utc::now());
+        assert_eq!(summary.recent.len(), 1, "{id}: {summary:?}");
+        assert_eq!(summary.recent[0].state, state, "{id}");
+    }
 
     // One connector: the event names it and only it is printed.
     let (code, out, err) = chadmin(&world, &["probe", "--id", "1", "--json"], &[]).await;

@@ -44,8 +44,9 @@ pub struct TargetArgs {
     /// Send every AWS call to this endpoint (a local emulator) instead of AWS.
     #[arg(long, env = ENDPOINT_URL_VAR, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
-    /// A deployed CloudFormation stack: table, key secret, API URL and probe function come
-    /// from its outputs (TableName, KeySecretArn, ApiUrl, ProbeFunctionName) unless given.
+    /// A deployed CloudFormation stack: tables, key secret, API URL and probe function come
+    /// from its outputs (TableName, HistoryTableName, KeySecretArn, ApiUrl, ProbeFunctionName)
+    /// unless given.
     #[arg(long, env = STACK_VAR, global = true, value_name = "STACK")]
     pub stack: Option<String>,
 }
@@ -256,7 +257,8 @@ pub struct ProbeSettingsArgs {
     /// what a probe run can start with its retry).
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u32>,
-    /// The package the probe asks for: a PyPI project, a gem, or Maven `group:artifact`.
+    /// The package the probe asks for: an npm package, a PyPI project, a gem, or Maven
+    /// `group:artifact`.
     #[arg(long, value_name = "NAME")]
     pub package: Option<String>,
 }

@@ -12,6 +12,7 @@ const SERVICE: &str = "CloudFormation";
 
 pub const API_URL: &str = "ApiUrl";
 pub const TABLE_NAME: &str = "TableName";
+pub const HISTORY_TABLE_NAME: &str = "HistoryTableName";
 pub const KEY_SECRET_ARN: &str = "KeySecretArn";
 pub const PROBE_FUNCTION_NAME: &str = "ProbeFunctionName";
 
@@ -20,6 +21,7 @@ pub const PROBE_FUNCTION_NAME: &str = "ProbeFunctionName";
 pub struct StackOutputs {
     pub api_url: Option<String>,
     pub table: Option<String>,
+    pub history_table: Option<String>,
     pub secret: Option<String>,
     pub probe_function: Option<String>,
 }
@@ -59,6 +61,7 @@ impl StackOutputs {
             match key {
                 API_URL => found.api_url = value,
                 TABLE_NAME => found.table = value,
+                HISTORY_TABLE_NAME => found.history_table = value,
                 KEY_SECRET_ARN => found.secret = value,
                 PROBE_FUNCTION_NAME => found.probe_function = value,
                 _ => {}

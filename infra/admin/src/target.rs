@@ -10,6 +10,7 @@ use crate::error::{AdminError, Result};
 use crate::key_secret::KeySecret;
 use crate::stack::StackOutputs;
 use aws_config::SdkConfig;
+use shared::adapters::dynamodb::history::DynamoHistoryStore;
 use shared::adapters::dynamodb::DynamoConnectorStore;
 use shared::config::api::SECRET_VAR;
 use shared::config::{ApiConfig, TABLE_VAR};
@@ -92,6 +93,29 @@ impl Target {
                 "no connector table given: pass --table or --stack, or set {TABLE_VAR}"
             ))
         })
+    }
+
+    /// The history table's name: `HISTORY_TABLE` as the functions read it, else the
+    /// stack's output, else the connector table's name with `-history` (what `init` creates
+    /// for a table of its own).
+    pub fn history_table_name(&self) -> Result<String> {
+        if let Some(name) = shared::config::history::history_table_from_env() {
+            return Ok(name);
+        }
+        if let Some(name) = self
+            .stack
+            .as_ref()
+            .and_then(|(_, outputs)| outputs.history_table.clone())
+        {
+            return Ok(name);
+        }
+        Ok(format!("{}-history", self.table_name()?))
+    }
+
+    /// The history table (checks that a connector table is given before building anything).
+    pub async fn history(&self) -> Result<DynamoHistoryStore> {
+        let table = self.history_table_name()?;
+        Ok(DynamoHistoryStore::from_config(self.aws().await, table))
     }
 
     /// The key secret's name or ARN, or the error naming how to give one.

@@ -9,7 +9,6 @@ use chadmin::target::Target;
 use chrono::Utc;
 use get_connector::handler::GetConnector;
 use list_connectors::handler::ListConnectors;
-use shared::adapters::dynamodb::history::DynamoHistoryStore;
 use shared::adapters::dynamodb::DynamoConnectorStore;
 use shared::auth::CONNECTOR_HEALTH_GRANT;
 use shared::domain::{Connector, ConnectorSettings, FeedType};
@@ -74,14 +73,10 @@ async fn seed_demo(target: &Target) -> Result<()> {
     Ok(())
 }
 
-/// `dev`: registers a connector for each demo upstream, never probed (`unknown`). A row
-/// with the same name is replaced (same id, new URL, probe results cleared), since the
-/// upstreams get new ports each time. Returns (added, replaced).
 /// Seeds the demo history of every connector in `store`'s table, so the history route, the
 /// badges and the status page's charts have something to show. Returns the history table.
 async fn seed_demo_history(target: &Target, store: &DynamoConnectorStore) -> Result<String> {
-    let history =
-        DynamoHistoryStore::from_config(target.aws().await, demo_history::table_for(store.table()));
+    let history = target.history().await?;
     let ids: Vec<_> = store.list().await?.iter().map(|c| c.id).collect();
     demo_history::seed(&history, &ids, Utc::now()).await?;
     eprintln!(
@@ -92,6 +87,9 @@ async fn seed_demo_history(target: &Target, store: &DynamoConnectorStore) -> Res
     Ok(history.table().to_owned())
 }
 
+/// `dev`: registers a connector for each demo upstream, never probed (`unknown`), with its
+/// credentials if it has any. A row with the same name is replaced (same id, new URL, probe
+/// results cleared), since the upstreams get new ports each time. Returns (added, replaced).
 async fn register_demo(
     target: &Target,
     store: &DynamoConnectorStore,
@@ -130,8 +128,8 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
     let aws = target.aws().await;
     // One set of dependencies per handler, like two Lambda functions with a cache each.
     let list = ReadDependencies::new(&config, aws);
-    let history_table = demo_history::table_for(&config.table);
-    let get = ReadDependencies::new(&config, aws).with_history(aws, Some(history_table));
+    let history_table = target.history_table_name()?;
+    let get = ReadDependencies::new(&config, aws).with_history(aws, Some(history_table.clone()));
     let router = server::router(
         // The functions' own settings (list cache, staleness, response limit) from the same
         // variables, so the local server answers as the deployed API does.
@@ -150,8 +148,7 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
     let public = shared::config::Env(|name: &str| std::env::var(name).ok())
         .flag(shared::config::status_page::PUBLIC_VAR, false)
         .map_err(|e| AdminError::Config(e.to_string()))?;
-    let page = ReadDependencies::new(&config, aws)
-        .with_history(aws, Some(demo_history::table_for(&config.table)));
+    let page = ReadDependencies::new(&config, aws).with_history(aws, Some(history_table));
     let router = router.merge(server::status_routes(
         StatusPage::new(page.connectors, page.keys)
             .with_trends(HistoryTrends {

@@ -15,14 +15,6 @@ pub const DEMO_DAYS: i64 = 30;
 /// Minutes between two made-up checks.
 pub const DEMO_INTERVAL_MINUTES: i64 = 5;
 
-/// The history table the local stack uses with the connector table `table`.
-pub fn table_for(table: &str) -> String {
-    std::env::var(shared::config::history::HISTORY_TABLE_VAR)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| format!("{table}-history"))
-}
-
 /// A small deterministic generator (the same demo every time for the same connector).
 struct Lcg(u64);
 

@@ -62,15 +62,19 @@ fn explain_in(e: AdminError, region: &str) -> AdminError {
     }
 }
 
-/// Creates the table and the key secret; both steps keep what already exists.
+/// Creates the connector table, the history table and the key secret; each step keeps what
+/// already exists.
 pub async fn init(target: &Target) -> Result<()> {
-    // Check both settings before creating anything.
+    // Check the settings before creating anything.
     target.table_name()?;
     target.secret_id()?;
     let store = target.connectors().await?;
+    let history = target.history().await?;
     let secret = target.key_secret().await?;
     store.create_table().await?;
     eprintln!("table {} is ready", store.table());
+    history.create_table().await?;
+    eprintln!("history table {} is ready", history.table());
     if secret.ensure().await? {
         eprintln!("created key secret {} with no keys", secret.id());
     } else {

@@ -109,7 +109,12 @@ pub fn local_config(target: &Target) -> Result<ProbeConfig> {
 async fn local(target: &Target, args: &ProbeArgs) -> Result<Value> {
     let config = local_config(target)?;
     // Wired as the probe function wires itself, and made ready as its runs are.
-    let deps = ProbeDependencies::trusting_system(&config, target.aws().await);
+    // Each result goes into the connector's history too, as the function records it (the
+    // table is made here if `init` did not make it: this runs only against an emulator).
+    let history = target.history().await?;
+    history.create_table().await?;
+    let deps = ProbeDependencies::trusting_system(&config, target.aws().await)
+        .with_history(Some(history.table().to_owned()));
     deps.ports
         .prober
         .prepare()
