@@ -13,6 +13,7 @@
 //! - [`ports`]: every trait the handlers and the run are generic over.
 //! - [`adapters`]: DynamoDB, Secrets Manager, EventBridge, the HTTP prober, and in-memory
 //!   fakes (feature `memory`).
+//! - [`cache`]: a value a read function keeps for a few seconds per container.
 //! - [`http`]: JSON responses and the request pipeline both read functions share.
 //! - [`aws`]: the lean AWS SDK configuration, and typed dependency errors.
 //! - [`logging`]: the functions' log subscriber (the runtime's raw events never logged).
@@ -22,6 +23,7 @@ pub mod adapters;
 pub mod auth;
 pub mod aws;
 pub mod badge;
+pub mod cache;
 pub mod config;
 pub mod cycle;
 pub mod domain;

@@ -1,9 +1,9 @@
 //! The list handler, generic over where connectors come from and who judges keys.
 
-use crate::cache::ListCache;
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use serde::{Serialize, Serializer};
+use shared::cache::TtlCache;
 use shared::config::api::ReadSettings;
 use shared::domain::{Connector, Shown, Staleness, State};
 use shared::http::{serve_read, ReadFailure, ResponseLimit, UnknownState};
@@ -21,7 +21,7 @@ pub struct ListConnectors<R, A> {
     pub connectors: R,
     pub auth: A,
     limit: ResponseLimit,
-    cache: ListCache,
+    cache: TtlCache<Vec<Connector>>,
     staleness: Staleness,
     clock: Arc<dyn Clock>,
 }
@@ -72,7 +72,7 @@ impl<R: ConnectorReader, A: Authorizer> ListConnectors<R, A> {
                 max_bytes: ResponseLimit::LAMBDA.max_bytes,
                 narrowing: Some(NARROWING),
             },
-            cache: ListCache::new(std::time::Duration::ZERO),
+            cache: TtlCache::new(std::time::Duration::ZERO),
             staleness: Staleness::default(),
             clock: Arc::new(SystemClock),
         }
@@ -84,7 +84,7 @@ impl<R: ConnectorReader, A: Authorizer> ListConnectors<R, A> {
             max_bytes: settings.max_response_bytes,
             narrowing: Some(NARROWING),
         };
-        self.cache = ListCache::new(settings.list_cache);
+        self.cache = TtlCache::new(settings.list_cache);
         self.staleness = settings.staleness;
         self
     }
@@ -100,7 +100,7 @@ impl<R: ConnectorReader, A: Authorizer> ListConnectors<R, A> {
             let filter = state_filter(&req)?;
             let rows = self
                 .cache
-                .rows(self.clock.as_ref(), || self.connectors.list())
+                .get(self.clock.as_ref(), || self.connectors.list())
                 .await?;
             Ok::<_, ReadFailure>(Some(Listed {
                 rows,

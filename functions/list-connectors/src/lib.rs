@@ -1,3 +1,2 @@
 //! `GET`/`HEAD /api/connector-health`: every connector's health, ordered by id.
-pub mod cache;
 pub mod handler;

@@ -19,7 +19,9 @@ use http::header::{
 use http::{HeaderMap, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use shared::auth::{presented_key, query_values};
+use shared::cache::TtlCache;
 use shared::config::api::ReadSettings;
+use shared::config::status_page::DEFAULT_HISTORY_CACHE;
 use shared::domain::{ConnectorId, Staleness, State, StatusRow};
 use shared::http::{
     encoded_body_len, negotiate, ReadMethod, ENVELOPE_MARGIN, LAMBDA_RESPONSE_LIMIT,
@@ -27,6 +29,8 @@ use shared::http::{
 };
 use shared::ports::{AuthError, Authorizer, Clock, DependencyError, StatusReader, SystemClock};
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// The route's path parameter.
 pub const ID_PARAM: &str = "id";
@@ -43,6 +47,11 @@ pub struct PageSettings {
     pub staleness: Staleness,
     /// The most bytes the invocation response may take.
     pub max_response_bytes: usize,
+    /// How long a container lists the rows of its last `Scan` (`LIST_CACHE_SECONDS`).
+    pub list_cache: Duration,
+    /// How long a container shows the list's history from its last reads
+    /// (`STATUS_PAGE_HISTORY_CACHE_SECONDS`).
+    pub history_cache: Duration,
 }
 
 impl Default for PageSettings {
@@ -51,6 +60,8 @@ impl Default for PageSettings {
             public: false,
             staleness: Staleness::default(),
             max_response_bytes: LAMBDA_RESPONSE_LIMIT,
+            list_cache: Duration::ZERO,
+            history_cache: Duration::ZERO,
         }
     }
 }
@@ -62,6 +73,16 @@ impl PageSettings {
             public,
             staleness: read.staleness,
             max_response_bytes: read.max_response_bytes,
+            list_cache: read.list_cache,
+            history_cache: DEFAULT_HISTORY_CACHE,
+        }
+    }
+
+    /// With the list's history kept this long per container.
+    pub fn with_history_cache(self, history_cache: Duration) -> Self {
+        Self {
+            history_cache,
+            ..self
         }
     }
 }
@@ -96,6 +117,23 @@ pub struct StatusPage<R, A, T = NoHistory, C = SystemClock> {
     pub trends: T,
     pub clock: C,
     pub settings: PageSettings,
+    /// The list's rows and history, kept per [`PageSettings`] (the detail page reads).
+    cached: Cached,
+}
+
+/// What the list page keeps between views.
+struct Cached {
+    rows: TtlCache<Vec<StatusRow>>,
+    trends: TtlCache<HashMap<ConnectorId, Trend>>,
+}
+
+impl Cached {
+    fn new(settings: &PageSettings) -> Self {
+        Self {
+            rows: TtlCache::new(settings.list_cache),
+            trends: TtlCache::new(settings.history_cache),
+        }
+    }
 }
 
 impl<R: StatusReader, A: Authorizer> StatusPage<R, A> {
@@ -107,12 +145,15 @@ impl<R: StatusReader, A: Authorizer> StatusPage<R, A> {
             trends: NoHistory,
             clock: SystemClock,
             settings: PageSettings::default(),
+            cached: Cached::new(&PageSettings::default()),
         }
     }
 }
 
 impl<R: StatusReader, A: Authorizer, T: Trends, C: Clock> StatusPage<R, A, T, C> {
+    /// The page with these settings; empties what the list kept.
     pub fn with_settings(mut self, settings: PageSettings) -> Self {
+        self.cached = Cached::new(&settings);
         self.settings = settings;
         self
     }
@@ -125,6 +166,7 @@ impl<R: StatusReader, A: Authorizer, T: Trends, C: Clock> StatusPage<R, A, T, C>
             trends,
             clock: self.clock,
             settings: self.settings,
+            cached: Cached::new(&self.settings),
         }
     }
 
@@ -136,6 +178,7 @@ impl<R: StatusReader, A: Authorizer, T: Trends, C: Clock> StatusPage<R, A, T, C>
             trends: self.trends,
             clock,
             settings: self.settings,
+            cached: Cached::new(&self.settings),
         }
     }
 
@@ -224,12 +267,18 @@ impl<R: StatusReader, A: Authorizer, T: Trends, C: Clock> StatusPage<R, A, T, C>
                 };
             }
         };
-        let rows = match self.rows.rows().await {
+        let rows = match self.cached.rows.get(&self.clock, || self.rows.rows()).await {
             Ok(rows) => rows,
             Err(e) => return failed_read(&e),
         };
         let ids: Vec<ConnectorId> = rows.iter().map(|r| r.connector.id).collect();
-        let trends = self.read_trends(&ids, false, &mut ctx).await;
+        let now = ctx.now;
+        let read = self
+            .cached
+            .trends
+            .get(&self.clock, || self.trends.trends(&ids, false, now))
+            .await;
+        let trends = history_or_none(read, &mut ctx);
         let listed = self.listed(&rows, &trends, ctx.now);
         Answer::page(page::list_page(&ctx, &listed, filter.as_deref()))
     }
@@ -240,32 +289,11 @@ impl<R: StatusReader, A: Authorizer, T: Trends, C: Clock> StatusPage<R, A, T, C>
             Ok(None) => return Answer::not_found(&ctx),
             Err(e) => return failed_read(&e),
         };
-        let trends = self.read_trends(&[id], true, &mut ctx).await;
+        let read = self.trends.trends(&[id], true, ctx.now).await;
+        let trends = history_or_none(read.map(Arc::new), &mut ctx);
         let rows = [row];
         let listed = self.listed(&rows, &trends, ctx.now);
         Answer::page(page::detail_page(&ctx, &listed[0]))
-    }
-
-    /// History is an addition: when it cannot be read the page says so and shows the rows.
-    async fn read_trends(
-        &self,
-        ids: &[ConnectorId],
-        detail: bool,
-        ctx: &mut Context,
-    ) -> HashMap<ConnectorId, Trend> {
-        match self.trends.trends(ids, detail, ctx.now).await {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::warn!(
-                    service = e.service(),
-                    kind = e.kind(),
-                    error = %e,
-                    "history read failed; the page shows the rows without it"
-                );
-                ctx.history_unavailable = true;
-                HashMap::new()
-            }
-        }
     }
 
     fn listed<'a>(
@@ -282,6 +310,23 @@ impl<R: StatusReader, A: Authorizer, T: Trends, C: Clock> StatusPage<R, A, T, C>
             })
             .collect()
     }
+}
+
+/// History is an addition: when it cannot be read the page says so and shows the rows.
+fn history_or_none(
+    read: Result<Arc<HashMap<ConnectorId, Trend>>, DependencyError>,
+    ctx: &mut Context,
+) -> Arc<HashMap<ConnectorId, Trend>> {
+    read.unwrap_or_else(|e| {
+        tracing::warn!(
+            service = e.service(),
+            kind = e.kind(),
+            error = %e,
+            "history read failed; the page shows the rows without it"
+        );
+        ctx.history_unavailable = true;
+        Arc::default()
+    })
 }
 
 fn failed_read(e: &DependencyError) -> Answer {
@@ -968,6 +1013,75 @@ mod tests {
         let r = p.handle(get("/status")).await;
         assert_eq!(r.status(), 200);
         assert!(html(&r).contains("History could not be read just now"));
+    }
+
+    /// Counts its reads; fails while told to.
+    #[derive(Default)]
+    struct Counted {
+        reads: std::sync::atomic::AtomicUsize,
+        failing: std::sync::atomic::AtomicBool,
+    }
+    impl Trends for Arc<Counted> {
+        async fn trends(
+            &self,
+            ids: &[ConnectorId],
+            _: bool,
+            _: DateTime<Utc>,
+        ) -> Result<HashMap<ConnectorId, Trend>, DependencyError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            self.reads.fetch_add(1, SeqCst);
+            if self.failing.load(SeqCst) {
+                return Err(DependencyError::other("DynamoDB", "down"));
+            }
+            Ok(ids.iter().map(|id| (*id, trend())).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_list_keeps_its_rows_and_history_for_their_intervals_and_the_detail_reads() {
+        use shared::adapters::memory::ManualClock;
+        use std::sync::atomic::Ordering::SeqCst;
+        let (store, p) = page(fleet());
+        let clock = ManualClock::new();
+        let history = Arc::new(Counted::default());
+        let settings = PageSettings {
+            list_cache: Duration::from_secs(5),
+            history_cache: Duration::from_secs(60),
+            ..PageSettings::default()
+        };
+        let p = p
+            .with_clock(clock.clone())
+            .with_trends(history.clone())
+            .with_settings(settings);
+        let sparks = |body: &str| body.matches(r#"<svg class="spark""#).count();
+
+        // Views within 5 s: one Scan and one history read between them.
+        assert_eq!(sparks(html(&p.handle(get("/status")).await)), 5);
+        store.connectors.set_rows(fleet()[..2].to_vec());
+        clock.advance(Duration::from_secs(4));
+        let second = html(&p.handle(get("/status")).await).to_owned();
+        assert!(second.contains("Alpha"), "rows kept for 5 s");
+        assert_eq!(history.reads.load(SeqCst), 1);
+        // After 5 s the rows are read again; the history is kept for a minute.
+        clock.advance(Duration::from_secs(2));
+        let third = html(&p.handle(get("/status")).await).to_owned();
+        assert!(!third.contains("Alpha"), "rows read again after 5 s");
+        assert_eq!(sparks(&third), 2);
+        assert_eq!(history.reads.load(SeqCst), 1);
+        // The detail page reads its history each time.
+        p.handle(get("/status/1")).await;
+        p.handle(get("/status/1")).await;
+        assert_eq!(history.reads.load(SeqCst), 3);
+        // After a minute the history is read again; a failed read is said and not kept.
+        clock.advance(Duration::from_secs(60));
+        history.failing.store(true, SeqCst);
+        let failed = html(&p.handle(get("/status")).await).to_owned();
+        assert!(failed.contains("History could not be read just now"));
+        assert_eq!(sparks(&failed), 0);
+        history.failing.store(false, SeqCst);
+        let back = html(&p.handle(get("/status")).await).to_owned();
+        assert_eq!(sparks(&back), 2);
+        assert_eq!(history.reads.load(SeqCst), 5);
     }
 
     #[tokio::test]

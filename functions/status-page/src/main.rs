@@ -23,7 +23,10 @@ async fn main() -> Result<(), Error> {
         .with_trends(HistoryTrends {
             history: deps.history,
         })
-        .with_settings(PageSettings::new(&config.api.read, config.public));
+        .with_settings(
+            PageSettings::new(&config.api.read, config.public)
+                .with_history_cache(config.history_cache),
+        );
     let handler = &handler;
     run(service_fn(move |req| async move {
         Ok::<_, Infallible>(handler.handle(req).await)

@@ -145,8 +145,11 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
     let base = format!("http://{addr}");
     chadmin::output::stdout(&banner(&base, demo_key))?;
     // The status page, wired as its function is.
-    let public = shared::config::Env(|name: &str| std::env::var(name).ok())
+    let env = |name: &str| std::env::var(name).ok();
+    let public = shared::config::Env(env)
         .flag(shared::config::status_page::PUBLIC_VAR, false)
+        .map_err(|e| AdminError::Config(e.to_string()))?;
+    let history_cache = shared::config::status_page::history_cache(env)
         .map_err(|e| AdminError::Config(e.to_string()))?;
     let page = ReadDependencies::new(&config, aws).with_history(aws, Some(history_table));
     let router = router.merge(server::status_routes(
@@ -154,7 +157,9 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
             .with_trends(HistoryTrends {
                 history: page.history,
             })
-            .with_settings(PageSettings::new(&config.read, public)),
+            .with_settings(
+                PageSettings::new(&config.read, public).with_history_cache(history_cache),
+            ),
     ));
     server::serve(listener, router, server::shutdown_signal()).await
 }
