@@ -89,10 +89,11 @@ async fn wrong_answers_are_named_per_feed_type() {
             server.port()
         )
     );
+    // Neither the default project nor the index.
     let o = probe(&p, &server.url("/"), FeedType::PyPi).await;
     assert_eq!(
         message(&o),
-        "Project sampleproject was not found on this PyPI feed (HTTP 404)."
+        "PyPI project sampleproject is not on this feed (HTTP 404); the index /simple/ failed: HTTP 404 Not Found."
     );
     assert_eq!(o.observed.http_status, Some(404));
 }
@@ -626,6 +627,63 @@ async fn a_private_pypi_index_sending_unknown_projects_elsewhere_is_judged_by_it
         );
     }
     assert_eq!(public.request_count(), 0, "pypi.org never judges the feed");
+}
+
+#[tokio::test]
+async fn a_hosted_pypi_index_without_the_default_project_is_judged_by_its_index() {
+    // Given private indexes that hold only their own projects (Nexus, Artifactory, devpi,
+    // pypiserver without fallback): any other project is a 404; the index answers HTML,
+    // JSON, 404 or a redirect to another host.
+    for (index, verdict) in [
+        (simple_page(false, None), None),
+        (simple_page(true, None), None),
+        (
+            reply("404 Not Found", &[], ""),
+            Some("PyPI project sampleproject is not on this feed (HTTP 404); the index /simple/ failed: HTTP 404 Not Found."),
+        ),
+        (
+            reply("302 Found", &[("Location", "https://pypi.test/simple/")], ""),
+            Some("PyPI project sampleproject is not on this feed (HTTP 404) and the index /simple/ redirects to pypi.test (another host); a feed is judged by its own server."),
+        ),
+    ] {
+        let hosted = FakeRegistry::start(move |r| match r.path() {
+            "/simple/" => index.clone(),
+            "/simple/acme-tools/" => simple_page(true, Some("acme-tools")),
+            _ => reply("404 Not Found", &[], "Not Found"),
+        })
+        .await;
+        // When it is probed without a probe package, at its root and at /simple/
+        for url in [hosted.url("/"), hosted.url("/simple/")] {
+            let o = probe(&prober(), &url, FeedType::PyPi).await;
+            // Then its index decides
+            match verdict {
+                None => assert_healthy(&o),
+                Some(why) => assert_eq!(message(&o), why, "{url}"),
+            }
+        }
+        let asked: Vec<String> = hosted
+            .requests()
+            .iter()
+            .map(|h| h.lines().next().unwrap_or("").to_owned())
+            .collect();
+        assert_eq!(
+            asked[..2],
+            [
+                "GET /simple/sampleproject/ HTTP/1.1",
+                "GET /simple/ HTTP/1.1"
+            ]
+        );
+        // A project the connector names is judged by itself: a 404 is named.
+        let mut named = ProbeTarget::new(ConnectorId::new(1).unwrap(), hosted.url("/"), FeedType::PyPi);
+        named.package = Some("acme-widgets".into());
+        let o = prober().probe(&named, TIMEOUT).await;
+        assert_eq!(
+            message(&o),
+            "Project acme-widgets was not found on this PyPI feed (HTTP 404)."
+        );
+        named.package = Some("acme-tools".into());
+        assert_healthy(&prober().probe(&named, TIMEOUT).await);
+    }
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use shared::domain::{Credentials, FeedType};
 use shared::probe::outcome::ProbeOutcome;
 use std::time::Duration;
 use testkit::credentials::{basic, probe};
-use testkit::registry_software::{Access, RegistryProcess, PASSWORD, USER};
+use testkit::registry_software::{Access, RegistryProcess, UnknownProject, PASSWORD, USER};
 
 /// Generous: the registries run beside the compiler on a busy machine.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -77,19 +77,25 @@ async fn verdaccio_behind_htpasswd() {
 
 #[tokio::test]
 async fn pypiserver_open_is_judged_by_its_own_index() {
-    for holds_sampleproject in [true, false] {
-        let Some(pypi) = RegistryProcess::pypiserver(Access::Open, holds_sampleproject).await
+    for (holds_sampleproject, unknown) in [
+        (true, UnknownProject::RedirectToPypiOrg),
+        (false, UnknownProject::RedirectToPypiOrg),
+        (false, UnknownProject::NotFound),
+    ] {
+        let Some(pypi) =
+            RegistryProcess::pypiserver(Access::Open, holds_sampleproject, unknown).await
         else {
             return;
         };
-        // Without the project, pypiserver redirects to pypi.org: the probe does not follow
-        // it (nothing leaves 127.0.0.1) and reads the index `/simple/` instead. The URL
-        // given as the server root is checked at `/simple/`.
+        // Without the project, pypiserver redirects to pypi.org, or (without fallback)
+        // answers 404: the probe does not follow the redirect (nothing leaves 127.0.0.1)
+        // and reads the index `/simple/` instead. The URL given as the server root is
+        // checked at `/simple/`.
         for path in ["/simple/", "/"] {
             assert_eq!(
                 check(&pypi, path, FeedType::PyPi, None, None).await,
                 Ok(()),
-                "{path}, sampleproject held: {holds_sampleproject}; {}",
+                "{path}, sampleproject held: {holds_sampleproject}, {unknown:?}; {}",
                 pypi.output()
             );
         }
@@ -97,12 +103,22 @@ async fn pypiserver_open_is_judged_by_its_own_index() {
             check(&pypi, "/simple/", FeedType::PyPi, None, right()).await,
             Ok(())
         );
+        // A project the connector names, not held (and not sent elsewhere): named.
+        if unknown == UnknownProject::NotFound {
+            assert_eq!(
+                check(&pypi, "/", FeedType::PyPi, Some("acme-widgets"), None).await,
+                Err("Project acme-widgets was not found on this PyPI feed (HTTP 404).".to_owned())
+            );
+        }
     }
 }
 
 #[tokio::test]
 async fn pypiserver_behind_htpasswd() {
-    let Some(pypi) = RegistryProcess::pypiserver(Access::Htpasswd, false).await else {
+    let Some(pypi) =
+        RegistryProcess::pypiserver(Access::Htpasswd, false, UnknownProject::RedirectToPypiOrg)
+            .await
+    else {
         return;
     };
     let at = |credentials| check(&pypi, "/simple/", FeedType::PyPi, None, credentials);

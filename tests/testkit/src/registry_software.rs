@@ -37,6 +37,15 @@ pub enum Access {
     Htpasswd,
 }
 
+/// How pypiserver answers a project it does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownProject {
+    /// A redirect to pypi.org (pypiserver's default).
+    RedirectToPypiOrg,
+    /// 404: an index that holds only its own projects.
+    NotFound,
+}
+
 /// A running registry; stopped, and its directory removed, when dropped.
 pub struct RegistryProcess {
     child: Child,
@@ -134,9 +143,13 @@ impl RegistryProcess {
         Some(Self::start(command, dir).await)
     }
 
-    /// pypiserver with pypiserver's defaults (a project it lacks is redirected to pypi.org),
-    /// holding `sampleproject-1.0.tar.gz` when `with_sampleproject`.
-    pub async fn pypiserver(access: Access, with_sampleproject: bool) -> Option<Self> {
+    /// pypiserver holding `sampleproject-1.0.tar.gz` when `with_sampleproject`, answering a
+    /// project it lacks as `unknown` says.
+    pub async fn pypiserver(
+        access: Access,
+        with_sampleproject: bool,
+        unknown: UnknownProject,
+    ) -> Option<Self> {
         let Some(python) = venv_python_with_pypiserver() else {
             return crate::guard::cannot_run(HOW);
         };
@@ -155,7 +168,10 @@ impl RegistryProcess {
             .arg(&packages);
         if access == Access::Htpasswd {
             write(&dir.join("htpasswd"), HTPASSWD);
-            command.arg(dir.join("htpasswd"));
+            command.arg("--htpasswd").arg(dir.join("htpasswd"));
+        }
+        if unknown == UnknownProject::NotFound {
+            command.arg("--no-fallback");
         }
         Some(Self::start(command, dir).await)
     }

@@ -23,8 +23,9 @@ pub(super) enum Check {
     /// NuGet v2 / Chocolatey OData service document.
     ODataService,
     /// A PEP 691 JSON or PEP 503 HTML page: of `project`, or the index itself (a server
-    /// may answer a project with its index). 404 is named.
-    PyPiProject { project: String },
+    /// may answer a project with its index). 404 is named for a project the connector
+    /// names (`named`); the default project missing sends the probe to the index instead.
+    PyPiProject { project: String, named: bool },
     /// The index (`/simple/`), as PEP 691 JSON or PEP 503 HTML.
     PyPiIndex,
     /// Any 2xx or a 404 (the registry answered the package's document); 401 and 403 are
@@ -141,7 +142,10 @@ pub(super) fn plan(target: &ProbeTarget) -> Result<Plan, Failure> {
                 ..get(
                     join(&pypi_index_url(&url)?, &format!("{}/", segment(&project)))?,
                     Some(PYPI_ACCEPT),
-                    Check::PyPiProject { project },
+                    Check::PyPiProject {
+                        project,
+                        named: package.is_some(),
+                    },
                 )
             }
         }
@@ -207,9 +211,15 @@ fn npm_package_path(package: &str) -> String {
     }
 }
 
-/// After `plan` met a redirect to another host (`elsewhere`) it did not follow: the request
-/// that judges the feed on its own server instead, if the feed type has one (PyPI: the
-/// index).
+/// Whether `status` to `plan` means the feed does not hold the project the probe asked
+/// for by default (a private PyPI index holds only its own projects): the index judges it.
+pub(super) fn not_held(plan: &Plan, status: StatusCode) -> bool {
+    status == StatusCode::NOT_FOUND && matches!(plan.check, Check::PyPiProject { named: false, .. })
+}
+
+/// After `plan` met a redirect to another host it did not follow, or found the default
+/// project not held ([`not_held`]): the request that judges the feed on its own server
+/// instead, if the feed type has one (PyPI: the index).
 pub(super) fn fallback(plan: &Plan, target: &ProbeTarget) -> Option<Plan> {
     match plan.check {
         Check::PyPiProject { .. } => {
@@ -231,6 +241,44 @@ fn host_of(url: &Url) -> String {
     url.host_str().unwrap_or_default().to_owned()
 }
 
+/// What `plan` asked for, to start a message.
+fn what_of(plan: &Plan) -> String {
+    match &plan.check {
+        Check::PyPiProject { project, .. } => format!("PyPI project {project}"),
+        _ => "The feed".to_owned(),
+    }
+}
+
+/// Why a feed failed after the default project of `first` was not held (HTTP 404) and the
+/// fallback request `second`, to the index, answered `outcome` (`Ok(Some(_))`: redirected to
+/// another host).
+pub(super) fn after_not_held(
+    first: &Plan,
+    second: &Plan,
+    outcome: Result<Option<Url>, Failure>,
+) -> Result<(), Failure> {
+    let what = what_of(first);
+    let index = second.url.path();
+    match outcome {
+        Ok(None) => Ok(()),
+        Ok(Some(elsewhere)) => Err(Failure::new(
+            FailureKind::Redirect,
+            format!(
+                "{what} is not on this feed (HTTP 404) and the index {index} redirects to {} (another host); a feed is judged by its own server.",
+                host_of(&elsewhere)
+            ),
+        )),
+        Err(f) if f.kind == FailureKind::RateLimited => Err(f),
+        Err(f) => Err(Failure {
+            message: format!(
+                "{what} is not on this feed (HTTP 404); the index {index} failed: {}",
+                f.message
+            ),
+            ..f
+        }),
+    }
+}
+
 /// Why a feed failed after `first` was redirected to `elsewhere` and the fallback request
 /// `second` answered `outcome` (`Ok(Some(_))`: redirected to another host as well).
 pub(super) fn after_fallback(
@@ -239,10 +287,7 @@ pub(super) fn after_fallback(
     second: &Plan,
     outcome: Result<Option<Url>, Failure>,
 ) -> Result<(), Failure> {
-    let what = match &first.check {
-        Check::PyPiProject { project } => format!("PyPI project {project}"),
-        _ => "The feed".to_owned(),
-    };
+    let what = what_of(first);
     let index = second.url.path();
     match outcome {
         Ok(None) => Ok(()),
@@ -360,7 +405,7 @@ pub(super) fn judge(
             )),
             _ => Err(status_failure(status)),
         },
-        Check::PyPiProject { project } if status == StatusCode::NOT_FOUND => Err(Failure::new(
+        Check::PyPiProject { project, .. } if status == StatusCode::NOT_FOUND => Err(Failure::new(
             FailureKind::HttpStatus,
             format!("Project {project} was not found on this PyPI feed (HTTP 404)."),
         )),

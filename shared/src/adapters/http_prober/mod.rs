@@ -193,6 +193,23 @@ fn timeout_failure(progress: &Progress, timeout: Duration) -> Failure {
     Failure::new(FailureKind::Timeout, message)
 }
 
+/// Where a check goes after its first request, when that did not decide.
+enum Next {
+    /// Redirected to another host, not followed.
+    Elsewhere(url::Url),
+    /// The default project is not on the feed.
+    NotHeld,
+}
+
+impl Next {
+    fn elsewhere(self) -> Option<url::Url> {
+        match self {
+            Next::Elsewhere(url) => Some(url),
+            Next::NotHeld => None,
+        }
+    }
+}
+
 impl HttpProber {
     async fn check(
         &self,
@@ -202,13 +219,14 @@ impl HttpProber {
     ) -> Result<(), Failure> {
         let plan = feeds::plan(target)?;
         let using = Using::of(self.own_credentials(target).await?, &target.url);
-        let Some(elsewhere) = self
+        let Some(next) = self
             .attempt(&plan, target, &using, observed, progress)
             .await?
         else {
             return Ok(());
         };
-        // Redirected to another host: judged by the feed's own server, if it has a way.
+        // Redirected to another host, or the default project not held: judged by the
+        // feed's own server, if it has a way.
         let Some(fallback) = feeds::fallback(&plan, target) else {
             return Err(Failure::new(
                 FailureKind::Redirect,
@@ -217,8 +235,14 @@ impl HttpProber {
         };
         let outcome = self
             .attempt(&fallback, target, &using, observed, progress)
-            .await;
-        feeds::after_fallback(&plan, &elsewhere, &fallback, outcome)
+            .await
+            .map(|n| n.and_then(Next::elsewhere));
+        match next {
+            Next::Elsewhere(elsewhere) => {
+                feeds::after_fallback(&plan, &elsewhere, &fallback, outcome)
+            }
+            Next::NotHeld => feeds::after_not_held(&plan, &fallback, outcome),
+        }
     }
 
     /// The connector's own credentials, if it has any.
@@ -262,8 +286,9 @@ impl HttpProber {
         })
     }
 
-    /// One request as `plan` says, judged: `Ok(None)` healthy, `Ok(Some(url))` a redirect
-    /// to another host (`url`) that the plan does not follow.
+    /// One request as `plan` says, judged: `Ok(None)` healthy, `Ok(Some(next))` a
+    /// redirect to another host that the plan does not follow, or the default project not
+    /// held.
     async fn attempt(
         &self,
         plan: &feeds::Plan,
@@ -271,7 +296,7 @@ impl HttpProber {
         using: &Using,
         observed: &mut Observation,
         progress: &mut Progress,
-    ) -> Result<Option<url::Url>, Failure> {
+    ) -> Result<Option<Next>, Failure> {
         let auth = using.auth(&plan.url)?;
         let mut fetched = self
             .fetch(
@@ -285,7 +310,7 @@ impl HttpProber {
             )
             .await?;
         if let Some(elsewhere) = fetched.left_for.take() {
-            return Ok(Some(elsewhere));
+            return Ok(Some(Next::Elsewhere(elsewhere)));
         }
         if let Some(challenge) = credentials::docker_challenge(
             plan,
@@ -313,6 +338,9 @@ impl HttpProber {
         let status = fetched.response.status();
         if let Some(verdict) = credentials::access(plan, using, status, &fetched.host) {
             return verdict.map(|()| None);
+        }
+        if feeds::not_held(plan, status) {
+            return Ok(Some(Next::NotHeld));
         }
         if status == http::StatusCode::TOO_MANY_REQUESTS {
             return Err(Failure::rate_limited(RateLimit {
