@@ -476,3 +476,122 @@ async fn chadmin_refuses_unusable_credentials_and_writes_nothing() {
         None
     );
 }
+
+#[tokio::test]
+async fn an_update_whose_credentials_cannot_be_stored_changes_nothing() {
+    let Some(world) = World::init().await else {
+        return;
+    };
+    world
+        .run(&[
+            "connectors",
+            "add",
+            "--name",
+            "private",
+            "--url",
+            "https://proget.example/npm/private/",
+            "--feed-type",
+            "npm",
+        ])
+        .await
+        .ok();
+    let port = testkit::registry::refused_port()
+        .await
+        .expect("a refused port");
+    let out = world
+        .chadmin(&[
+            "connectors",
+            "update",
+            "1",
+            "--name",
+            "renamed",
+            "--timeout",
+            "20",
+            "--token-stdin",
+        ])
+        .env(
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            &format!("http://127.0.0.1:{port}"),
+        )
+        .input("Secret-value")
+        .await;
+    assert!(!out.success, "{}", out.stderr);
+    let last = out.stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: Secrets Manager request failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("put the settings of connector 1 back as they were"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("Secret-value"), "{}", out.stderr);
+    let rows = listed(&world).await;
+    assert_eq!(rows[0]["name"], "private", "the settings stay: {}", rows[0]);
+    let export = world.run(&["connectors", "export"]).await.ok();
+    assert!(
+        !export.stdout.contains("probeTimeoutSeconds"),
+        "{}",
+        export.stdout
+    );
+    assert!(rows[0].get("credentialsKind").is_none(), "{}", rows[0]);
+
+    // A connector added with credentials that cannot be stored goes again, said in one line.
+    let out = world
+        .chadmin(&[
+            "connectors",
+            "add",
+            "--name",
+            "other",
+            "--url",
+            "https://proget.example/npm/other/",
+            "--token-stdin",
+        ])
+        .env(
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            &format!("http://127.0.0.1:{port}"),
+        )
+        .input("Secret-value")
+        .await;
+    assert!(!out.success, "{}", out.stderr);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", out.stderr);
+    assert_eq!(lines[0], "added connector 2 (\"other\")");
+    assert!(
+        lines[1].starts_with(
+            "removed connector 2 (\"other\") again: its credentials could not be stored"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        lines[2].starts_with("error: Secrets Manager request failed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(listed(&world).await.len(), 1);
+
+    // With Secrets Manager there, the same command does it all.
+    world
+        .chadmin(&[
+            "connectors",
+            "update",
+            "1",
+            "--name",
+            "renamed",
+            "--timeout",
+            "20",
+            "--token-stdin",
+        ])
+        .input("Secret-value")
+        .await
+        .ok();
+    let rows = listed(&world).await;
+    assert_eq!(
+        (&rows[0]["name"], &rows[0]["credentialsKind"]),
+        (&serde_json::json!("renamed"), &serde_json::json!("bearer"))
+    );
+}

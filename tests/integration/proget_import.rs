@@ -4,7 +4,7 @@
 //! server that is not ProGet writes nothing. The ProGet key and the passwords never show.
 
 use std::sync::{Arc, Mutex};
-use testkit::registry::{reply, Action, FakeRegistry};
+use testkit::registry::{refused_port, reply, Action, FakeRegistry};
 use testkit::world::World;
 
 const KEY: &str = "PrOgEt-api-key-9f3c";
@@ -180,12 +180,37 @@ async fn a_refused_key_or_a_server_that_is_not_proget_writes_nothing() {
     );
     assert!(!out.stderr.contains("wrong-key-77"));
 
-    proget.set(json("<html><body>Log in to ProGet</body></html>"));
-    let out = world.run_with(&import, &[("PROGET_API_KEY", KEY)]).await;
-    assert!(!out.success);
-    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    assert!(out.stderr.contains("is not a ProGet API"), "{}", out.stderr);
-    assert!(listed(&world).await.is_empty());
+    // A login page, whether served as it is, behind a redirect or as a 404, is not ProGet's
+    // API: one line saying so, and nothing written.
+    let login = "<html><body>Log in to ProGet</body></html>";
+    for answer in [
+        reply("200 OK", &[("Content-Type", "text/html")], login),
+        json(login),
+        reply(
+            "302 Found",
+            &[(
+                "Location",
+                "/log-in?ReturnUrl=%2Fapi%2Fmanagement%2Fconnectors%2Flist",
+            )],
+            "",
+        ),
+        reply("404 Not Found", &[("Content-Type", "text/html")], login),
+    ] {
+        proget.set(answer);
+        let out = world.run_with(&import, &[("PROGET_API_KEY", KEY)]).await;
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert!(
+            out.stderr.starts_with(&format!(
+                "error: {}/ is not a ProGet API: it did not answer with ProGet's connector list (check the base URL",
+                url
+            )),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+        assert!(listed(&world).await.is_empty());
+    }
 
     // Nobody there: retryable, status 2.
     drop(proget);
@@ -193,4 +218,252 @@ async fn a_refused_key_or_a_server_that_is_not_proget_writes_nothing() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("try again"), "{}", out.stderr);
     assert!(listed(&world).await.is_empty());
+}
+
+#[tokio::test]
+async fn credentials_in_the_proget_url_are_refused_and_never_shown() {
+    let Some(world) = World::init().await else {
+        return;
+    };
+    let port = refused_port().await.expect("a refused port");
+    let with_user_info = format!("http://admin:S3cretPw@127.0.0.1:{port}");
+    let out = world
+        .run_with(
+            &["connectors", "import", "--from-proget", &with_user_info],
+            &[("PROGET_API_KEY", KEY)],
+        )
+        .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.trim(),
+        "error: --from-proget: the URL must not carry credentials (user-info); ProGet takes an API key: set PROGET_API_KEY or pipe it in with --proget-key-stdin"
+    );
+
+    // Whatever the URL carries beyond its location is not shown either.
+    for url in [
+        format!("http://127.0.0.1:{port}/?api_key=Qu3rySecret"),
+        format!("http://127.0.0.1:{port}/proget#Fr4gSecret"),
+        "ftp://admin:S3cretPw@proget.example".to_owned(),
+    ] {
+        let out = world
+            .run_with(
+                &["connectors", "import", "--from-proget", &url],
+                &[("PROGET_API_KEY", KEY)],
+            )
+            .await;
+        assert!(!out.success, "{url}");
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        for secret in ["S3cretPw", "Qu3rySecret", "Fr4gSecret", KEY] {
+            assert!(!out.stderr.contains(secret), "{}", out.stderr);
+        }
+    }
+
+    // An unreachable server is named by its location only.
+    let out = world
+        .run_with(
+            &[
+                "connectors",
+                "import",
+                "--from-proget",
+                &format!("http://127.0.0.1:{port}/proget/"),
+            ],
+            &[("PROGET_API_KEY", KEY)],
+        )
+        .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "error: cannot reach ProGet at http://127.0.0.1:{port}/proget/: "
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(listed(&world).await.is_empty());
+}
+
+#[tokio::test]
+async fn connectors_left_out_fail_the_import_and_are_counted() {
+    let Some(world) = World::init().await else {
+        return;
+    };
+    let list = r#"[
+  {"name": "psgallery", "url": "https://www.powershellgallery.com/api/v2", "feedType": "PowerShell"},
+  {"name": "both", "url": "https://ci:Ur1Secret@both.example/npm/", "feedType": "npm",
+   "username": "ci", "password": "Pr0getSecret"}
+]"#;
+    let proget = ProGet::start(json(list)).await;
+    let url = proget.url();
+    let import = ["connectors", "import", "--from-proget", url.as_str()];
+    let mut shown = String::new();
+
+    let mut dry = import.to_vec();
+    dry.push("--dry-run");
+    let out = world.run_with(&dry, &[("PROGET_API_KEY", KEY)]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stdout.trim(),
+        "dry run, nothing written: added=1 updated=0 unchanged=0 left_out=1"
+    );
+    shown += &(out.stdout + &out.stderr);
+    assert!(listed(&world).await.is_empty());
+
+    for (run, want) in [
+        (1, "added=1 updated=0 unchanged=0 left_out=1"),
+        (2, "added=0 updated=0 unchanged=1 left_out=1"),
+    ] {
+        let out = world.run_with(&import, &[("PROGET_API_KEY", KEY)]).await;
+        assert_eq!(out.code, 1, "run {run}: {}", out.stderr);
+        assert_eq!(out.stdout.trim(), want, "run {run}");
+        assert!(
+            out.stderr
+                .contains("import: \"both\" left out: its URL carries credentials"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.trim_end().ends_with(
+                "error: 1 of ProGet's connectors left out (see above); fix them in ProGet and import again"
+            ),
+            "{}",
+            out.stderr
+        );
+        shown += &(out.stdout + &out.stderr);
+    }
+    // A PowerShell feed (NuGet v2) is probed as NuGet, without a line about its feed type.
+    let rows = listed(&world).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["name"], "psgallery");
+    assert_eq!(rows[0]["feedType"], "nuget");
+    assert!(!shown.contains("\"PowerShell\""), "{shown}");
+    for secret in ["Ur1Secret", "Pr0getSecret", KEY] {
+        assert!(!shown.contains(secret), "{secret} shown: {shown}");
+    }
+}
+
+#[tokio::test]
+async fn a_new_password_keeps_the_expiry_and_a_dry_run_names_each_connector_once() {
+    let Some(world) = World::init().await else {
+        return;
+    };
+    let proget = ProGet::start(json(&list("pass123"))).await;
+    let url = proget.url();
+    let import = ["connectors", "import", "--from-proget", url.as_str()];
+    world
+        .run_with(&import, &[("PROGET_API_KEY", KEY)])
+        .await
+        .ok();
+    world
+        .run(&[
+            "connectors",
+            "update",
+            "1",
+            "--credentials-expire",
+            "2027-06-30",
+        ])
+        .await
+        .ok();
+
+    // ProGet changes both the timeout and the password of npmjs.
+    proget.set(json(
+        &list("n3w-pass456").replace(r#""timeout": 10"#, r#""timeout": 20"#),
+    ));
+    let mut dry = import.to_vec();
+    dry.push("--dry-run");
+    let out = world.run_with(&dry, &[("PROGET_API_KEY", KEY)]).await.ok();
+    assert_eq!(
+        out.stdout.trim(),
+        "dry run, nothing written: added=0 updated=1 unchanged=1"
+    );
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("would "))
+        .collect();
+    assert_eq!(
+        lines,
+        ["would update connector 1 (\"npmjs\"): its settings and credentials"]
+    );
+
+    let out = world
+        .run_with(&import, &[("PROGET_API_KEY", KEY)])
+        .await
+        .ok();
+    assert_eq!(out.stdout.trim(), "added=0 updated=1 unchanged=1");
+    let export = world.run(&["connectors", "export"]).await.ok();
+    let file: serde_json::Value = serde_json::from_str(&export.stdout).unwrap();
+    assert_eq!(file["connectors"][0]["probeTimeoutSeconds"], 20, "{file}");
+    let rows = listed(&world).await;
+    assert_eq!(
+        rows[0]["credentialsExpireAt"], "2027-06-30T00:00:00.000Z",
+        "the expiry stays: {}",
+        rows[0]
+    );
+    assert!(secret_text(&world, 1)
+        .await
+        .unwrap()
+        .contains("n3w-pass456"));
+    // A clean run again.
+    let out = world
+        .run_with(&import, &[("PROGET_API_KEY", KEY)])
+        .await
+        .ok();
+    assert_eq!(out.stdout.trim(), "added=0 updated=0 unchanged=2");
+}
+
+#[tokio::test]
+async fn credentials_that_cannot_be_stored_leave_no_connector_behind() {
+    let Some(world) = World::init().await else {
+        return;
+    };
+    let proget = ProGet::start(json(&list("pass123"))).await;
+    let url = proget.url();
+    let port = refused_port().await.expect("a refused port");
+    let out = world
+        .run_with(
+            &["connectors", "import", "--from-proget", url.as_str()],
+            &[
+                ("PROGET_API_KEY", KEY),
+                (
+                    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                    &format!("http://127.0.0.1:{port}"),
+                ),
+            ],
+        )
+        .await;
+    assert!(!out.success, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("removed connector 1 (\"npmjs\") again: its credentials could not be stored"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("error: Secrets Manager request failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("pass123"), "{}", out.stderr);
+    let rows = listed(&world).await;
+    assert!(
+        rows.iter().all(|r| r["name"] != "npmjs"),
+        "no connector without its credentials: {rows:?}"
+    );
+    // Once Secrets Manager answers, the import completes.
+    let out = world
+        .run_with(
+            &["connectors", "import", "--from-proget", url.as_str()],
+            &[("PROGET_API_KEY", KEY)],
+        )
+        .await
+        .ok();
+    assert!(out.stdout.trim().starts_with("added="), "{}", out.stdout);
+    let rows = listed(&world).await;
+    assert!(rows
+        .iter()
+        .any(|r| r["name"] == "npmjs" && r["credentialsKind"] == "basic"));
 }

@@ -151,6 +151,27 @@ pub async fn apply(
     Err(gone())
 }
 
+/// Removes connector `id` (named `name`), added a moment ago, whose credentials could not
+/// be stored, so no connector is left without the credentials it needs; its secret goes
+/// too, if one was written. Says so on stderr, in one line.
+pub async fn undo_add(
+    rows: &DynamoConnectorStore,
+    secrets: &SecretsManagerCredentials,
+    id: ConnectorId,
+    name: &str,
+) -> Result<()> {
+    rows.remove(id).await?;
+    let why = "its credentials could not be stored";
+    match secrets.delete(id).await {
+        Ok(()) => eprintln!("removed connector {id} ({name:?}) again: {why}"),
+        Err(_) => eprintln!(
+            "removed connector {id} ({name:?}) again: {why} (if its secret {} is left, `chadmin connectors remove {id}` deletes it)",
+            secrets.secret_id(id)
+        ),
+    }
+    Ok(())
+}
+
 /// Deletes the credentials of a connector that is being (or was) removed.
 pub async fn remove(secrets: &SecretsManagerCredentials, id: ConnectorId) -> Result<()> {
     secrets.delete(id).await.map_err(|e| {

@@ -162,7 +162,7 @@ async fn one(
     // Settings `update` refuses (a feed type this version does not know, say) leave the row
     // as it was, working with its URL and its credentials (the same ones).
     match update::update(rows, &args).await {
-        Ok(()) => {}
+        Ok(_) => {}
         Err(AdminError::Invalid(why)) => {
             return Ok(Outcome::Refused(format!(
                 "its URL cannot be rewritten: {why}"

@@ -80,9 +80,7 @@ pub async fn run(target: &Target, command: ConnectorsCommand) -> Result<()> {
                 let secrets = credentials::store(target).await?;
                 if let Err(e) = credentials::apply(&store, &secrets, id, change).await {
                     // Nothing half-made stays: the connector goes again.
-                    store.remove(id).await?;
-                    credentials::remove(&secrets, id).await?;
-                    eprintln!("removed connector {id} again: its credentials could not be stored");
+                    credentials::undo_add(&store, &secrets, id, args.name.trim()).await?;
                     return Err(e);
                 }
             }
@@ -113,12 +111,20 @@ pub async fn run(target: &Target, command: ConnectorsCommand) -> Result<()> {
                 args.clear_credentials,
                 &mut std::io::stdin(),
             )?;
-            if change.is_keep() || update::changes_settings(&args) {
-                update::update(&store, &args).await?;
-            }
+            let before = if change.is_keep() || update::changes_settings(&args) {
+                update::update(&store, &args).await?
+            } else {
+                None
+            };
             if !change.is_keep() {
                 let secrets = credentials::store(target).await?;
-                credentials::apply(&store, &secrets, args.id, change).await?;
+                if let Err(e) = credentials::apply(&store, &secrets, args.id, change).await {
+                    // A failed command changes nothing: the settings go back as they were.
+                    if let Some(before) = before {
+                        update::restore(&store, args.id, before).await;
+                    }
+                    return Err(e);
+                }
             }
             Ok(())
         }
@@ -133,8 +139,9 @@ pub async fn run(target: &Target, command: ConnectorsCommand) -> Result<()> {
             dry_run,
         } => match (file, from_proget) {
             (_, Some(url)) => {
+                let base = proget::base_url(&url)?;
                 let key = proget::api_key(proget_key_stdin, &mut std::io::stdin())?;
-                proget::import(target, &store, &url, &key, dry_run).await
+                proget::import(target, &store, &base, &key, dry_run).await
             }
             (Some(file), None) => file::import(&store, &file).await,
             (None, None) => Err(AdminError::Invalid(

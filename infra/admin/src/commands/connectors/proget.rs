@@ -4,7 +4,7 @@
 //! user name and password kept apart as Basic credentials, never in the URL.
 
 use super::add::add;
-use super::credentials::{apply, Change};
+use super::credentials::{apply, undo_add, Change};
 use super::file::{plan, read_all, update_groups, Action, ConfigFile, ConnectorConfig};
 use super::settings::new_connector;
 use crate::commands::health::get;
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use shared::adapters::connector_credentials::SecretsManagerCredentials;
 use shared::adapters::dynamodb::DynamoConnectorStore;
 use shared::domain::redact::has_user_info;
-use shared::domain::{ConnectorId, Credentials, FeedType, Secret};
+use shared::domain::{redact, ConnectorId, Credentials, FeedType, Secret, UrlView};
 use shared::ports::{CatalogError, ConnectorCatalog};
 use shared::probe::limits::DEFAULT_MAX_PROBE_TIMEOUT;
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,20 +49,60 @@ fn secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SecretString>
     Ok(Option::<String>::deserialize(d)?.map(SecretString::from))
 }
 
-/// ProGet's answer (`status`, `body`) to the list request at `url` as its connectors, or
-/// one line saying why not. The body is never shown: it may be anything.
-pub fn read_answer(url: &str, status: u16, body: &[u8]) -> Result<Vec<ProGetConnector>> {
-    match status {
-        200..=299 => serde_json::from_slice(body).map_err(|_| {
-            AdminError::Invalid(format!(
-                "{url} is not a ProGet API: its answer is not ProGet's connector list (check the URL: ProGet's base URL, without {LIST_PATH})"
+/// The `--from-proget` URL: where the list is requested, and how messages name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Base {
+    /// The base URL without a trailing slash: the list is at `{request}{LIST_PATH}`.
+    pub request: String,
+    /// Scheme, host, port and path only ([`UrlView::Location`]).
+    pub shown: String,
+}
+
+/// `text` as ProGet's base URL: http(s), without user-info (ProGet takes an API key, not a
+/// password), a query or a fragment. A refusal never repeats the URL.
+pub fn base_url(text: &str) -> Result<Base> {
+    let text = text.trim();
+    let parsed = match url::Url::parse(text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => u,
+        _ => {
+            return Err(AdminError::Invalid(
+                "--from-proget: give ProGet's base URL, starting with https:// or http:// (e.g. https://proget.example)".into(),
             ))
-        }),
+        }
+    };
+    if has_user_info(&parsed) {
+        return Err(AdminError::Invalid(
+            "--from-proget: the URL must not carry credentials (user-info); ProGet takes an API key: set PROGET_API_KEY or pipe it in with --proget-key-stdin".into(),
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(AdminError::Invalid(
+            "--from-proget: give ProGet's base URL without a query or fragment (e.g. https://proget.example)".into(),
+        ));
+    }
+    Ok(Base {
+        request: parsed.as_str().trim_end_matches('/').to_owned(),
+        shown: redact(parsed.as_str(), UrlView::Location).into_owned(),
+    })
+}
+
+/// ProGet's answer (`status`, `body`) to the list request at the base URL `shown` as its
+/// connectors, or one line saying why not. The body is never shown: it may be anything.
+pub fn read_answer(shown: &str, status: u16, body: &[u8]) -> Result<Vec<ProGetConnector>> {
+    // A login page (as it is, behind a redirect, or as a 404): some other server or path.
+    let not_proget = || {
+        AdminError::Invalid(format!(
+            "{shown} is not a ProGet API: it did not answer with ProGet's connector list (check the base URL: ProGet's own, e.g. https://proget.example, without {LIST_PATH})"
+        ))
+    };
+    match status {
+        200..=299 => serde_json::from_slice(body).map_err(|_| not_proget()),
+        300..=399 | 404 => Err(not_proget()),
         401 | 403 => Err(AdminError::Config(format!(
             "ProGet refused the API key (HTTP {status}): give a system-level API key with the Use/Manage Feeds privilege"
         ))),
         _ => Err(AdminError::Io(format!(
-            "ProGet answered HTTP {status} to {url}"
+            "ProGet answered HTTP {status} to {shown}"
         ))),
     }
 }
@@ -71,6 +111,10 @@ pub fn read_answer(url: &str, status: u16, body: &[u8]) -> Result<Vec<ProGetConn
 /// check here (imported as generic).
 pub fn feed_type(proget: Option<&str>) -> Option<FeedType> {
     let name = proget?.trim();
+    // PowerShell feeds speak NuGet's v2 protocol, which the NuGet check reads.
+    if name.eq_ignore_ascii_case("powershell") {
+        return Some(FeedType::NuGet);
+    }
     match FeedType::parse(Some(name)) {
         FeedType::Generic => FeedType::from_name(name),
         known => Some(known),
@@ -206,13 +250,15 @@ pub fn api_key(from_stdin: bool, input: &mut dyn Read) -> Result<SecretString> {
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// ProGet's connectors at `base`. An unreachable server exits with status 2: try again.
-async fn fetch(base: &str, key: &SecretString) -> Result<Vec<ProGetConnector>> {
-    let url = format!("{base}{LIST_PATH}");
+async fn fetch(base: &Base, key: &SecretString) -> Result<Vec<ProGetConnector>> {
+    let url = format!("{}{LIST_PATH}", base.request);
+    let shown = &base.shown;
+    // The reason comes from the connection (never the URL's secrets: it has none).
     let retry = |why: String| {
         AdminError::WithStatus(
             2,
             Box::new(AdminError::Io(format!(
-                "cannot reach ProGet at {base}: {why}; nothing was written, try again"
+                "cannot reach ProGet at {shown}: {why}; nothing was written, try again"
             ))),
         )
     };
@@ -220,48 +266,54 @@ async fn fetch(base: &str, key: &SecretString) -> Result<Vec<ProGetConnector>> {
         .await
         .map_err(|_| retry("no answer within 30 s".into()))?
         .map_err(retry)?;
-    read_answer(base, status, &body)
+    read_answer(shown, status, &body)
 }
 
-/// Whether the stored credentials of row `id` are not `wanted`.
-async fn credentials_differ(
+/// The credentials to store for row `id` so that it has `wanted`, or `None` when it has
+/// them already. An expiry set here stays while the user name does (ProGet has none).
+async fn credentials_change(
     rows: &DynamoConnectorStore,
     secrets: &SecretsManagerCredentials,
     id: ConnectorId,
     wanted: &Credentials,
-) -> Result<bool> {
+) -> Result<Option<Credentials>> {
     let Some(current) = rows.credentials(id).await? else {
-        return Ok(true);
+        return Ok(Some(wanted.clone()));
     };
     let stored = secrets.get(&current).await?;
-    Ok(match (&stored.secret, &wanted.secret) {
+    Ok(changed_credentials(&stored, wanted))
+}
+
+/// [`credentials_change`] once the stored credentials are read.
+fn changed_credentials(stored: &Credentials, wanted: &Credentials) -> Option<Credentials> {
+    match (&stored.secret, &wanted.secret) {
         (
             Secret::Basic { username, password },
             Secret::Basic {
                 username: u,
                 password: p,
             },
-        ) => username != u || password.expose_secret() != p.expose_secret(),
-        _ => true,
-    })
+        ) if username == u => {
+            (password.expose_secret() != p.expose_secret()).then(|| Credentials {
+                expire_at: stored.expire_at,
+                ..wanted.clone()
+            })
+        }
+        _ => Some(wanted.clone()),
+    }
 }
 
 /// `connectors import --from-proget URL`: ProGet's connectors added or updated by name,
 /// their credentials (when ProGet has some) stored as the connector's Basic credentials.
-/// With `dry_run`, only says what would change.
+/// With `dry_run`, only says what would change. Connectors left out (see [`prepare`]) are
+/// counted in the summary (`left_out=K`) and make the command fail once the rest is done.
 pub async fn import(
     target: &Target,
     rows: &DynamoConnectorStore,
-    url: &str,
+    base: &Base,
     key: &SecretString,
     dry_run: bool,
 ) -> Result<()> {
-    let base = url.trim().trim_end_matches('/');
-    if !(base.starts_with("https://") || base.starts_with("http://")) {
-        return Err(AdminError::Invalid(format!(
-            "--from-proget must start with https:// or http:// (got {base:?})"
-        )));
-    }
     let list = fetch(base, key).await?;
     let table = read_all(rows).await?;
     let prepared = prepare(list, &table);
@@ -269,8 +321,8 @@ pub async fn import(
     let groups = update_groups(&actions, &table)?;
     let secrets = super::credentials::store(target).await?;
     // What each entry changes: its settings, its credentials, or nothing.
-    let mut settings_changed: Vec<u32> = Vec::new();
-    let mut credentials_changed: BTreeSet<u32> = BTreeSet::new();
+    let mut settings_changed: BTreeSet<u32> = BTreeSet::new();
+    let mut credentials_changed: BTreeMap<u32, Credentials> = BTreeMap::new();
     let mut unchanged = 0;
     let mut adds = Vec::new();
     for (entry, action) in prepared.file.connectors.iter().zip(&actions) {
@@ -281,44 +333,51 @@ pub async fn import(
                 let connector = ConnectorId::new(*id)
                     .ok_or_else(|| AdminError::Invalid(format!("{id} is not a connector id")))?;
                 let creds = match wanted {
-                    Some(w) => credentials_differ(rows, &secrets, connector, w).await?,
-                    None => false,
+                    Some(w) => credentials_change(rows, &secrets, connector, w).await?,
+                    None => None,
                 };
-                if creds {
-                    credentials_changed.insert(*id);
+                let creds_change = creds.is_some();
+                if let Some(c) = creds {
+                    credentials_changed.insert(*id, c);
                 }
                 if matches!(action, Action::Update(..)) {
-                    settings_changed.push(*id);
-                } else if !creds {
+                    settings_changed.insert(*id);
+                } else if !creds_change {
                     unchanged += 1;
                 }
             }
         }
     }
-    let updated = settings_changed
+    let changed: BTreeSet<u32> = settings_changed
         .iter()
+        .chain(credentials_changed.keys())
         .copied()
-        .collect::<BTreeSet<u32>>()
-        .union(&credentials_changed)
-        .count();
+        .collect();
+    let updated = changed.len();
+    let left_out = prepared.refused.len();
     summarize(&prepared);
     if dry_run {
         for c in &adds {
             eprintln!("would add {:?}", c.name);
         }
-        for id in settings_changed.iter().chain(&credentials_changed) {
+        for id in &changed {
             let name = table.get(id).map_or("", |r| r.name.as_str());
-            let what = if credentials_changed.contains(id) && !settings_changed.contains(id) {
-                "its credentials"
-            } else {
-                "its settings"
+            let what = match (
+                settings_changed.contains(id),
+                credentials_changed.contains_key(id),
+            ) {
+                (true, true) => "its settings and credentials",
+                (true, false) => "its settings",
+                _ => "its credentials",
             };
             eprintln!("would update connector {id} ({name:?}): {what}");
         }
-        return stdout(&format!(
-            "dry run, nothing written: added={} updated={updated} unchanged={unchanged}\n",
-            adds.len()
-        ));
+        stdout(&format!(
+            "dry run, nothing written: added={} updated={updated} unchanged={unchanged}{}\n",
+            adds.len(),
+            left_out_field(left_out)
+        ))?;
+        return left_out_error(left_out);
     }
     for group in groups {
         match rows.update_settings(&group).await {
@@ -331,11 +390,9 @@ pub async fn import(
             Err(e) => return Err(e.into()),
         }
     }
-    for id in &credentials_changed {
-        let name = table.get(id).map_or("", |r| r.name.as_str());
-        if let (Some(c), Some(connector)) = (prepared.credentials.get(name), ConnectorId::new(*id))
-        {
-            apply(rows, &secrets, connector, Change::Set(c.clone())).await?;
+    for (id, c) in credentials_changed {
+        if let Some(connector) = ConnectorId::new(id) {
+            apply(rows, &secrets, connector, Change::Set(c)).await?;
         }
     }
     let mut added = 0;
@@ -349,15 +406,43 @@ pub async fn import(
             }
             Err(e) => return Err(e),
         };
-        added += 1;
         if let Some(credentials) = prepared.credentials.get(&c.name) {
-            apply(rows, &secrets, id, Change::Set(credentials.clone())).await?;
+            if let Err(e) = apply(rows, &secrets, id, Change::Set(credentials.clone())).await {
+                // No connector without the credentials it needs: it goes again.
+                undo_add(rows, &secrets, id, &c.name).await?;
+                return Err(e);
+            }
         }
+        added += 1;
     }
-    eprintln!("import: {added} added, {updated} updated, {unchanged} unchanged");
+    eprintln!(
+        "import: {added} added, {updated} updated, {unchanged} unchanged, {left_out} left out"
+    );
     stdout(&format!(
-        "added={added} updated={updated} unchanged={unchanged}\n"
-    ))
+        "added={added} updated={updated} unchanged={unchanged}{}\n",
+        left_out_field(left_out)
+    ))?;
+    left_out_error(left_out)
+}
+
+/// The summary's ` left_out=K`, only when some were (a clean run's line stays
+/// `added=0 updated=0 unchanged=N`).
+fn left_out_field(left_out: usize) -> String {
+    if left_out == 0 {
+        String::new()
+    } else {
+        format!(" left_out={left_out}")
+    }
+}
+
+/// A partial import fails (status 1), after the summary, so a script notices it.
+fn left_out_error(left_out: usize) -> Result<()> {
+    if left_out == 0 {
+        return Ok(());
+    }
+    Err(AdminError::Invalid(format!(
+        "{left_out} of ProGet's connectors left out (see above); fix them in ProGet and import again"
+    )))
 }
 
 /// The connectors ProGet has that came over other than as they are there, on stderr.
@@ -409,12 +494,80 @@ mod tests {
         let html = b"<html><body>Log in to ProGet pass123</body></html>";
         let e = read_answer(url, 200, html).unwrap_err().to_string();
         assert!(
-            e.starts_with("https://proget.example is not a ProGet API"),
+            e.starts_with("https://proget.example is not a ProGet API: "),
             "{e}"
         );
+        // A redirect (to a login page) and a 404 are the same: not ProGet's API.
+        for status in [301, 302, 303, 307, 404] {
+            let other = read_answer(url, status, b"").unwrap_err().to_string();
+            assert_eq!(other, e, "{status}");
+        }
         for e in [e, read_answer(url, 500, html).unwrap_err().to_string()] {
             assert!(!e.contains('\n') && !e.contains("pass123"), "{e}");
         }
+    }
+
+    #[test]
+    fn the_base_url_has_no_credentials_query_or_fragment_and_is_never_repeated() {
+        assert_eq!(
+            base_url(" https://proget.example/ ").unwrap(),
+            Base {
+                request: "https://proget.example".into(),
+                shown: "https://proget.example/".into(),
+            }
+        );
+        assert_eq!(
+            base_url("http://127.0.0.1:8624/proget").unwrap().request,
+            "http://127.0.0.1:8624/proget"
+        );
+        let e = base_url("http://admin:S3cretPw@127.0.0.1:1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("user-info")
+                && e.contains("PROGET_API_KEY")
+                && e.contains("--proget-key-stdin"),
+            "{e}"
+        );
+        for bad in [
+            "http://T0kenOnly@proget.example",
+            "https://proget.example/?api_key=Qu3rySecret",
+            "https://proget.example/#Qu3rySecret",
+            "ftp://admin:S3cretPw@proget.example",
+            "proget.example?token=Qu3rySecret",
+        ] {
+            let e = base_url(bad).unwrap_err().to_string();
+            assert!(e.starts_with("--from-proget: "), "{e}");
+            for secret in ["S3cretPw", "T0kenOnly", "Qu3rySecret"] {
+                assert!(!e.contains(secret), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_new_password_keeps_the_expiry_and_a_new_user_name_does_not() {
+        let at = chrono::Utc::now();
+        let basic = |user: &str, pass: &str, expire_at| Credentials {
+            secret: Secret::Basic {
+                username: user.into(),
+                password: SecretString::from(pass.to_owned()),
+            },
+            expire_at,
+        };
+        let stored = basic("ci", "old", Some(at));
+        assert!(changed_credentials(&stored, &basic("ci", "old", None)).is_none());
+        let new = changed_credentials(&stored, &basic("ci", "new", None)).unwrap();
+        assert_eq!(new.expire_at, Some(at));
+        let other = changed_credentials(&stored, &basic("bot", "old", None)).unwrap();
+        assert_eq!(other.expire_at, None);
+        let bearer = Credentials {
+            secret: Secret::Bearer {
+                token: SecretString::from("t".to_owned()),
+            },
+            expire_at: Some(at),
+        };
+        let replaced = changed_credentials(&bearer, &basic("ci", "old", None)).unwrap();
+        assert_eq!(replaced.expire_at, None);
     }
 
     #[test]
@@ -424,6 +577,8 @@ mod tests {
         assert_eq!(feed_type(Some("RubyGems")), Some(FeedType::RubyGems));
         assert_eq!(feed_type(Some("Docker")), Some(FeedType::Docker));
         assert_eq!(feed_type(Some("chocolatey")), Some(FeedType::Chocolatey));
+        // ProGet's PowerShell feeds speak NuGet's v2 protocol.
+        assert_eq!(feed_type(Some("PowerShell")), Some(FeedType::NuGet));
         for other in ["helm", "universal", "debian", "conda", "cran", "vsix"] {
             assert_eq!(feed_type(Some(other)), None, "{other}");
         }

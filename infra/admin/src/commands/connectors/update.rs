@@ -5,6 +5,7 @@
 use super::settings::{check_new_url, checked, checked_keeping_timeout, normalized, Spelling};
 use crate::cli::UpdateArgs;
 use crate::error::{AdminError, Result};
+use shared::domain::{ConnectorId, ConnectorSettings};
 use shared::ports::{CatalogError, ConnectorCatalog};
 
 /// Whether `args` ask for a change of settings (not only of credentials).
@@ -18,7 +19,12 @@ pub fn changes_settings(args: &UpdateArgs) -> bool {
         || args.clear_package
 }
 
-pub async fn update<C: ConnectorCatalog>(catalog: &C, args: &UpdateArgs) -> Result<()> {
+/// Writes the settings `args` ask for. Returns the settings as they were when it wrote
+/// something (for [`restore`]), `None` when nothing changed.
+pub async fn update<C: ConnectorCatalog>(
+    catalog: &C,
+    args: &UpdateArgs,
+) -> Result<Option<ConnectorSettings>> {
     let id = args.id;
     let Some(current) = catalog.settings(id).await? else {
         return Err(AdminError::NotFound(format!("no connector with id {id}")));
@@ -59,7 +65,7 @@ pub async fn update<C: ConnectorCatalog>(catalog: &C, args: &UpdateArgs) -> Resu
     }
     if wanted == normalized(&current) {
         eprintln!("connector {id} unchanged");
-        return Ok(());
+        return Ok(None);
     }
     match catalog.update_settings(&[(id, wanted)]).await {
         Ok(()) => {}
@@ -71,5 +77,17 @@ pub async fn update<C: ConnectorCatalog>(catalog: &C, args: &UpdateArgs) -> Resu
         Err(e) => return Err(e.into()),
     }
     eprintln!("updated connector {id}");
-    Ok(())
+    Ok(Some(current))
+}
+
+/// Puts back the settings [`update`] replaced (the rest of the command failed), saying so
+/// in one line either way.
+pub async fn restore<C: ConnectorCatalog>(catalog: &C, id: ConnectorId, before: ConnectorSettings) {
+    match catalog.update_settings(&[(id, before)]).await {
+        Ok(()) => eprintln!("put the settings of connector {id} back as they were"),
+        Err(e) => eprintln!(
+            "warning: connector {id} keeps its new settings: putting them back failed ({})",
+            AdminError::from(e)
+        ),
+    }
 }
