@@ -176,6 +176,17 @@ async fn a_docker_registry_gives_a_token_for_the_credentials() {
     // Without credentials the challenge still shows a working registry.
     let none = probe(&url, FeedType::Docker, None).await;
     assert!(none.verdict.is_ok(), "{none:?}");
+    // Credentials kept in the URL (a row from before connectors had their own) run the
+    // same flow: right ones work, wrong ones are rejected.
+    let in_url =
+        |password: &str| format!("http://ci-bot:{password}@127.0.0.1:{}/", registry.port());
+    let right = probe(&in_url(PASSWORD), FeedType::Docker, None).await;
+    assert!(right.verdict.is_ok(), "{right:?}");
+    assert_eq!(right.observed.http_status, Some(200));
+    assert_eq!(
+        message(&probe(&in_url("nope"), FeedType::Docker, None).await),
+        "Credentials were rejected by 127.0.0.1 (HTTP 401): the connector's user name, password or token is wrong or expired."
+    );
 }
 
 #[tokio::test]
@@ -217,6 +228,91 @@ async fn credentials_are_not_sent_after_a_redirect_to_another_origin() {
         assert_eq!(header_of(head, "x-jfrog-art-api"), None, "{head}");
         for secret in [PASSWORD, TOKEN, API_KEY] {
             assert!(!head.contains(secret), "{head}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_refusal_by_another_origin_after_a_redirect_is_not_called_a_rejection() {
+    // Given a feed that sends every request to another origin, which wants a login
+    let other = FakeRegistry::start(|_| {
+        reply(
+            "401 Unauthorized",
+            &[("WWW-Authenticate", "Basic realm=\"sso\"")],
+            "",
+        )
+    })
+    .await;
+    let to = other.url("/login");
+    let feed = FakeRegistry::start(move |_| reply("302 Found", &[("Location", &to)], "")).await;
+    // When it is probed with its credentials (its own, or in the URL)
+    let with_url_info = format!(
+        "http://ci-bot:{PASSWORD}@127.0.0.1:{}/generic/",
+        feed.port()
+    );
+    for (url, credentials) in [
+        (feed.url("/generic/"), Some(basic("ci-bot", PASSWORD))),
+        (with_url_info, None),
+    ] {
+        let (prober, at) = prober_with(credentials);
+        let mut target = ProbeTarget::new(ConnectorId::new(1).unwrap(), &url, FeedType::Generic);
+        target.credentials = at;
+        let outcome = prober.probe(&target, TIMEOUT).await;
+        // Then the message says where the refusal came from, and that it never had them
+        assert_eq!(
+            message(&outcome),
+            format!("Redirected to 127.0.0.1:{} (another origin), which answered HTTP 401 Unauthorized; the connector's credentials are sent only to its own origin.", other.port())
+        );
+    }
+    assert!(other
+        .requests()
+        .iter()
+        .all(|h| header_of(h, "authorization").is_none()));
+}
+
+/// Each feed type's healthy answer, only to `ci-bot` with [`PASSWORD`] (a Docker registry's
+/// `/v2/` answers 200 then); 401 with a Basic challenge otherwise.
+fn gated_feeds(r: &Request) -> Action {
+    if header_of(&r.head, "authorization") != Some(basic_value("ci-bot", PASSWORD).as_str()) {
+        return reply(
+            "401 Unauthorized",
+            &[("WWW-Authenticate", "Basic realm=\"feeds\"")],
+            "",
+        );
+    }
+    match r.path() {
+        "/docker/v2/" => reply("200 OK", &[("Content-Type", "application/json")], "{}"),
+        // A private npm registry holds no left-pad.
+        "/npm/left-pad" => status("404 Not Found"),
+        _ => testkit::registry::feeds(r),
+    }
+}
+
+#[tokio::test]
+async fn every_feed_type_with_right_wrong_and_no_credentials() {
+    let server = FakeRegistry::start(gated_feeds).await;
+    for feed in testkit::registry::FEEDS {
+        let url = server.url(feed.path);
+        let at = |credentials| probe(&url, feed.feed_type, credentials);
+        let right = at(Some(basic("ci-bot", PASSWORD))).await;
+        assert!(right.verdict.is_ok(), "{}: {right:?}", feed.name);
+        assert_eq!(
+            message(&at(Some(basic("ci-bot", "nope"))).await),
+            "Credentials were rejected by 127.0.0.1 (HTTP 401): the connector's user name, password or token is wrong or expired.",
+            "{}",
+            feed.name
+        );
+        let none = at(None).await;
+        if feed.feed_type == FeedType::Docker {
+            // A registry that wants a login is up: its challenge is a healthy answer.
+            assert!(none.verdict.is_ok(), "{none:?}");
+        } else {
+            assert_eq!(
+                message(&none),
+                "127.0.0.1 requires credentials (HTTP 401) and the connector has none.",
+                "{}",
+                feed.name
+            );
         }
     }
 }

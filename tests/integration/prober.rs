@@ -749,14 +749,15 @@ async fn the_npm_probe_fetches_the_probe_package_with_the_connectors_credentials
     assert_healthy(&outcome(Some("@acme/widget")).await);
     assert_healthy(&outcome(Some("left-pad")).await);
     let o = outcome(Some("private-pkg")).await;
+    // Credentials in the URL are named as the connector's own are.
     assert_eq!(
         message(&o),
-        "HTTP 401 Unauthorized for package private-pkg: the registry did not accept the connector's credentials."
+        "Credentials were rejected by 127.0.0.1 (HTTP 401): the connector's user name, password or token is wrong or expired."
     );
     let o = outcome(Some("hidden-pkg")).await;
     assert_eq!(
         message(&o),
-        "HTTP 403 Forbidden for package hidden-pkg: the connector's credentials may not read it."
+        "The connector's credentials may not read this feed (HTTP 403)."
     );
     assert_eq!(
         message(&outcome(Some("teapot")).await),

@@ -151,7 +151,8 @@ async fn a_probe_run_logs_in_with_a_token_in_the_url_and_never_logs_it() {
     for (i, url) in all.iter().enumerate() {
         let mut c = connector(u32::try_from(i + 1).unwrap(), Health::Unknown);
         c.url.clone_from(url);
-        // The npm probe asks for `-/ping` (without the query); a generic one for the URL.
+        // The npm probe asks for a package document (the URL has credentials); a generic
+        // one for the URL.
         let feed = if url.contains('?') { "generic" } else { "npm" };
         world.put_raw(item_from(&c, Some(feed))).await;
     }
@@ -181,7 +182,10 @@ async fn a_probe_run_logs_in_with_a_token_in_the_url_and_never_logs_it() {
     let id = |i: u32| shared::domain::ConnectorId::new(i).unwrap();
     match world.store.get(id(4)).await.expect("get").map(|c| c.health) {
         Some(Health::Error { message, .. }) => {
-            assert_eq!(message, "HTTP 401 Unauthorized.");
+            assert_eq!(
+                message,
+                "Credentials were rejected by 127.0.0.1 (HTTP 401): the connector's user name, password or token is wrong or expired."
+            );
         }
         other => panic!("connector 4: {other:?}"),
     }

@@ -39,10 +39,13 @@ pub(super) struct Fetched {
     /// Where a redirect to another host name pointed, when the request asked not to follow
     /// one (the response is then that redirect).
     pub left_for: Option<Url>,
+    /// The response came from the connector's own origin, so the request carried its
+    /// credentials (if it has any); after a redirect to another origin it did not.
+    pub own_origin: bool,
     pub _connection: ConnectionGuard,
 }
 
-fn status_text(status: StatusCode) -> String {
+pub(super) fn status_text(status: StatusCode) -> String {
     match status.canonical_reason() {
         Some(reason) => format!("HTTP {} {reason}", status.as_u16()),
         None => format!("HTTP {}", status.as_u16()),
@@ -454,6 +457,7 @@ impl HttpProber {
                     host: host_label(&url),
                     url,
                     left_for: None,
+                    own_origin: same_origin,
                     _connection: guard,
                 });
             }
@@ -484,6 +488,7 @@ impl HttpProber {
                     host: host_label(&url),
                     url,
                     left_for: Some(next),
+                    own_origin: same_origin,
                     _connection: guard,
                 });
             }

@@ -64,10 +64,6 @@ impl Using {
                 .unwrap_or_default(),
         })
     }
-
-    fn own(&self) -> bool {
-        matches!(self, Using::Own(_))
-    }
 }
 
 /// `Credentials were rejected by HOST (HTTP 401): ...`
@@ -80,26 +76,50 @@ pub(super) fn rejected(host: &str) -> Failure {
 
 /// How a 401 or 403 is named, before the feed type's own judgement: `None` leaves it to
 /// the feed type (a Docker registry's challenge to a connector without credentials is a
-/// healthy answer; an npm package's refusal of credentials in the URL names the package).
+/// healthy answer). Credentials kept in the URL are named as the connector's own are.
 pub(super) fn access(
     plan: &Plan,
     using: &Using,
     status: StatusCode,
     host: &str,
+    elsewhere: Option<&Url>,
 ) -> Option<Result<(), Failure>> {
-    match (status, using) {
-        (StatusCode::UNAUTHORIZED, Using::Own(_)) => Some(Err(rejected(host))),
-        (StatusCode::FORBIDDEN, Using::Own(_)) => Some(Err(Failure::new(
+    match (status, using, elsewhere) {
+        // Refused by another origin, which never saw the credentials.
+        (
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN,
+            Using::Own(_) | Using::InUrl,
+            Some(other),
+        ) => Some(Err(Failure::new(
+            FailureKind::HttpStatus,
+            format!(
+                "Redirected to {} (another origin), which answered {}; the connector's credentials are sent only to its own origin.",
+                authority(other),
+                super::client::status_text(status)
+            ),
+        ))),
+        (StatusCode::UNAUTHORIZED, Using::Own(_) | Using::InUrl, _) => Some(Err(rejected(host))),
+        (StatusCode::FORBIDDEN, Using::Own(_) | Using::InUrl, _) => Some(Err(Failure::new(
             FailureKind::HttpStatus,
             "The connector's credentials may not read this feed (HTTP 403).",
         ))),
-        (StatusCode::UNAUTHORIZED, Using::Nothing) if plan.check != Check::DockerV2 => {
+        (StatusCode::UNAUTHORIZED, Using::Nothing, _) if plan.check != Check::DockerV2 => {
             Some(Err(Failure::new(
                 FailureKind::HttpStatus,
                 format!("{host} requires credentials (HTTP 401) and the connector has none."),
             )))
         }
         _ => None,
+    }
+}
+
+/// `host`, or `host:port` when the URL names a port: enough to tell another origin from
+/// the connector's own.
+fn authority(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
     }
 }
 
@@ -111,23 +131,24 @@ pub(super) struct BearerChallenge {
 }
 
 /// The token flow applies: a Docker `/v2/` check refused with a Bearer challenge, and the
-/// connector has Basic credentials to ask the token service with.
+/// connector has Basic credentials to ask the token service with (its own, or in its URL).
 pub(super) fn docker_challenge(
     plan: &Plan,
     using: &Using,
     status: StatusCode,
     headers: &HeaderMap,
 ) -> Option<BearerChallenge> {
-    if plan.check != Check::DockerV2 || status != StatusCode::UNAUTHORIZED || !using.own() {
+    if plan.check != Check::DockerV2 || status != StatusCode::UNAUTHORIZED {
         return None;
     }
-    let Using::Own(Credentials {
-        secret: Secret::Basic { .. },
-        ..
-    }) = using
-    else {
-        return None;
-    };
+    match using {
+        Using::Own(Credentials {
+            secret: Secret::Basic { .. },
+            ..
+        })
+        | Using::InUrl => {}
+        Using::Own(_) | Using::Nothing => return None,
+    }
     parse_bearer(headers.get(WWW_AUTHENTICATE)?.to_str().ok()?)
 }
 

@@ -28,8 +28,8 @@ pub(super) enum Check {
     PyPiProject { project: String, named: bool },
     /// The index (`/simple/`), as PEP 691 JSON or PEP 503 HTML.
     PyPiIndex,
-    /// Any 2xx or a 404 (the registry answered the package's document); 401 and 403 are
-    /// named.
+    /// Any 2xx or a 404 (the registry answered the package's document; a refusal is named
+    /// before, as for every feed).
     NpmPackage { package: String },
     /// A compact-index `info` file.
     CompactIndex { gem: String },
@@ -409,25 +409,13 @@ pub(super) fn judge(
             FailureKind::HttpStatus,
             format!("Project {project} was not found on this PyPI feed (HTTP 404)."),
         )),
-        Check::NpmPackage { package } => match status.as_u16() {
-            401 => Err(Failure::new(
-                FailureKind::HttpStatus,
-                format!("HTTP 401 Unauthorized for package {package}: the registry did not accept the connector's credentials."),
-            )),
-            403 => Err(Failure::new(
-                FailureKind::HttpStatus,
-                format!("HTTP 403 Forbidden for package {package}: the connector's credentials may not read it."),
-            )),
-            404 => Ok(()),
-            _ if status.is_success() => Ok(()),
-            _ => Err(status_failure(status)),
-        },
+        Check::NpmPackage { .. } if status == StatusCode::NOT_FOUND => Ok(()),
         Check::CompactIndex { gem } if status == StatusCode::NOT_FOUND => Err(Failure::new(
             FailureKind::HttpStatus,
             format!("Gem {gem} was not found in this feed's compact index (HTTP 404)."),
         )),
         _ if !status.is_success() => Err(status_failure(status)),
-        Check::Success => Ok(()),
+        Check::Success | Check::NpmPackage { .. } => Ok(()),
         Check::NuGet { v3_only } => {
             let looks_json = body.trim_ascii_start().starts_with(b"{");
             if *v3_only || looks_json {

@@ -336,7 +336,13 @@ impl HttpProber {
                 .await?;
         }
         let status = fetched.response.status();
-        if let Some(verdict) = credentials::access(plan, using, status, &fetched.host) {
+        if let Some(verdict) = credentials::access(
+            plan,
+            using,
+            status,
+            &fetched.host,
+            (!fetched.own_origin).then_some(&fetched.url),
+        ) {
             return verdict.map(|()| None);
         }
         if feeds::not_held(plan, status) {
