@@ -41,6 +41,9 @@ fn expected(name: &str, url: &str, timeout: &str) -> Option<String> {
             "Credentials were rejected by 127.0.0.1 (HTTP 401): the connector's user name, password or token is wrong or expired."
                 .to_owned(),
         ),
+        "demo private npm (no credentials)" => Some(
+            "127.0.0.1 requires credentials (HTTP 401) and the connector has none.".to_owned(),
+        ),
         "demo hanging" => Some(format!(
             "No response from 127.0.0.1:{port} within {timeout}."
         )),
@@ -71,6 +74,7 @@ async fn each_healthy_upstream_passes_its_feed_check_and_the_rest_fail_as_named(
     for c in demo.connectors() {
         names.push(c.name.clone());
         let mut target = ProbeTarget::new(ConnectorId::new(1).unwrap(), c.url.clone(), c.feed_type);
+        target.package.clone_from(&c.package);
         // Its credentials held as the probe holds what it read from Secrets Manager.
         let prober = match &c.credentials {
             Some(credentials) => {
@@ -147,7 +151,7 @@ async fn make_dev_probes_its_demo_upstreams_into_every_state_with_exact_messages
 
     // Then each shows the state and the exact message its upstream deserves
     assert!(polls > 1, "the rows started unknown");
-    assert_eq!(rows.len(), 16, "{rows:#?}");
+    assert_eq!(rows.len(), 17, "{rows:#?}");
     let mut errors = 0;
     for row in &rows {
         let name = row["name"].as_str().expect("a name");
@@ -166,7 +170,7 @@ async fn make_dev_probes_its_demo_upstreams_into_every_state_with_exact_messages
             }
         }
     }
-    assert_eq!(errors, 6);
+    assert_eq!(errors, 7);
 
     // And the static rows of `seed-demo` are not added
     assert!(rows.iter().all(|r| r["name"] != "npmjs.org"));

@@ -34,12 +34,17 @@ pub async fn run(cli: Cli) -> Result<()> {
     outcome.map_err(|e| chadmin::commands::explain(e, Some(&target)))
 }
 
-/// The settings of a connector with no probe settings of its own.
-fn settings(connector: &Connector, feed_type: FeedType) -> ConnectorSettings {
+/// The settings of a connector with no probe settings of its own but its probe package.
+fn settings(
+    connector: &Connector,
+    feed_type: FeedType,
+    package: Option<&str>,
+) -> ConnectorSettings {
     ConnectorSettings {
         name: connector.name.clone(),
         url: connector.url.clone(),
         feed_type: Some(feed_type.as_str().to_owned()),
+        probe_package: package.map(str::to_owned),
         ..ConnectorSettings::default()
     }
 }
@@ -62,7 +67,7 @@ async fn seed_demo(target: &Target) -> Result<()> {
             kept += 1;
             continue;
         }
-        let settings = settings(&connector, feed_type);
+        let settings = settings(&connector, feed_type, None);
         chadmin::commands::connectors::add(&store, connector, &settings, None).await?;
         added += 1;
     }
@@ -108,7 +113,7 @@ async fn register_demo(
                 row.connector.id
             }
             None => {
-                let settings = settings(&connector, d.feed_type);
+                let settings = settings(&connector, d.feed_type, d.package.as_deref());
                 added += 1;
                 chadmin::commands::connectors::add(store, connector, &settings, None).await?
             }

@@ -9,8 +9,9 @@
 //! - a port that refuses connections (bound, then closed);
 //! - HTTPS with an expired certificate, and HTTPS with a certificate for another host;
 //! - one that answers 503;
-//! - a private npm registry (packages only with credentials, [`private_npm`]), with two
-//!   connectors: one given the right credentials, one wrong ones.
+//! - a private npm registry (packages only with credentials, [`private_npm`]), with three
+//!   connectors: one given the right credentials, one wrong ones, and one none (with a
+//!   probe package, so that the probe asks for a package, not the public ping).
 //!
 //! The prober trusts the demo CA alongside the system roots ([`client_tls`]). Everything
 //! stops when [`DemoUpstreams`] is dropped.
@@ -39,6 +40,8 @@ pub struct DemoConnector {
     pub name: String,
     pub url: String,
     pub feed_type: FeedType,
+    /// Its probe package (`--package`).
+    pub package: Option<String>,
     /// Its own credentials, stored as `chadmin connectors add --username ...` stores them.
     pub credentials: Option<Credentials>,
 }
@@ -109,6 +112,7 @@ impl DemoUpstreams {
             name: name.to_owned(),
             url,
             feed_type,
+            package: None,
             credentials: None,
         };
         // Every feed type over plain HTTP; the generic check over HTTPS below.
@@ -156,6 +160,14 @@ impl DemoUpstreams {
                 credentials: demo_basic("not-the-password".to_owned()),
                 ..c(
                     "demo private npm (wrong credentials)",
+                    private.url("/"),
+                    FeedType::Npm,
+                )
+            },
+            DemoConnector {
+                package: Some("left-pad".to_owned()),
+                ..c(
+                    "demo private npm (no credentials)",
                     private.url("/"),
                     FeedType::Npm,
                 )

@@ -11,9 +11,9 @@ use std::borrow::Cow;
 pub enum UrlView {
     /// The API's `url` member, `chadmin connectors list` and `export`, and state-change
     /// events: the URL as stored, less any user-info (user name and password: the prober
-    /// still uses them for a private feed), and with the value of every query-string
-    /// parameter named like a credential (`token`, `api_key`, `X-Amz-Signature`, ...) shown
-    /// as [`REDACTED`]. Text that is not a URL is shown as stored when it has no `@` and no
+    /// still uses them for a private feed), and with the value of every query-string (or
+    /// fragment) parameter named like a credential (`token`, `api_key`, `X-Amz-Signature`,
+    /// ...) shown as [`REDACTED`]. Text that is not a URL is shown as stored when it has no `@` and no
     /// `?`, and as [`INVALID`] otherwise.
     Api,
     /// Log lines and probe messages: scheme, host, port and path only (no user-info, no
@@ -29,13 +29,19 @@ pub fn redact(url: &str, view: UrlView) -> Cow<'_, str> {
         UrlView::Api => match parsed {
             Ok(mut u) => {
                 let query = u.query().and_then(hide_secret_values);
-                if !has_user_info(&u) && query.is_none() {
+                // A fragment may carry a token too (`#access_token=...`, as OAuth hands
+                // them to browsers).
+                let fragment = u.fragment().and_then(hide_secret_values);
+                if !has_user_info(&u) && query.is_none() && fragment.is_none() {
                     return Cow::Borrowed(url);
                 }
                 let _ = u.set_password(None);
                 let _ = u.set_username("");
                 if let Some(query) = query {
                     u.set_query(Some(&query));
+                }
+                if let Some(fragment) = fragment {
+                    u.set_fragment(Some(&fragment));
                 }
                 Cow::Owned(u.to_string())
             }
@@ -73,27 +79,32 @@ pub const INVALID: &str = "(invalid URL)";
 /// What the API view shows instead of the value of a secret query-string parameter.
 pub const REDACTED: &str = "***";
 
-/// The name (percent-decoded) of the first query-string parameter named like a credential
-/// whose value is the [`REDACTED`] placeholder, as the API view and an export write it.
+/// The name (percent-decoded) of the first query-string (or fragment) parameter named like
+/// a credential whose value is the [`REDACTED`] placeholder, as the API view and an export
+/// write it.
 pub fn redacted_parameter(url: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    let query = query.split('#').next().unwrap_or_default();
-    query.split(['&', ';']).find_map(|pair| {
-        let (name, value) = pair.split_once('=')?;
-        (value == REDACTED && is_secret_parameter(name)).then(|| {
-            percent_encoding::percent_decode_str(name)
-                .decode_utf8_lossy()
-                .into_owned()
+    let (before, fragment) = url.split_once('#').unwrap_or((url, ""));
+    let query = before.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    query
+        .split(['&', ';'])
+        .chain(fragment.split(['&', ';']))
+        .find_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            (value == REDACTED && is_secret_parameter(name)).then(|| {
+                percent_encoding::percent_decode_str(name)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
         })
-    })
 }
 
 /// Whether a query-string parameter's name (percent-decoded, any case) marks its value as a
 /// credential: it contains `key` (`api_key`, `X-ApiKey`), `token`, `secret`, `pass`
 /// (`password`, `passwd`), `pwd`, `auth`, `sig` (`signature`, `X-Amz-Signature`),
-/// `credential` or `session`. Naming a harmless parameter so only hides its value.
+/// `credential`, `session`, `jwt` or `bearer`. Naming a harmless parameter so only hides
+/// its value.
 fn is_secret_parameter(name: &str) -> bool {
-    const PARTS: [&str; 9] = [
+    const PARTS: [&str; 11] = [
         "key",
         "token",
         "secret",
@@ -103,6 +114,8 @@ fn is_secret_parameter(name: &str) -> bool {
         "sig",
         "credential",
         "session",
+        "jwt",
+        "bearer",
     ];
     let name = percent_encoding::percent_decode_str(name)
         .decode_utf8_lossy()
@@ -196,6 +209,19 @@ mod tests {
             public_url("https://feed.example/nuget/?page=1"),
             "https://feed.example/nuget/?page=1"
         );
+        assert_eq!(
+            public_url("https://feed.example/?jwt=j1&bearer=b2"),
+            "https://feed.example/?jwt=***&bearer=***"
+        );
+        // A token in the fragment, as OAuth hands them to browsers.
+        assert_eq!(
+            public_url("https://feed.example/npm/#access_token=t0ken&state=x"),
+            "https://feed.example/npm/#access_token=***&state=x"
+        );
+        assert_eq!(
+            public_url("https://feed.example/npm/#readme"),
+            "https://feed.example/npm/#readme"
+        );
     }
 
     #[test]
@@ -204,10 +230,16 @@ mod tests {
         assert_eq!(redacted_parameter(&shown).as_deref(), Some("token"));
         assert_eq!(redacted_parameter("https://feed.example/?page=***"), None);
         assert_eq!(
+            redacted_parameter("https://feed.example/#access_token=***").as_deref(),
+            Some("access_token")
+        );
+        assert_eq!(
             redacted_parameter("https://feed.example/?token=t0ken"),
             None
         );
-        assert_eq!(redacted_parameter("https://feed.example/#token=***"), None);
+        // The fragment counts too (the API view hides secret values there), plain text
+        // there does not.
+        assert_eq!(redacted_parameter("https://feed.example/#readme"), None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub struct ConnectorSettings {
     pub feed_type: Option<String>,
     /// The row's own probe timeout, whole seconds.
     pub probe_timeout_seconds: Option<u32>,
-    /// The PyPI project, gem or Maven `group:artifact` the probe asks for.
+    /// The npm package, PyPI project, gem or Maven `group:artifact` the probe asks for.
     pub probe_package: Option<String>,
 }
 
