@@ -467,3 +467,56 @@ async fn credentials_that_cannot_be_stored_leave_no_connector_behind() {
         .iter()
         .any(|r| r["name"] == "npmjs" && r["credentialsKind"] == "basic"));
 }
+
+#[tokio::test]
+async fn new_credentials_that_cannot_be_stored_leave_the_settings_as_they_were() {
+    let Some(world) = World::init().await else {
+        return;
+    };
+    let open = r#"[{"name": "charts", "url": "https://charts.example/stable/", "feedType": "npm",
+  "timeout": 10}]"#;
+    let proget = ProGet::start(json(open)).await;
+    let url = proget.url();
+    let import = ["connectors", "import", "--from-proget", url.as_str()];
+    world
+        .run_with(&import, &[("PROGET_API_KEY", KEY)])
+        .await
+        .ok();
+
+    // ProGet gives it credentials and another timeout; Secrets Manager does not answer.
+    proget.set(json(&open.replace(
+        r#""timeout": 10"#,
+        r#""timeout": 20, "username": "ci", "password": "pass123""#,
+    )));
+    let port = refused_port().await.expect("a refused port");
+    let out = world
+        .run_with(
+            &import,
+            &[
+                ("PROGET_API_KEY", KEY),
+                (
+                    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                    &format!("http://127.0.0.1:{port}"),
+                ),
+            ],
+        )
+        .await;
+    assert!(!out.success, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("error: Secrets Manager request failed"),
+        "{}",
+        out.stderr
+    );
+    let export = world.run(&["connectors", "export"]).await.ok();
+    let file: serde_json::Value = serde_json::from_str(&export.stdout).unwrap();
+    assert_eq!(file["connectors"][0]["probeTimeoutSeconds"], 10, "{file}");
+    assert!(listed(&world).await[0]["credentialsKind"].is_null());
+
+    // Once it answers, both change.
+    let out = world
+        .run_with(&import, &[("PROGET_API_KEY", KEY)])
+        .await
+        .ok();
+    assert_eq!(out.stdout.trim(), "added=0 updated=1 unchanged=0");
+    assert_eq!(listed(&world).await[0]["credentialsKind"], "basic");
+}

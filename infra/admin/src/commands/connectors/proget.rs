@@ -379,6 +379,13 @@ pub async fn import(
         ))?;
         return left_out_error(left_out);
     }
+    // Credentials first: when Secrets Manager cannot store them, no settings have changed
+    // (and a connector whose credentials were stored has all of ProGet's).
+    for (id, c) in credentials_changed {
+        if let Some(connector) = ConnectorId::new(id) {
+            apply(rows, &secrets, connector, Change::Set(c)).await?;
+        }
+    }
     for group in groups {
         match rows.update_settings(&group).await {
             Ok(()) => {}
@@ -388,11 +395,6 @@ pub async fn import(
                 )))
             }
             Err(e) => return Err(e.into()),
-        }
-    }
-    for (id, c) in credentials_changed {
-        if let Some(connector) = ConnectorId::new(id) {
-            apply(rows, &secrets, connector, Change::Set(c)).await?;
         }
     }
     let mut added = 0;
