@@ -65,7 +65,9 @@ fn v4(ip: Ipv4Addr) -> Option<Refusal> {
 /// The IPv4 address an IPv6 address carries, if it is one of the forms that do: NAT64
 /// (`64:ff9b::/96`, and the local-use `64:ff9b:1::/48`, flagged `true`) and IPv4-compatible
 /// (`::/96`, less `::` and `::1`) and IPv4-translated (`::ffff:0:0:0/96`) in the last 32 bits,
-/// 6to4 (`2002::/16`) in bits 16–47.
+/// 6to4 (`2002::/16`) in bits 16–47, ISATAP (interface identifier `0:5efe` or `200:5efe`,
+/// any prefix) in the last 32 bits, and Teredo (`2001::/32`) whose client address is the
+/// last 32 bits inverted.
 /// (IPv4-mapped `::ffff:0:0/96` is made canonical before.)
 fn embedded_v4(ip: Ipv6Addr) -> Option<(Ipv4Addr, bool)> {
     let s = ip.segments();
@@ -82,6 +84,8 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<(Ipv4Addr, bool)> {
         [0, 0, 0, 0, 0, 0, 0, 0 | 1] => None,
         [0, 0, 0, 0, 0, 0, hi, lo] => Some((v4(hi, lo), false)),
         [0x2002, hi, lo, ..] => Some((v4(hi, lo), false)),
+        [0x2001, 0, _, _, _, _, hi, lo] => Some((v4(!hi, !lo), false)),
+        [_, _, _, _, 0 | 0x200, 0x5efe, hi, lo] => Some((v4(hi, lo), false)),
         _ => None,
     }
 }
@@ -112,23 +116,48 @@ fn v6(ip: Ipv6Addr) -> Option<Refusal> {
     if (s[0] & 0xfe00) == 0xfc00 {
         return Some(Refusal::UnlessPrivateAllowed("a private address"));
     }
+    if (s[0] & 0xffc0) == 0xfec0 {
+        return Some(Refusal::UnlessPrivateAllowed(
+            "a site-local address (fec0::/10)",
+        ));
+    }
+    if matches!(s, [0x100, 0, 0, 0, ..]) {
+        return Some(Refusal::Always(
+            "a discard-only address (100::/64), which is never probed",
+        ));
+    }
+    if matches!(s, [0x2001, 0xdb8, ..]) {
+        return Some(Refusal::Always(
+            "a documentation address (2001:db8::/32), which is never probed",
+        ));
+    }
     None
+}
+
+/// The stricter of two judgements: never over only-if-private over allowed.
+fn stricter(a: Option<Refusal>, b: Option<Refusal>) -> Option<Refusal> {
+    match (a, b) {
+        (Some(Refusal::Always(d)), _) | (_, Some(Refusal::Always(d))) => Some(Refusal::Always(d)),
+        (Some(r), _) | (None, Some(r)) => Some(r),
+        (None, None) => None,
+    }
 }
 
 /// Why `ip` may not be probed under these settings, or `None` when it may.
 pub fn refusal(ip: IpAddr, allow_private: bool) -> Option<Refusal> {
-    let found =
-        match ip.to_canonical() {
-            IpAddr::V4(a) => v4(a),
-            IpAddr::V6(a) => match embedded_v4(a) {
-                // Judged like the IPv4 address it carries; a local-use NAT64 prefix is itself
-                // private, so never more open than that.
-                Some((inner, local_use)) => v4(inner)
-                    .or(local_use
-                        .then_some(Refusal::UnlessPrivateAllowed("a local-use NAT64 address"))),
-                None => v6(a),
-            },
-        };
+    let found = match ip.to_canonical() {
+        IpAddr::V4(a) => v4(a),
+        IpAddr::V6(a) => match embedded_v4(a) {
+            // Judged like the IPv4 address it carries, and never more open than its own
+            // prefix (an ISATAP identifier under fe80::/10 is link-local; a local-use
+            // NAT64 prefix is private).
+            Some((inner, local_use)) => stricter(
+                stricter(v4(inner), v6(a)),
+                local_use.then_some(Refusal::UnlessPrivateAllowed("a local-use NAT64 address")),
+            ),
+            None => v6(a),
+        },
+    };
     match found {
         Some(Refusal::UnlessPrivateAllowed(_)) if allow_private => None,
         other => other,
@@ -242,7 +271,31 @@ mod tests {
             IpAddr::V6(Ipv6Addr::new(0, 0, 0, 0, 0, 0, hi, lo)),
             IpAddr::V6(Ipv6Addr::new(0, 0, 0, 0, 0xffff, 0, hi, lo)),
             IpAddr::V6(Ipv6Addr::new(0x2002, hi, lo, 0, 0, 0, 0, 1)),
+            IpAddr::V6(Ipv6Addr::new(
+                0x2001, 0, 0x4136, 0xe378, 0x8000, 0x63bf, !hi, !lo,
+            )),
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0x470, 1, 2, 0, 0x5efe, hi, lo)),
+            IpAddr::V6(Ipv6Addr::new(0x2600, 0x1f18, 0, 0, 0x200, 0x5efe, hi, lo)),
         ]
+    }
+
+    #[test]
+    fn site_local_discard_and_documentation_ranges_are_refused() {
+        needs_the_private_setting("fec0::1");
+        needs_the_private_setting("feff::1");
+        for a in [
+            "100::1",
+            "100::ffff:ffff:ffff:ffff",
+            "2001:db8::1",
+            "2001:db8:ffff::1",
+        ] {
+            always_refused(a);
+        }
+        for a in ["100:0:0:1::1", "2001:db9::1", "2001:4860:4860::8888"] {
+            assert_eq!(refusal(ip(a), false), None, "{a}");
+        }
+        // An embedded public IPv4 address does not open a link-local prefix.
+        always_refused("fe80::200:5efe:808:808");
     }
 
     #[test]
@@ -355,6 +408,9 @@ mod properties {
         (0xff00 << 112, 8),
         (0, 127),
         (EC2_METADATA_V6.to_bits() & !0xff, 120),
+        (0xfec0 << 112, 10),
+        (0x0100 << 112, 64),
+        (0x2001_0db8 << 96, 32),
     ];
 
     /// The IPv6 prefixes that carry an IPv4 address.
@@ -364,6 +420,7 @@ mod properties {
         (0x2002 << 112, 16),
         (0xffff << 32, 96),
         (0, 96),
+        (0x2001 << 112, 32),
     ];
 
     /// Any IPv6 address, with addresses in `prefixes` drawn as often as the rest.
@@ -384,6 +441,8 @@ mod properties {
             || bits >> 112 == 0x2002
             || bits >> 32 == 0xffff
             || (bits >> 32 == 0 && bits > 1)
+            || bits >> 96 == 0x2001_0000
+            || matches!((bits >> 32) as u32, 0x0000_5efe | 0x0200_5efe)
     }
 
     fn any_ip() -> impl Strategy<Value = IpAddr> {
@@ -423,8 +482,9 @@ mod properties {
         }
 
         /// IPv4-mapped (`::ffff:a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`), 6to4 (`2002:aabb:ccdd::`
-        /// with any subnet and interface bits) and IPv4-compatible (`::a.b.c.d`) addresses
-        /// are judged exactly like the IPv4 address they carry.
+        /// with any subnet and interface bits), ISATAP (`...:200:5efe:a.b.c.d`), Teredo
+        /// (`2001::` with the client address inverted) and IPv4-compatible (`::a.b.c.d`)
+        /// addresses are judged exactly like the IPv4 address they carry.
         #[test]
         fn an_embedded_ipv4_address_is_judged_like_the_plain_one(
             v4 in any_v4(),
@@ -436,6 +496,8 @@ mod properties {
                 ("IPv4-mapped", embed(0xffff << 32, 128, v4, 96, 0)),
                 ("NAT64", embed(0x0064_ff9b << 96, 128, v4, 96, 0)),
                 ("6to4", embed(0x2002 << 112, 16, v4, 16, rest)),
+                ("ISATAP", embed((0x2600_1f18 << 96) | (0x0200_5efe << 32), 128, v4, 96, 0)),
+                ("Teredo", embed(0x2001 << 112, 128, Ipv4Addr::from(!u32::from(v4)), 96, 0)),
             ];
             for (form, ip) in embedded {
                 prop_assert_eq!(refusal(ip, allow_private), plain, "{} {} of {}", form, ip, v4);
@@ -484,9 +546,11 @@ mod properties {
             let expected = if ip == EC2_METADATA_V6
                 || bits >> 118 == 0xfe80 >> 6
                 || bits >> 120 == 0xff
+                || bits >> 64 == 0x0100 << 48
+                || bits >> 96 == 0x2001_0db8
             {
                 Kind::Always
-            } else if bits <= 1 || bits >> 121 == 0xfc >> 1 {
+            } else if bits <= 1 || bits >> 121 == 0xfc >> 1 || bits >> 118 == 0xfec0 >> 6 {
                 Kind::UnlessPrivateAllowed
             } else {
                 Kind::Allowed
