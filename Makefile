@@ -145,8 +145,14 @@ package: $(SAM_VENV)/.build-installed validate-template ## sam build (the build-
 	$(SAM_VENV)/bin/python infra/sam/pin_architecture.py .aws-sam/build/template.yaml $(PACKAGE_ARCH)
 
 # cargo-lambda (and the Zig it links with) from $(SAM_VENV): the same build for `make package`
-# and for the local runs of the deployed binaries.
+# and for the local runs of the deployed binaries. $(call musl_build,TRIPLE,BINARIES): cargo
+# lambda build moves each binary to target/lambda/<binary>/bootstrap; linking it back keeps
+# cargo's own output, target/TRIPLE/release/<binary>, so the next build does not link it again.
 CARGO_LAMBDA = PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(CARGO) lambda build --release
+define musl_build
+	$(CARGO_LAMBDA) --target $(1) $(addprefix --bin ,$(2))
+	$(foreach b,$(2),ln -f target/lambda/$(b)/bootstrap target/$(1)/release/$(b) &&) true
+endef
 FUNCTION_BINARIES := list-connectors get-connector probe-connectors status-page
 
 # What `sam build` runs for each function (BuildMethod makefile in template.yaml, run in this
@@ -164,14 +170,15 @@ $(BUILD_FUNCTIONS): $(SAM_VENV)/.build-installed
 	@test -n "$$ARTIFACTS_DIR" || { echo "$@ is sam build's step (ARTIFACTS_DIR unset): run make package" >&2; exit 2; }
 	@case "$(origin PACKAGE_ARCH)" in environment|command\ line) ;; *) \
 		echo "$@: name the architecture sam builds for: make package, or PACKAGE_ARCH=arm64|x86_64 sam build" >&2; exit 2;; esac
-	$(CARGO_LAMBDA) --target $(PACKAGE_ARCH:arm64=aarch64)-unknown-linux-musl --bin $(FUNCTION_BINARY)
+	$(call musl_build,$(PACKAGE_ARCH:arm64=aarch64)-unknown-linux-musl,$(FUNCTION_BINARY))
 	install -m 0755 target/$(PACKAGE_ARCH:arm64=aarch64)-unknown-linux-musl/release/$(FUNCTION_BINARY) "$$ARTIFACTS_DIR/bootstrap"
 
 # The deployed build for this machine's architecture, for `make soak` and `make perf`:
 # the functions and the hello world in target/<arch>-unknown-linux-musl/release.
-MUSL_DIR := target/$(shell uname -m)-unknown-linux-musl/release
+HOST_MUSL := $(shell uname -m)-unknown-linux-musl
+MUSL_DIR := target/$(HOST_MUSL)/release
 musl: $(SAM_VENV)/.build-installed ## Release builds of the functions as make package deploys them (musl, this machine's architecture) in target/<arch>-unknown-linux-musl/release.
-	$(CARGO_LAMBDA) --target $(shell uname -m)-unknown-linux-musl $(addprefix --bin ,$(FUNCTION_BINARIES) hello-lambda)
+	$(call musl_build,$(HOST_MUSL),$(FUNCTION_BINARIES) hello-lambda)
 
 # What `make perf` starts: the hello world first (the ratio's baseline), the deployed musl
 # build, then the glibc build for comparison.

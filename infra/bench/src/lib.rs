@@ -16,6 +16,7 @@ pub mod proxy;
 pub mod sm_count;
 pub mod soak;
 
+use std::path::Path;
 use std::time::Duration;
 
 /// The emulator the tools run against: `AWS_ENDPOINT_URL`, which must be a local endpoint
@@ -24,6 +25,26 @@ pub fn local_endpoint() -> Result<String, String> {
     match std::env::var("AWS_ENDPOINT_URL") {
         Ok(url) if shared::aws::is_local_endpoint(&url) => Ok(url),
         _ => Err("AWS_ENDPOINT_URL must point at the local emulator: run under infra/devstack/scripts/with-emulators.sh".into()),
+    }
+}
+
+/// How a tool names a binary in its tables: the file name, with the target triple when the
+/// binary was built for one other than the host's (`target/<triple>/release/...`), so that a
+/// musl build and a glibc build of the same function can be told apart.
+pub fn binary_label(binary: &Path) -> String {
+    let name = binary.file_name().map_or_else(
+        || binary.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let triple = binary
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::file_name)
+        .map(|t| t.to_string_lossy().into_owned())
+        .filter(|t| t.matches('-').count() >= 2);
+    match triple {
+        Some(triple) => format!("{name} ({triple})"),
+        None => name,
     }
 }
 
@@ -51,4 +72,29 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     }
     let rank = (p * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::binary_label;
+    use std::path::Path;
+
+    #[test]
+    fn a_binary_built_for_a_target_is_named_with_it() {
+        assert_eq!(
+            binary_label(Path::new(
+                "target/x86_64-unknown-linux-musl/release/list-connectors"
+            )),
+            "list-connectors (x86_64-unknown-linux-musl)"
+        );
+        assert_eq!(
+            binary_label(Path::new("target/release/list-connectors")),
+            "list-connectors"
+        );
+        assert_eq!(
+            binary_label(Path::new("/work/main/target/release/hello-lambda")),
+            "hello-lambda"
+        );
+        assert_eq!(binary_label(Path::new("bootstrap")), "bootstrap");
+    }
 }

@@ -113,19 +113,15 @@ async fn main() -> ExitCode {
 
     println!("cold start (spawn -> first invocation/next), {runs} runs each after {WARM_UP_ROUNDS} warm-up rounds, interleaved");
     println!(
-        "{:<20} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "{:<46} {:>10} {:>10} {:>10} {:>10} {:>8}",
         "binary", "min ms", "median ms", "p90 ms", "max ms", "ratio"
     );
     let base = benchkit::median_p90(&samples[0]).0;
     for (binary, s) in binaries.iter().zip(&samples) {
         let (median, p90) = benchkit::median_p90(s);
-        let name = binary.file_name().map_or_else(
-            || binary.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
         println!(
-            "{:<20} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>7.2}x",
-            name,
+            "{:<46} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>7.2}x",
+            benchkit::binary_label(binary),
             ms(s.iter().copied().min().unwrap_or_default()),
             ms(median),
             ms(p90),

@@ -85,7 +85,7 @@ pub async fn measure(
 
     println!("init, first and second invocation against the emulator, {runs} runs each after {WARM_UP_ROUNDS} warm-up rounds, interleaved (medians, ms)");
     println!(
-        "{:<28} {:>9} {:>9} {:>9} {:>14} {:>12}",
+        "{:<46} {:>9} {:>9} {:>9} {:>14} {:>12}",
         "binary", "init", "first", "second", "first-second", "init+first"
     );
     for (binary, s) in binaries.iter().zip(&samples) {
@@ -100,8 +100,8 @@ pub async fn measure(
         let extra = median(|p| p.first.saturating_sub(p.second));
         let total = median(|p| p.init + p.first);
         println!(
-            "{:<28} {:>9.2} {:>9.2} {:>9.2} {:>14.2} {:>12.2}",
-            binary.display().to_string(),
+            "{:<46} {:>9.2} {:>9.2} {:>9.2} {:>14.2} {:>12.2}",
+            benchkit::binary_label(binary),
             ms(init),
             ms(first),
             ms(second),
