@@ -3,9 +3,13 @@
 //! 10 % missing API keys (`--mix 80/10/10`), spread evenly through the run. Reports unexpected answers, the handler time (p50, p99, max) and
 //! the process's VmRSS/VmHWM at the start, after the warm-up and at the end.
 //!
-//!     make soak                                  # release build, 100,000 invocations
+//!     make soak                                  # the deployed (musl) build, 100,000 invocations
 //!     make soak SOAK_INVOCATIONS=5000            # a quick run
+//!     make soak SOAK_BINARY=target/release/list-connectors   # the glibc build
 //!     infra/devstack/scripts/with-emulators.sh target/release/soak [--invocations N] [--warm-up N] [--mix V/U/M] [--max-minutes M] [--connectors N] [--dynamodb-on-dynalite] [BINARY]
+//!
+//! BINARY defaults to `target/release/list-connectors` (the glibc build); `make soak` passes
+//! the musl build, `target/<arch>-unknown-linux-musl/release/list-connectors`.
 //!
 //! `--dynamodb-on-dynalite` puts the table on dynalite (the key secret stays on moto): moto's
 //! Scan of 100 rows takes about 40 ms on the development machine, which limits a run on moto
