@@ -40,13 +40,14 @@ impl ReadDependencies {
     pub async fn from_env() -> Result<(ApiConfig, Self), lambda_runtime::Error> {
         let config = ApiConfig::from_env().map_err(invalid)?;
         let aws = crate::aws::sdk_config().await;
-        let deps = Self::new(&config, &aws).with_history(&aws, history_table_from_env());
+        let deps = Self::new(&config, &aws).with_history(history_table_from_env());
         Ok((config, deps))
     }
 
-    /// Reads history from `table` (`None`: none); makes no network call.
-    pub fn with_history(mut self, aws: &SdkConfig, table: Option<String>) -> Self {
-        self.history = table.map(|t| DynamoHistoryStore::from_config(aws, t));
+    /// Reads history from `table` (`None`: none), with the connector table's client; makes
+    /// no network call.
+    pub fn with_history(mut self, table: Option<String>) -> Self {
+        self.history = table.map(|t| DynamoHistoryStore::new(self.connectors.client().clone(), t));
         self
     }
 
@@ -79,6 +80,8 @@ pub type ProbePorts = RunPorts<ProbeWriter, HttpProber, SystemClock, Option<Even
 pub struct ProbeDependencies {
     pub store: Arc<DynamoConnectorStore>,
     pub ports: ProbePorts,
+    /// The one DynamoDB client (the connector table's and the history table's).
+    dynamodb: aws_sdk_dynamodb::Client,
     aws: SdkConfig,
 }
 
@@ -123,14 +126,16 @@ impl ProbeDependencies {
             SecretsManagerCredentials::on_first_use(aws, &config.table),
             CachedCredentials::DEFAULT_TTL,
         )));
+        let dynamodb = aws_sdk_dynamodb::Client::new(aws);
         let store = Arc::new(DynamoConnectorStore::new(
-            aws_sdk_dynamodb::Client::new(aws),
+            dynamodb.clone(),
             config.table.clone(),
         ));
+        // Built on first use: a run without state changes publishes nothing.
         let events = config
             .event_bus
             .as_deref()
-            .map(|bus| EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(aws), bus));
+            .map(|bus| EventBridgePublisher::on_first_use(aws, bus));
         Self {
             ports: RunPorts {
                 writer: Arc::new(HistoryWriter::new(store.clone(), None)),
@@ -139,14 +144,15 @@ impl ProbeDependencies {
                 events: Arc::new(events),
             },
             store,
+            dynamodb,
             aws: aws.clone(),
         }
     }
 
     /// Records each written result in the history table `table` too (`None`: no history).
     pub fn with_history(mut self, table: Option<String>) -> Self {
-        let history =
-            table.map(|t| DynamoHistoryStore::new(aws_sdk_dynamodb::Client::new(&self.aws), t));
+        // The connector table's client: one DynamoDB client per container.
+        let history = table.map(|t| DynamoHistoryStore::new(self.dynamodb.clone(), t));
         self.ports.writer = Arc::new(HistoryWriter::new(self.store.clone(), history));
         self
     }
@@ -162,7 +168,7 @@ impl ProbeDependencies {
         let queue = config
             .queue_url
             .as_deref()
-            .map(|url| Arc::new(SqsBatchQueue::new(aws_sdk_sqs::Client::new(&self.aws), url)));
+            .map(|url| Arc::new(SqsBatchQueue::on_first_use(&self.aws, url)));
         Cycles {
             ledger: self.store.clone(),
             queue,

@@ -7,7 +7,7 @@ use shared::config::Env;
 use shared::wiring::ReadDependencies;
 use std::convert::Infallible;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
     let (config, deps) = ReadDependencies::from_env().await?;

@@ -5,7 +5,7 @@ use list_connectors::handler::ListConnectors;
 use shared::wiring::ReadDependencies;
 use std::convert::Infallible;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
     let (config, deps) = ReadDependencies::from_env().await?;

@@ -5,7 +5,7 @@ use probe_connectors::handler::{deadline_instant, ProbeConnectors};
 use serde_json::Value;
 use shared::wiring::ProbeDependencies;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
     let (config, deps) = ProbeDependencies::from_env().await?;

@@ -8,7 +8,7 @@ use status_page::handler::{PageSettings, StatusPage};
 use status_page::trend::HistoryTrends;
 use std::convert::Infallible;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
     let config = StatusPageConfig::from_env().map_err(|e| {
@@ -17,8 +17,7 @@ async fn main() -> Result<(), Error> {
     })?;
     let aws = shared::aws::sdk_config().await;
     // The read functions' clients, and the history table when there is one.
-    let deps =
-        ReadDependencies::new(&config.api, &aws).with_history(&aws, history_table_from_env());
+    let deps = ReadDependencies::new(&config.api, &aws).with_history(history_table_from_env());
     let handler = StatusPage::new(deps.connectors, deps.keys)
         .with_trends(HistoryTrends {
             history: deps.history,

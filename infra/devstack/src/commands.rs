@@ -134,7 +134,7 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
     // One set of dependencies per handler, like two Lambda functions with a cache each.
     let list = ReadDependencies::new(&config, aws);
     let history_table = target.history_table_name()?;
-    let get = ReadDependencies::new(&config, aws).with_history(aws, Some(history_table.clone()));
+    let get = ReadDependencies::new(&config, aws).with_history(Some(history_table.clone()));
     let router = server::router(
         // The functions' own settings (list cache, staleness, response limit) from the same
         // variables, so the local server answers as the deployed API does.
@@ -156,7 +156,7 @@ async fn serve(target: &Target, args: &ServeArgs, demo_key: Option<&str>) -> Res
         .map_err(|e| AdminError::Config(e.to_string()))?;
     let history_cache = shared::config::status_page::history_cache(env)
         .map_err(|e| AdminError::Config(e.to_string()))?;
-    let page = ReadDependencies::new(&config, aws).with_history(aws, Some(history_table));
+    let page = ReadDependencies::new(&config, aws).with_history(Some(history_table));
     let router = router.merge(server::status_routes(
         StatusPage::new(page.connectors, page.keys)
             .with_trends(HistoryTrends {

@@ -5,13 +5,12 @@
 //! [`CredentialsRef`] (docs/operating.md, "Connector credentials", says why one secret per
 //! connector).
 
-use crate::aws::dependency_error;
+use crate::aws::{dependency_error, LazyClient};
 use crate::domain::{ConnectorId, Credentials, CredentialsError, CredentialsRef};
 use crate::ports::DependencyError;
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
 use secrecy::ExposeSecret;
-use std::sync::{Arc, OnceLock};
 
 pub use super::secrets_manager::SERVICE;
 
@@ -38,15 +37,8 @@ pub enum CredentialsStoreError {
 /// Reads, writes and deletes connectors' credential secrets.
 #[derive(Debug, Clone)]
 pub struct SecretsManagerCredentials {
-    client: ClientCell,
+    client: LazyClient<Client>,
     prefix: String,
-}
-
-#[derive(Debug, Clone)]
-enum ClientCell {
-    Ready(Client),
-    /// Built from the SDK configuration on first use.
-    OnFirstUse(Arc<(SdkConfig, OnceLock<Client>)>),
 }
 
 impl SecretsManagerCredentials {
@@ -57,7 +49,7 @@ impl SecretsManagerCredentials {
 
     pub fn with_prefix(client: Client, prefix: impl Into<String>) -> Self {
         Self {
-            client: ClientCell::Ready(client),
+            client: LazyClient::ready(client),
             prefix: prefix.into(),
         }
     }
@@ -66,16 +58,13 @@ impl SecretsManagerCredentials {
     /// function's cold start builds none).
     pub fn on_first_use(aws: &SdkConfig, table: &str) -> Self {
         Self {
-            client: ClientCell::OnFirstUse(Arc::new((aws.clone(), OnceLock::new()))),
+            client: LazyClient::on_first_use(aws, Client::new),
             prefix: credentials_prefix(table),
         }
     }
 
     fn client(&self) -> &Client {
-        match &self.client {
-            ClientCell::Ready(client) => client,
-            ClientCell::OnFirstUse(lazy) => lazy.1.get_or_init(|| Client::new(&lazy.0)),
-        }
+        self.client.get()
     }
 
     /// The name of the secret that holds `id`'s credentials.

@@ -3,7 +3,7 @@
 //! `PutEvents` answers 200 even when an entry was refused (throttled, too large, ...): the
 //! refusal is in `FailedEntryCount` and the entry's error code, so both are checked.
 
-use crate::aws::dependency_error;
+use crate::aws::{dependency_error, LazyClient};
 use crate::ports::{DependencyError, StateChangePublisher};
 use crate::probe::events::{StateChange, DETAIL_TYPE, SOURCE};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
@@ -17,14 +17,23 @@ pub const DEFAULT_BUS: &str = "default";
 /// Publishes state changes on one bus.
 #[derive(Debug, Clone)]
 pub struct EventBridgePublisher {
-    client: Client,
+    client: LazyClient<Client>,
     bus: String,
 }
 
 impl EventBridgePublisher {
     pub fn new(client: Client, bus: impl Into<String>) -> Self {
         Self {
-            client,
+            client: LazyClient::ready(client),
+            bus: bus.into(),
+        }
+    }
+
+    /// With the client built from `aws` on the first publish (a run without state changes
+    /// builds none).
+    pub fn on_first_use(aws: &aws_config::SdkConfig, bus: impl Into<String>) -> Self {
+        Self {
+            client: LazyClient::on_first_use(aws, Client::new),
             bus: bus.into(),
         }
     }
@@ -48,6 +57,7 @@ impl StateChangePublisher for EventBridgePublisher {
     async fn publish(&self, change: &StateChange) -> Result<(), DependencyError> {
         let out = self
             .client
+            .get()
             .put_events()
             .entries(self.entry(change))
             .send()

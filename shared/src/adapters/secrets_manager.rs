@@ -1,11 +1,10 @@
 //! The API key document in AWS Secrets Manager.
 
-use crate::aws::dependency_error;
+use crate::aws::{dependency_error, LazyClient};
 use crate::ports::{DependencyError, KeySource};
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
 use secrecy::SecretString;
-use std::sync::{Arc, OnceLock};
 
 pub const SERVICE: &str = "Secrets Manager";
 
@@ -16,27 +15,15 @@ pub const SERVICE: &str = "Secrets Manager";
 /// pays only for the client (well under a millisecond), not for any certificate loading.
 #[derive(Debug, Clone)]
 pub struct SecretsManagerKeySource {
-    client: ClientCell,
+    client: LazyClient<Client>,
     secret_id: String,
-}
-
-#[derive(Debug, Clone)]
-enum ClientCell {
-    Ready(Client),
-    OnFirstUse(Arc<OnFirstUse>),
-}
-
-#[derive(Debug)]
-struct OnFirstUse {
-    aws: SdkConfig,
-    client: OnceLock<Client>,
 }
 
 impl SecretsManagerKeySource {
     /// With a client already built.
     pub fn new(client: Client, secret_id: impl Into<String>) -> Self {
         Self {
-            client: ClientCell::Ready(client),
+            client: LazyClient::ready(client),
             secret_id: secret_id.into(),
         }
     }
@@ -44,27 +31,18 @@ impl SecretsManagerKeySource {
     /// With the client built from `aws` on the first fetch.
     pub fn on_first_use(aws: &SdkConfig, secret_id: impl Into<String>) -> Self {
         Self {
-            client: ClientCell::OnFirstUse(Arc::new(OnFirstUse {
-                aws: aws.clone(),
-                client: OnceLock::new(),
-            })),
+            client: LazyClient::on_first_use(aws, Client::new),
             secret_id: secret_id.into(),
         }
     }
 
     /// Whether the client has been built yet.
     pub fn client_built(&self) -> bool {
-        match &self.client {
-            ClientCell::Ready(_) => true,
-            ClientCell::OnFirstUse(lazy) => lazy.client.get().is_some(),
-        }
+        self.client.built()
     }
 
     fn client(&self) -> &Client {
-        match &self.client {
-            ClientCell::Ready(client) => client,
-            ClientCell::OnFirstUse(lazy) => lazy.client.get_or_init(|| Client::new(&lazy.aws)),
-        }
+        self.client.get()
     }
 }
 

@@ -7,7 +7,7 @@
 //! and left out of the count. Connectors whose batch was not sent keep their last result
 //! and are first in line in the next cycle (most overdue first).
 
-use crate::aws::dependency_error;
+use crate::aws::{dependency_error, LazyClient};
 use crate::cycle::{Batch, BatchQueue};
 use crate::ports::DependencyError;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -28,14 +28,23 @@ pub const ATTEMPTS: usize = 3;
 /// Sends batches to one queue.
 #[derive(Debug, Clone)]
 pub struct SqsBatchQueue {
-    client: Client,
+    client: LazyClient<Client>,
     url: String,
 }
 
 impl SqsBatchQueue {
     pub fn new(client: Client, url: impl Into<String>) -> Self {
         Self {
-            client,
+            client: LazyClient::ready(client),
+            url: url.into(),
+        }
+    }
+
+    /// With the client built from `aws` on the first send (a cycle that fits one
+    /// invocation builds none).
+    pub fn on_first_use(aws: &aws_config::SdkConfig, url: impl Into<String>) -> Self {
+        Self {
+            client: LazyClient::on_first_use(aws, Client::new),
             url: url.into(),
         }
     }
@@ -65,6 +74,7 @@ impl SqsBatchQueue {
                 .collect::<Result<Vec<_>, _>>()?;
             let out = self
                 .client
+                .get()
                 .send_message_batch()
                 .queue_url(&self.url)
                 .set_entries(Some(entries))

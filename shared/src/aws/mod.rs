@@ -11,6 +11,9 @@
 //! [`DependencyError`] the handlers, the logs and the admin tool work from.
 
 pub mod https;
+mod lazy;
+
+pub use lazy::LazyClient;
 
 use crate::ports::DependencyError;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;

@@ -56,6 +56,11 @@ impl DynamoConnectorStore {
         &self.table
     }
 
+    /// Its client, for another table's adapter to share (one client per container).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// One item by id (`consistent`: a strongly consistent read), or `None`.
     async fn get_item(
         &self,
