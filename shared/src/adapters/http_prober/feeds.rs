@@ -249,71 +249,59 @@ fn what_of(plan: &Plan) -> String {
     }
 }
 
-/// Why a feed failed after the default project of `first` was not held (HTTP 404) and the
-/// fallback request `second`, to the index, answered `outcome` (`Ok(Some(_))`: redirected to
-/// another host).
-pub(super) fn after_not_held(
-    first: &Plan,
-    second: &Plan,
-    outcome: Result<Option<Url>, Failure>,
-) -> Result<(), Failure> {
-    let what = what_of(first);
-    let index = second.url.path();
-    match outcome {
-        Ok(None) => Ok(()),
-        Ok(Some(elsewhere)) => Err(Failure::new(
-            FailureKind::Redirect,
-            format!(
-                "{what} is not on this feed (HTTP 404) and the index {index} redirects to {} (another host); a feed is judged by its own server.",
-                host_of(&elsewhere)
-            ),
-        )),
-        Err(f) if f.kind == FailureKind::RateLimited => Err(f),
-        Err(f) => Err(Failure {
-            message: format!(
-                "{what} is not on this feed (HTTP 404); the index {index} failed: {}",
-                f.message
-            ),
-            ..f
-        }),
-    }
+/// Why the first request of a plan did not decide.
+pub(super) enum Undecided<'a> {
+    /// It was redirected to another host (this URL), not followed.
+    Elsewhere(&'a Url),
+    /// The default project is not on the feed (HTTP 404).
+    NotHeld,
 }
 
-/// Why a feed failed after `first` was redirected to `elsewhere` and the fallback request
-/// `second` answered `outcome` (`Ok(Some(_))`: redirected to another host as well).
+/// Why a feed failed after its first request (`first`) did not decide (`why`) and the
+/// fallback request `second`, to the index, answered `outcome` (`Ok(Some(_))`: redirected to
+/// another host).
 pub(super) fn after_fallback(
     first: &Plan,
-    elsewhere: &Url,
+    why: Undecided<'_>,
     second: &Plan,
     outcome: Result<Option<Url>, Failure>,
 ) -> Result<(), Failure> {
     let what = what_of(first);
     let index = second.url.path();
-    match outcome {
-        Ok(None) => Ok(()),
-        Ok(Some(again)) if host_of(&again) == host_of(elsewhere) => Err(Failure::new(
-            FailureKind::Redirect,
-            format!(
+    let redirect = |message: String| Err(Failure::new(FailureKind::Redirect, message));
+    match (outcome, why) {
+        (Ok(None), _) => Ok(()),
+        (Err(f), _) if f.kind == FailureKind::RateLimited => Err(f),
+        (Ok(Some(again)), Undecided::NotHeld) => redirect(format!(
+            "{what} is not on this feed (HTTP 404) and the index {index} redirects to {} (another host); a feed is judged by its own server.",
+            host_of(&again)
+        )),
+        (Ok(Some(again)), Undecided::Elsewhere(elsewhere))
+            if host_of(&again) == host_of(elsewhere) =>
+        {
+            redirect(format!(
                 "{what} and the index {index} redirect to {} (another host); a feed is judged by its own server.",
                 host_of(elsewhere)
-            ),
+            ))
+        }
+        (Ok(Some(again)), Undecided::Elsewhere(elsewhere)) => redirect(format!(
+            "{what} redirects to {} and the index {index} to {} (other hosts); a feed is judged by its own server.",
+            host_of(elsewhere),
+            host_of(&again)
         )),
-        Ok(Some(again)) => Err(Failure::new(
-            FailureKind::Redirect,
-            format!(
-                "{what} redirects to {} and the index {index} to {} (other hosts); a feed is judged by its own server.",
-                host_of(elsewhere),
-                host_of(&again)
-            ),
-        )),
-        Err(f) if f.kind == FailureKind::RateLimited => Err(f),
-        Err(f) => Err(Failure {
-            message: format!(
-                "{what} redirects to {} (another host); the index {index} on {} failed: {}",
-                host_of(elsewhere),
-                host_of(&second.url),
-                f.message
-            ),
+        (Err(f), why) => Err(Failure {
+            message: match why {
+                Undecided::NotHeld => format!(
+                    "{what} is not on this feed (HTTP 404); the index {index} failed: {}",
+                    f.message
+                ),
+                Undecided::Elsewhere(elsewhere) => format!(
+                    "{what} redirects to {} (another host); the index {index} on {} failed: {}",
+                    host_of(elsewhere),
+                    host_of(&second.url),
+                    f.message
+                ),
+            },
             ..f
         }),
     }

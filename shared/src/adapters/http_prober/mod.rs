@@ -237,12 +237,11 @@ impl HttpProber {
             .attempt(&fallback, target, &using, observed, progress)
             .await
             .map(|n| n.and_then(Next::elsewhere));
-        match next {
-            Next::Elsewhere(elsewhere) => {
-                feeds::after_fallback(&plan, &elsewhere, &fallback, outcome)
-            }
-            Next::NotHeld => feeds::after_not_held(&plan, &fallback, outcome),
-        }
+        let why = match &next {
+            Next::Elsewhere(elsewhere) => feeds::Undecided::Elsewhere(elsewhere),
+            Next::NotHeld => feeds::Undecided::NotHeld,
+        };
+        feeds::after_fallback(&plan, why, &fallback, outcome)
     }
 
     /// The connector's own credentials, if it has any.
