@@ -687,6 +687,60 @@ async fn a_hosted_pypi_index_without_the_default_project_is_judged_by_its_index(
 }
 
 #[tokio::test]
+async fn a_pypi_fallback_to_the_index_keeps_a_rate_limit_and_names_two_other_hosts() {
+    // The default project not held, then the index rate-limited: the 429 stays a rate
+    // limit (the run holds the host back), not a failed fallback.
+    let limited = FakeRegistry::start(|r| match r.path() {
+        "/simple/" => reply("429 Too Many Requests", &[("Retry-After", "30")], ""),
+        _ => reply("404 Not Found", &[], ""),
+    })
+    .await;
+    let o = probe(&prober(), &limited.url("/"), FeedType::PyPi).await;
+    let f = o.verdict.as_ref().unwrap_err();
+    assert_eq!(f.kind, FailureKind::RateLimited);
+    assert_eq!(
+        f.message,
+        "Rate limited by 127.0.0.1 (HTTP 429); retry after 30 s."
+    );
+    // The same after the project was sent to another host.
+    let sending = FakeRegistry::start(|r| match r.path() {
+        "/simple/" => reply("429 Too Many Requests", &[("Retry-After", "30")], ""),
+        _ => reply(
+            "303 See Other",
+            &[("Location", "http://pypi.test/simple/sampleproject/")],
+            "",
+        ),
+    })
+    .await;
+    let url = format!("http://private.test:{}/", sending.port());
+    let o = probe(&two_host_prober(), &url, FeedType::PyPi).await;
+    assert_eq!(
+        o.verdict.as_ref().unwrap_err().kind,
+        FailureKind::RateLimited
+    );
+    // The project sent to one host, the index to another: both named.
+    let two = FakeRegistry::start(|r| match r.path() {
+        "/simple/" => reply(
+            "302 Found",
+            &[("Location", "http://mirror.test/simple/")],
+            "",
+        ),
+        _ => reply(
+            "303 See Other",
+            &[("Location", "http://pypi.test/simple/sampleproject/")],
+            "",
+        ),
+    })
+    .await;
+    let url = format!("http://private.test:{}/", two.port());
+    let o = probe(&two_host_prober(), &url, FeedType::PyPi).await;
+    assert_eq!(
+        message(&o),
+        "PyPI project sampleproject redirects to pypi.test and the index /simple/ to mirror.test (other hosts); a feed is judged by its own server."
+    );
+}
+
+#[tokio::test]
 async fn a_pypi_index_redirecting_its_index_elsewhere_too_is_an_error() {
     let private = FakeRegistry::start(|_| {
         reply(
