@@ -30,7 +30,7 @@ pub(super) enum Check {
     PyPiIndex,
     /// Any 2xx or a 404 (the registry answered the package's document; a refusal is named
     /// before, as for every feed).
-    NpmPackage { package: String },
+    NpmPackage,
     /// A compact-index `info` file.
     CompactIndex { gem: String },
 }
@@ -112,9 +112,7 @@ pub(super) fn plan(target: &ProbeTarget) -> Result<Plan, Failure> {
             Some(package) => get(
                 join(&url, &npm_package_path(package))?,
                 Some("application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8"),
-                Check::NpmPackage {
-                    package: package.to_owned(),
-                },
+                Check::NpmPackage,
             ),
             None => get(
                 join(&url, "-/ping")?,
@@ -397,13 +395,13 @@ pub(super) fn judge(
             FailureKind::HttpStatus,
             format!("Project {project} was not found on this PyPI feed (HTTP 404)."),
         )),
-        Check::NpmPackage { .. } if status == StatusCode::NOT_FOUND => Ok(()),
+        Check::NpmPackage if status == StatusCode::NOT_FOUND => Ok(()),
         Check::CompactIndex { gem } if status == StatusCode::NOT_FOUND => Err(Failure::new(
             FailureKind::HttpStatus,
             format!("Gem {gem} was not found in this feed's compact index (HTTP 404)."),
         )),
         _ if !status.is_success() => Err(status_failure(status)),
-        Check::Success | Check::NpmPackage { .. } => Ok(()),
+        Check::Success | Check::NpmPackage => Ok(()),
         Check::NuGet { v3_only } => {
             let looks_json = body.trim_ascii_start().starts_with(b"{");
             if *v3_only || looks_json {
